@@ -1,0 +1,1 @@
+//! The FHIR model the rest of Hearth speaks.
