@@ -1,3 +1,83 @@
 //! Hearth: a FHIR R4 interoperability gateway for patient-centred medical homes.
+//!
+//! `main.rs` parses the command line and calls into this library; tests start the same
+//! [`Application`] on port 0.
 
+pub mod api;
+pub mod config;
 pub mod fhir;
+pub mod record;
+pub mod store;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::record::{Checks, Records};
+use crate::store::{ResourceStore, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error("the server stopped with an error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A server that is bound and connected, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    store: Arc<dyn ResourceStore>,
+}
+
+impl Application {
+    /// Opens (and migrates) the database and binds the listen address.
+    pub async fn build(config: &Config) -> Result<Application, StartError> {
+        let store = store::open(&config.database_url, &config.store).await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Listen {
+                addr: config.listen,
+                source,
+            })?;
+        let state = api::AppState {
+            records: Records::new(store.clone(), Arc::new(Checks::new())),
+            max_body_bytes: config.max_body_bytes,
+            base_url: config
+                .base_url
+                .as_deref()
+                .map(|base| Arc::from(base.trim_end_matches('/'))),
+        };
+        Ok(Application {
+            listener,
+            router: api::router(state),
+            store,
+        })
+    }
+
+    pub fn local_addr(&self) -> Result<SocketAddr, std::io::Error> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, lets in-flight requests finish, then closes the database.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        self.store.close().await;
+        served.map_err(StartError::Serve)
+    }
+}

@@ -1,1 +1,136 @@
-fn main() {}
+//! The `hearth` command line. It only parses arguments and calls the library.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use hearth::config::{Config, DEFAULT_DATABASE_URL, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES};
+use hearth::store::StoreOptions;
+
+#[derive(Parser)]
+#[command(
+    name = "hearth",
+    version,
+    about = "FHIR R4 interoperability gateway for patient-centred medical homes"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the FHIR server.
+    Serve(ServeArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate(DatabaseArgs),
+}
+
+#[derive(Args)]
+struct DatabaseArgs {
+    /// `sqlite:PATH` (created if missing) or `postgres://user@host/db`.
+    #[arg(long, env = "HEARTH_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    database_url: String,
+    /// Database connections (PostgreSQL) or read connections (SQLite).
+    #[arg(long, env = "HEARTH_POOL_SIZE", default_value_t = 8)]
+    pool_size: u32,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "HEARTH_LISTEN", default_value = DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "HEARTH_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+    /// Public base URL for Location headers and links (default: from the request's Host).
+    #[arg(long, env = "HEARTH_BASE_URL")]
+    base_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            pool_size: self.pool_size,
+            pg_schema: None,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG")
+                .unwrap_or_else(|_| "hearth=info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("hearth: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("hearth: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(args) => {
+            hearth::store::migrate(&args.database_url, &args.store_options()).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = Config {
+        listen: args.listen,
+        database_url: args.database.database_url.clone(),
+        max_body_bytes: args.max_body_bytes,
+        base_url: args.base_url,
+        store: args.database.store_options(),
+    };
+    let app = hearth::Application::build(&config).await?;
+    println!("hearth listening on http://{}", app.local_addr()?);
+    app.run_until_stopped(shutdown_signal()).await?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

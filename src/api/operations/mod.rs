@@ -1,0 +1,14 @@
+//! One file per `$operation`.
+
+mod validate;
+
+use axum::routing::post;
+use axum::Router;
+
+use super::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/{type}/$validate", post(validate::validate_type))
+        .route("/{type}/{id}/$validate", post(validate::validate_instance))
+}

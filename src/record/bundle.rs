@@ -1,0 +1,393 @@
+//! Batch and transaction Bundles (`POST /`). A transaction is processed in the spec's order
+//! (DELETE, POST, PUT, GET), its `urn:uuid:` fullUrls are replaced by the assigned ids in every
+//! reference, and all its writes commit in one store transaction or not at all.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+use super::{RecordError, Records};
+use crate::fhir::{Id, IssueType, ResourceType};
+use crate::store::{StoreError, StoredResource, WriteOp, WriteOutcome};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BundleKind {
+    Batch,
+    Transaction,
+}
+
+/// What happened to one entry, in the order of `Bundle.entry`.
+#[derive(Debug)]
+pub enum EntryResult {
+    Written(WriteOutcome),
+    Read(StoredResource),
+}
+
+#[derive(Debug)]
+pub struct BundleOutcome {
+    pub kind: BundleKind,
+    pub entries: Vec<Result<EntryResult, RecordError>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Method {
+    // Declared in transaction processing order.
+    Delete,
+    Post,
+    Put,
+    Get,
+}
+
+struct Entry {
+    index: usize,
+    method: Method,
+    resource_type: ResourceType,
+    id: Option<Id>,
+    version: Option<i64>,
+    full_url: Option<String>,
+    resource: Option<Value>,
+    if_match: Option<i64>,
+}
+
+impl Records {
+    pub async fn bundle(&self, bundle: Value) -> Result<BundleOutcome, RecordError> {
+        let (kind, entries) = parse_bundle(bundle)?;
+        match kind {
+            BundleKind::Transaction => self.transaction(entries).await,
+            BundleKind::Batch => Ok(self.batch(entries).await),
+        }
+    }
+
+    async fn transaction(&self, entries: Vec<Result<Entry, RecordError>>) -> Result<BundleOutcome, RecordError> {
+        let mut entries = entries.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let count = entries.len();
+        assign_ids(&mut entries)?;
+        rewrite_references(&mut entries)?;
+        entries.sort_by_key(|entry| (entry.method, entry.index));
+
+        let mut ops = Vec::new();
+        let mut op_entries = Vec::new();
+        for entry in entries.iter_mut().filter(|e| e.method != Method::Get) {
+            ops.push(self.write_op(entry).map_err(|e| e.in_entry(entry.index))?);
+            op_entries.push(entry.index);
+        }
+        let outcomes = self.store.write(ops).await.map_err(|error| match error {
+            StoreError::InOperation { index, source } => {
+                let entry = op_entries.get(index).copied().unwrap_or(index);
+                RecordError::Store(*source).in_entry(entry)
+            }
+            other => RecordError::Store(other),
+        })?;
+
+        let mut results: Vec<Option<Result<EntryResult, RecordError>>> = (0..count).map(|_| None).collect();
+        for (entry_index, outcome) in op_entries.into_iter().zip(outcomes) {
+            results[entry_index] = Some(Ok(EntryResult::Written(outcome)));
+        }
+        for entry in entries.iter().filter(|e| e.method == Method::Get) {
+            results[entry.index] = Some(self.get(entry).await);
+        }
+        Ok(BundleOutcome {
+            kind: BundleKind::Transaction,
+            entries: results
+                .into_iter()
+                .map(|result| {
+                    result.unwrap_or_else(|| Err(RecordError::NotSupported("entry was not processed".into())))
+                })
+                .collect(),
+        })
+    }
+
+    async fn batch(&self, entries: Vec<Result<Entry, RecordError>>) -> BundleOutcome {
+        let mut results = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let result = match entry {
+                Err(error) => Err(error),
+                Ok(mut entry) => self.batch_entry(&mut entry).await,
+            };
+            results.push(result);
+        }
+        BundleOutcome {
+            kind: BundleKind::Batch,
+            entries: results,
+        }
+    }
+
+    async fn batch_entry(&self, entry: &mut Entry) -> Result<EntryResult, RecordError> {
+        if entry.method == Method::Get {
+            return self.get(entry).await;
+        }
+        if entry.method == Method::Post {
+            entry.id = Some(Id::generate());
+        }
+        let op = self.write_op(entry)?;
+        self.write_one(op).await.map(EntryResult::Written)
+    }
+
+    fn write_op(&self, entry: &mut Entry) -> Result<WriteOp, RecordError> {
+        let id = entry.id.clone().ok_or_else(|| {
+            RecordError::invalid(
+                IssueType::Required,
+                "request.url must name the resource id",
+                Some("request.url"),
+            )
+        })?;
+        let op = match entry.method {
+            Method::Delete => WriteOp::delete(entry.resource_type, id),
+            Method::Post => self.checks.create(entry.resource_type, take_resource(entry)?, id)?,
+            Method::Put => self.checks.update(entry.resource_type, id, take_resource(entry)?)?,
+            Method::Get => return Err(RecordError::NotSupported("GET is not a write".into())),
+        };
+        Ok(op.if_match(entry.if_match))
+    }
+
+    async fn get(&self, entry: &Entry) -> Result<EntryResult, RecordError> {
+        let Some(id) = &entry.id else {
+            return Err(RecordError::NotSupported(
+                "search inside a Bundle is not supported yet; GET entries must read one resource".into(),
+            ));
+        };
+        let stored = match entry.version {
+            Some(version) => self.vread(entry.resource_type, id, version).await?,
+            None => self.read(entry.resource_type, id).await?,
+        };
+        Ok(EntryResult::Read(stored))
+    }
+}
+
+fn take_resource(entry: &mut Entry) -> Result<Value, RecordError> {
+    entry
+        .resource
+        .take()
+        .ok_or_else(|| RecordError::invalid(IssueType::Required, "this request needs a resource", Some("resource")))
+}
+
+fn parse_bundle(bundle: Value) -> Result<(BundleKind, Vec<Result<Entry, RecordError>>), RecordError> {
+    let Value::Object(mut fields) = bundle else {
+        return Err(RecordError::invalid(
+            IssueType::Structure,
+            "a Bundle must be a JSON object",
+            None,
+        ));
+    };
+    if fields.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
+        return Err(RecordError::invalid(
+            IssueType::Invalid,
+            "POST to the server base takes a batch or transaction Bundle",
+            Some("resourceType"),
+        ));
+    }
+    let kind = match fields.get("type").and_then(Value::as_str) {
+        Some("transaction") => BundleKind::Transaction,
+        Some("batch") => BundleKind::Batch,
+        other => {
+            return Err(RecordError::invalid(
+                IssueType::Value,
+                format!(
+                    "Bundle.type must be 'batch' or 'transaction' to be processed, not {}",
+                    other.map_or("missing".to_owned(), |t| format!("'{t}'"))
+                ),
+                Some("Bundle.type"),
+            ))
+        }
+    };
+    let entries = match fields.remove("entry") {
+        None => Vec::new(),
+        Some(Value::Array(entries)) => entries,
+        Some(_) => {
+            return Err(RecordError::invalid(
+                IssueType::Structure,
+                "Bundle.entry must be an array",
+                Some("Bundle.entry"),
+            ))
+        }
+    };
+    let parsed = entries
+        .into_iter()
+        .enumerate()
+        .map(|(index, entry)| parse_entry(index, entry).map_err(|e| e.in_entry(index)))
+        .collect();
+    Ok((kind, parsed))
+}
+
+fn parse_entry(index: usize, entry: Value) -> Result<Entry, RecordError> {
+    let Value::Object(mut entry) = entry else {
+        return Err(RecordError::invalid(
+            IssueType::Structure,
+            "an entry must be a JSON object",
+            None,
+        ));
+    };
+    let request = entry
+        .get("request")
+        .ok_or_else(|| RecordError::invalid(IssueType::Required, "the entry has no request", Some("request")))?;
+    let method = match request.get("method").and_then(Value::as_str) {
+        Some("GET") | Some("HEAD") => Method::Get,
+        Some("POST") => Method::Post,
+        Some("PUT") => Method::Put,
+        Some("DELETE") => Method::Delete,
+        Some("PATCH") => return Err(RecordError::NotSupported("PATCH is not supported".into())),
+        _ => {
+            return Err(RecordError::invalid(
+                IssueType::Required,
+                "request.method must be GET, HEAD, POST, PUT or DELETE",
+                Some("request.method"),
+            ))
+        }
+    };
+    let url = request.get("url").and_then(Value::as_str).ok_or_else(|| {
+        RecordError::invalid(IssueType::Required, "the entry has no request.url", Some("request.url"))
+    })?;
+    if request.get("ifNoneExist").is_some()
+        || request.get("ifNoneMatch").is_some()
+        || request.get("ifModifiedSince").is_some()
+    {
+        return Err(RecordError::NotSupported(
+            "conditional requests (ifNoneExist, ifNoneMatch, ifModifiedSince) are not supported yet".into(),
+        ));
+    }
+    let if_match = match request.get("ifMatch").and_then(Value::as_str) {
+        Some(tag) => Some(parse_etag(tag).ok_or_else(|| {
+            RecordError::invalid(
+                IssueType::Value,
+                format!("ifMatch '{tag}' is not an ETag like W/\"3\""),
+                Some("request.ifMatch"),
+            )
+        })?),
+        None => None,
+    };
+    let (resource_type, id, version) = parse_url(url)?;
+    if method != Method::Post && method != Method::Get && id.is_none() {
+        return Err(RecordError::NotSupported(
+            "conditional update and delete (a URL with search criteria) are not supported yet".into(),
+        ));
+    }
+    let resource = entry.remove("resource");
+    if let Some(resource) = &resource {
+        let declared = super::prepare::resource_type_of(resource)?;
+        if declared != resource_type {
+            return Err(RecordError::invalid(
+                IssueType::Invalid,
+                format!("the entry's resource is a {declared} but request.url names {resource_type}"),
+                Some("request.url"),
+            ));
+        }
+    }
+    Ok(Entry {
+        index,
+        method,
+        resource_type,
+        id: if method == Method::Post { None } else { id },
+        version,
+        full_url: entry.get("fullUrl").and_then(Value::as_str).map(str::to_owned),
+        resource,
+        if_match,
+    })
+}
+
+/// `Type`, `Type/id` or `Type/id/_history/version`, relative to the server base.
+fn parse_url(url: &str) -> Result<(ResourceType, Option<Id>, Option<i64>), RecordError> {
+    let bad = |why: &str| {
+        RecordError::invalid(
+            IssueType::Value,
+            format!("request.url '{}': {why}", crate::fhir::truncate(url)),
+            Some("request.url"),
+        )
+    };
+    if url.contains('?') {
+        return Err(RecordError::NotSupported(
+            "search and conditional URLs in a Bundle are not supported yet".into(),
+        ));
+    }
+    let segments: Vec<&str> = url.trim_start_matches('/').split('/').collect();
+    let resource_type: ResourceType = segments[0].parse().map_err(|_| bad("unknown resource type"))?;
+    let id = match segments.get(1) {
+        Some(id) => Some(Id::parse(id).map_err(|_| bad("invalid id"))?),
+        None => None,
+    };
+    let version = match (segments.get(2), segments.get(3), segments.len()) {
+        (None, None, _) => None,
+        (Some(&"_history"), Some(v), 4) => Some(v.parse().map_err(|_| bad("invalid version"))?),
+        _ => return Err(bad("expected Type, Type/id or Type/id/_history/version")),
+    };
+    Ok((resource_type, id, version))
+}
+
+/// `W/"3"` or `"3"` or `3`.
+pub fn parse_etag(tag: &str) -> Option<i64> {
+    let tag = tag.trim();
+    let tag = tag.strip_prefix("W/").unwrap_or(tag);
+    tag.trim_matches('"').parse().ok()
+}
+
+/// Gives POSTed entries their ids and maps every entry's fullUrl to `Type/id`.
+fn assign_ids(entries: &mut [Entry]) -> Result<(), RecordError> {
+    let mut seen = HashSet::new();
+    for entry in entries.iter_mut() {
+        if entry.method == Method::Post {
+            entry.id = Some(Id::generate());
+        }
+        if entry.method != Method::Get {
+            if let Some(id) = &entry.id {
+                if !seen.insert((entry.resource_type, id.clone())) {
+                    return Err(RecordError::invalid(
+                        IssueType::Duplicate,
+                        format!(
+                            "{}/{id} appears in more than one entry of the transaction",
+                            entry.resource_type
+                        ),
+                        Some("request.url"),
+                    )
+                    .in_entry(entry.index));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Replaces every reference to an entry's fullUrl by the entry's `Type/id`.
+fn rewrite_references(entries: &mut [Entry]) -> Result<(), RecordError> {
+    let mut targets = HashMap::new();
+    for entry in entries.iter() {
+        if let (Some(full_url), Some(id)) = (&entry.full_url, &entry.id) {
+            targets.insert(full_url.clone(), format!("{}/{id}", entry.resource_type));
+        }
+    }
+    for entry in entries.iter_mut() {
+        if let Some(resource) = &mut entry.resource {
+            rewrite(resource, &targets).map_err(|e| e.in_entry(entry.index))?;
+        }
+    }
+    Ok(())
+}
+
+fn rewrite(value: &mut Value, targets: &HashMap<String, String>) -> Result<(), RecordError> {
+    match value {
+        Value::Object(fields) => {
+            if let Some(Value::String(reference)) = fields.get_mut("reference") {
+                if let Some(target) = targets.get(reference.as_str()) {
+                    *reference = target.clone();
+                } else if reference.starts_with("urn:uuid:") || reference.starts_with("urn:oid:") {
+                    return Err(RecordError::invalid(
+                        IssueType::NotFound,
+                        format!(
+                            "reference '{}' matches no entry's fullUrl in this transaction",
+                            crate::fhir::truncate(reference)
+                        ),
+                        None,
+                    ));
+                }
+            }
+            for field in fields.values_mut() {
+                rewrite(field, targets)?;
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                rewrite(item, targets)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}

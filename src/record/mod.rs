@@ -1,0 +1,107 @@
+//! The shared care record: every write enters through here, is checked and placed in its
+//! patient's compartment, then stored. Handlers call these functions and only map the result.
+
+mod bundle;
+mod error;
+mod prepare;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::fhir::{Id, ResourceType};
+use crate::store::{HistoryPage, HistoryQuery, ResourceStore, StoredResource, WriteOp, WriteOutcome};
+
+pub use bundle::{parse_etag, BundleKind, BundleOutcome, EntryResult};
+pub use error::RecordError;
+pub use prepare::Checks;
+
+#[derive(Clone)]
+pub struct Records {
+    store: Arc<dyn ResourceStore>,
+    checks: Arc<Checks>,
+}
+
+impl Records {
+    pub fn new(store: Arc<dyn ResourceStore>, checks: Arc<Checks>) -> Self {
+        Records { store, checks }
+    }
+
+    pub fn store(&self) -> &Arc<dyn ResourceStore> {
+        &self.store
+    }
+
+    pub fn checks(&self) -> &Checks {
+        &self.checks
+    }
+
+    /// Create with a server-assigned id (any id in the body is replaced, as the spec requires).
+    pub async fn create(&self, resource_type: ResourceType, resource: Value) -> Result<WriteOutcome, RecordError> {
+        let op = self.checks.create(resource_type, resource, Id::generate())?;
+        self.write_one(op).await
+    }
+
+    /// Update, or create with the client's id when the resource does not exist yet.
+    pub async fn update(
+        &self,
+        resource_type: ResourceType,
+        id: Id,
+        resource: Value,
+        if_match: Option<i64>,
+    ) -> Result<WriteOutcome, RecordError> {
+        let op = self.checks.update(resource_type, id, resource)?.if_match(if_match);
+        self.write_one(op).await
+    }
+
+    pub async fn delete(
+        &self,
+        resource_type: ResourceType,
+        id: Id,
+        if_match: Option<i64>,
+    ) -> Result<WriteOutcome, RecordError> {
+        self.write_one(WriteOp::delete(resource_type, id).if_match(if_match))
+            .await
+    }
+
+    /// The current version; a deleted resource is `Gone`, an unknown one `NotFound`.
+    pub async fn read(&self, resource_type: ResourceType, id: &Id) -> Result<StoredResource, RecordError> {
+        let found = self.store.read(resource_type, id).await?;
+        existing(found, || format!("{resource_type}/{id}"))
+    }
+
+    pub async fn vread(
+        &self,
+        resource_type: ResourceType,
+        id: &Id,
+        version: i64,
+    ) -> Result<StoredResource, RecordError> {
+        let found = self.store.vread(resource_type, id, version).await?;
+        existing(found, || format!("{resource_type}/{id}/_history/{version}"))
+    }
+
+    pub async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, RecordError> {
+        Ok(self.store.history(query).await?)
+    }
+
+    async fn write_one(&self, op: WriteOp) -> Result<WriteOutcome, RecordError> {
+        let mut outcomes = self.store.write(vec![op]).await.map_err(|e| match e {
+            crate::store::StoreError::InOperation { source, .. } => *source,
+            other => other,
+        })?;
+        outcomes
+            .pop()
+            .ok_or_else(|| RecordError::Store(crate::store::StoreError::Corrupt("a write returned no outcome".into())))
+    }
+}
+
+fn existing(found: Option<StoredResource>, name: impl FnOnce() -> String) -> Result<StoredResource, RecordError> {
+    match found {
+        None => Err(RecordError::NotFound(format!("{} is not known to this server", name()))),
+        Some(stored) if stored.is_deleted() => Err(RecordError::Gone(format!(
+            "{} was deleted (version {})",
+            name(),
+            stored.version
+        ))),
+        Some(stored) => Ok(stored),
+    }
+}

@@ -1,0 +1,101 @@
+//! Turning a submitted resource into a write: shape checks, validation, compartment placement.
+
+use serde_json::Value;
+
+use super::RecordError;
+use crate::fhir::{Id, IssueType, ResourceType};
+use crate::store::WriteOp;
+
+/// The checks every incoming resource passes before it is stored.
+#[derive(Default)]
+pub struct Checks {}
+
+impl Checks {
+    pub fn new() -> Self {
+        Checks {}
+    }
+
+    pub(super) fn create(&self, resource_type: ResourceType, resource: Value, id: Id) -> Result<WriteOp, RecordError> {
+        self.check(Some(resource_type), &resource)?;
+        let patient = self.patient_of(resource_type, &id, &resource);
+        Ok(WriteOp::create(resource_type, id, resource, patient))
+    }
+
+    pub(super) fn update(&self, resource_type: ResourceType, id: Id, resource: Value) -> Result<WriteOp, RecordError> {
+        self.check(Some(resource_type), &resource)?;
+        match resource.get("id").and_then(Value::as_str) {
+            Some(body_id) if body_id == id.as_str() => {}
+            Some(_) => {
+                return Err(RecordError::invalid(
+                    IssueType::Invalid,
+                    format!("the resource's id does not match the id in the URL ({id})"),
+                    Some(&format!("{resource_type}.id")),
+                ))
+            }
+            None => {
+                return Err(RecordError::invalid(
+                    IssueType::Required,
+                    format!("an update must carry the resource's id ({id}) in the body"),
+                    Some(&format!("{resource_type}.id")),
+                ))
+            }
+        }
+        let patient = self.patient_of(resource_type, &id, &resource);
+        Ok(WriteOp::update(resource_type, id, resource, patient))
+    }
+
+    /// Checks a resource as submitted; `expected` is the type the URL names, if any.
+    pub fn check(&self, expected: Option<ResourceType>, resource: &Value) -> Result<ResourceType, RecordError> {
+        let resource_type = resource_type_of(resource)?;
+        if let Some(expected) = expected {
+            if expected != resource_type {
+                return Err(RecordError::invalid(
+                    IssueType::Invalid,
+                    format!("the body is a {resource_type} but the URL names {expected}"),
+                    Some("resourceType"),
+                ));
+            }
+        }
+        if let Some(id) = resource.get("id") {
+            let valid = id.as_str().is_some_and(|text| Id::parse(text).is_ok());
+            if !valid {
+                return Err(RecordError::invalid(
+                    IssueType::Value,
+                    "id must be 1 to 64 characters of A-Z, a-z, 0-9, '-' and '.'",
+                    Some(&format!("{resource_type}.id")),
+                ));
+            }
+        }
+        Ok(resource_type)
+    }
+
+    fn patient_of(&self, resource_type: ResourceType, id: &Id, _resource: &Value) -> Option<String> {
+        (resource_type.as_str() == "Patient").then(|| id.to_string())
+    }
+}
+
+/// The resource's declared type, or a precise complaint about it.
+pub(crate) fn resource_type_of(resource: &Value) -> Result<ResourceType, RecordError> {
+    let Some(fields) = resource.as_object() else {
+        return Err(RecordError::invalid(
+            IssueType::Structure,
+            "a resource must be a JSON object",
+            None,
+        ));
+    };
+    match fields.get("resourceType") {
+        None => Err(RecordError::invalid(
+            IssueType::Required,
+            "the resource has no resourceType",
+            Some("resourceType"),
+        )),
+        Some(Value::String(name)) => name.parse().map_err(|e: crate::fhir::UnknownResourceType| {
+            RecordError::invalid(IssueType::Value, e.to_string(), Some("resourceType"))
+        }),
+        Some(_) => Err(RecordError::invalid(
+            IssueType::Structure,
+            "resourceType must be a string",
+            Some("resourceType"),
+        )),
+    }
+}

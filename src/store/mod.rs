@@ -1,0 +1,172 @@
+//! Durable storage of resources and their history, behind one trait with a SQLite and a
+//! PostgreSQL implementation. Every write (resource version + current pointer) commits in one
+//! database transaction, and a multi-operation write commits all of its operations or none.
+
+mod history;
+mod postgres;
+mod sqlite;
+mod write;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::fhir::{Id, Instant, ResourceType};
+
+pub use history::{HistoryPage, HistoryQuery, HistoryScope};
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+pub use write::{WriteKind, WriteOp, WriteOutcome};
+
+/// One version of a resource as stored.
+#[derive(Clone, Debug)]
+pub struct StoredResource {
+    pub resource_type: ResourceType,
+    pub id: String,
+    pub version: i64,
+    pub last_updated: Instant,
+    /// `None` when this version is a deletion.
+    pub body: Option<String>,
+    /// How this version came to be: POST, PUT or DELETE.
+    pub method: String,
+}
+
+impl StoredResource {
+    pub fn is_deleted(&self) -> bool {
+        self.body.is_none()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{resource_type}/{id} is at version {actual}, not version {expected}")]
+    VersionConflict {
+        resource_type: ResourceType,
+        id: String,
+        expected: i64,
+        actual: i64,
+    },
+    #[error("{resource_type}/{id} does not exist, so it cannot match version {expected}")]
+    PreconditionOnMissing {
+        resource_type: ResourceType,
+        id: String,
+        expected: i64,
+    },
+    #[error("{resource_type}/{id} already exists")]
+    AlreadyExists { resource_type: ResourceType, id: String },
+    #[error("operation {index} of the write failed: {source}")]
+    InOperation {
+        index: usize,
+        #[source]
+        source: Box<StoreError>,
+    },
+    #[error("the database is busy; try again")]
+    Busy,
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// The position of the failing operation in a multi-operation write, if known.
+    pub fn operation_index(&self) -> Option<usize> {
+        match self {
+            StoreError::InOperation { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
+
+    /// The error without its operation position.
+    pub fn root(&self) -> &StoreError {
+        match self {
+            StoreError::InOperation { source, .. } => source.root(),
+            other => other,
+        }
+    }
+}
+
+/// Resource persistence. Implementations must make `write` atomic: all operations commit or none.
+#[async_trait]
+pub trait ResourceStore: Send + Sync + 'static {
+    /// The current version of a resource (which may be a deletion), or `None` if it never existed.
+    async fn read(&self, resource_type: ResourceType, id: &Id) -> Result<Option<StoredResource>, StoreError>;
+
+    /// One specific version.
+    async fn vread(
+        &self,
+        resource_type: ResourceType,
+        id: &Id,
+        version: i64,
+    ) -> Result<Option<StoredResource>, StoreError>;
+
+    /// Applies the operations in order inside one database transaction.
+    async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError>;
+
+    /// Versions newest first, one page at a time.
+    async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, StoreError>;
+
+    /// Every current, non-deleted resource in one patient's compartment (including the Patient).
+    async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError>;
+
+    /// Answers once the database does.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Closes connections cleanly; called once at shutdown.
+    async fn close(&self);
+}
+
+/// Opens the store a URL names: `sqlite:PATH` (created if missing) or `postgres://…`.
+pub async fn open(url: &str, options: &StoreOptions) -> Result<std::sync::Arc<dyn ResourceStore>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(PostgresStore::connect(url, options).await?))
+    } else {
+        Ok(std::sync::Arc::new(SqliteStore::connect(url, options).await?))
+    }
+}
+
+/// Runs the migrations of the backend a URL names, without serving.
+pub async fn migrate(url: &str, options: &StoreOptions) -> Result<(), StoreError> {
+    let store = open(url, options).await?;
+    store.close().await;
+    Ok(())
+}
+
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// PostgreSQL connections; SQLite uses one writer and this many readers.
+    pub pool_size: u32,
+    /// Extra `search_path` schema on PostgreSQL, created if missing (tests isolate themselves this way).
+    pub pg_schema: Option<String>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            pool_size: 8,
+            pg_schema: None,
+        }
+    }
+}
+
+fn parse_type(name: &str) -> Result<ResourceType, StoreError> {
+    name.parse()
+        .map_err(|_| StoreError::Corrupt(format!("unknown resource type '{name}' in storage")))
+}
+
+/// A version row as both backends select it: type, id, version, last_updated, method, body.
+type VersionRow = (String, String, i64, i64, String, Option<String>);
+
+fn from_row(
+    (resource_type, id, version, last_updated, method, body): VersionRow,
+) -> Result<StoredResource, StoreError> {
+    Ok(StoredResource {
+        resource_type: parse_type(&resource_type)?,
+        id,
+        version,
+        last_updated,
+        body,
+        method,
+    })
+}

@@ -1,0 +1,188 @@
+//! PostgreSQL: the production backend. Bodies are JSONB; concurrent writers serialise per
+//! resource with `SELECT … FOR UPDATE`, and a write that loses a race on a new id is retried.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Executor, Postgres, Transaction};
+
+use super::history::{history_sql, into_page, Bind};
+use super::sqlite::UPSERT_CURRENT;
+use super::write::{apply_all, Current, Planned, WriteTx};
+use super::{from_row, HistoryPage, HistoryQuery, ResourceStore, StoreError, StoreOptions, StoredResource, VersionRow};
+use super::{WriteOp, WriteOutcome};
+use crate::fhir::{now_instant, Id, ResourceType};
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+const SELECT_VERSION: &str = "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, v.body::text";
+
+/// Attempts for a write that collides with a concurrent one (same new id, deadlock).
+const WRITE_ATTEMPTS: usize = 5;
+
+impl PostgresStore {
+    pub async fn connect(url: &str, options: &StoreOptions) -> Result<PostgresStore, StoreError> {
+        let mut connect = PgConnectOptions::from_str(url)?;
+        if let Some(schema) = &options.pg_schema {
+            let setup = PgPoolOptions::new()
+                .max_connections(1)
+                .connect_with(connect.clone())
+                .await?;
+            setup
+                .execute(format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", schema.replace('"', "")).as_str())
+                .await?;
+            setup.close().await;
+            connect = connect.options([("search_path", schema.as_str())]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(options.pool_size.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(connect)
+            .await?;
+        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        Ok(PostgresStore { pool })
+    }
+
+    async fn write_once(&self, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, StoreError> {
+        let mut tx = PgTx(self.pool.begin().await?);
+        let outcomes = apply_all(&mut tx, ops, now_instant()).await?;
+        tx.0.commit().await?;
+        Ok(outcomes)
+    }
+}
+
+/// Unique violation, serialization failure or deadlock: another writer won; try again.
+fn is_race(error: &StoreError) -> bool {
+    match error.root() {
+        StoreError::Database(sqlx::Error::Database(db)) => {
+            matches!(db.code().as_deref(), Some("23505" | "40001" | "40P01"))
+        }
+        _ => false,
+    }
+}
+
+struct PgTx<'c>(Transaction<'c, Postgres>);
+
+#[async_trait]
+impl WriteTx for PgTx<'_> {
+    async fn current(&mut self, resource_type: ResourceType, id: &Id) -> Result<Option<Current>, StoreError> {
+        let row: Option<(i64, bool)> =
+            sqlx::query_as("SELECT version, deleted FROM resource WHERE res_type = $1 AND res_id = $2 FOR UPDATE")
+                .bind(resource_type.as_str())
+                .bind(id.as_str())
+                .fetch_optional(&mut *self.0)
+                .await?;
+        Ok(row.map(|(version, deleted)| Current { version, deleted }))
+    }
+
+    async fn apply(&mut self, resource_type: ResourceType, id: &Id, planned: &Planned) -> Result<(), StoreError> {
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO resource_version (res_type, res_id, version, last_updated, method, patient, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) RETURNING seq",
+        )
+        .bind(resource_type.as_str())
+        .bind(id.as_str())
+        .bind(planned.version)
+        .bind(planned.last_updated)
+        .bind(planned.method)
+        .bind(planned.patient.as_deref())
+        .bind(planned.body.as_deref())
+        .fetch_one(&mut *self.0)
+        .await?;
+        sqlx::query(UPSERT_CURRENT)
+            .bind(resource_type.as_str())
+            .bind(id.as_str())
+            .bind(planned.version)
+            .bind(seq)
+            .bind(planned.last_updated)
+            .bind(planned.body.is_none())
+            .bind(planned.patient.as_deref())
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ResourceStore for PostgresStore {
+    async fn read(&self, resource_type: ResourceType, id: &Id) -> Result<Option<StoredResource>, StoreError> {
+        let row: Option<VersionRow> = sqlx::query_as(&format!(
+            "{SELECT_VERSION} FROM resource r JOIN resource_version v ON v.seq = r.seq \
+             WHERE r.res_type = $1 AND r.res_id = $2"
+        ))
+        .bind(resource_type.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(from_row).transpose()
+    }
+
+    async fn vread(
+        &self,
+        resource_type: ResourceType,
+        id: &Id,
+        version: i64,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let row: Option<VersionRow> = sqlx::query_as(&format!(
+            "{SELECT_VERSION} FROM resource_version v WHERE v.res_type = $1 AND v.res_id = $2 AND v.version = $3"
+        ))
+        .bind(resource_type.as_str())
+        .bind(id.as_str())
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(from_row).transpose()
+    }
+
+    async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError> {
+        let mut attempt = 1;
+        loop {
+            match self.write_once(&ops).await {
+                Err(error) if attempt < WRITE_ATTEMPTS && is_race(&error) => attempt += 1,
+                result => return result,
+            }
+        }
+    }
+
+    async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
+        let (sql, binds) = history_sql(query, "v.body::text");
+        let mut select = sqlx::query_as::<_, (i64, String, String, i64, i64, String, Option<String>)>(&sql);
+        for bind in binds {
+            select = match bind {
+                Bind::Text(text) => select.bind(text),
+                Bind::Int(number) => select.bind(number),
+            };
+        }
+        let rows = select.fetch_all(&self.pool).await?;
+        let rows = rows
+            .into_iter()
+            .map(|(seq, t, i, v, u, m, b)| Ok((seq, from_row((t, i, v, u, m, b))?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(into_page(rows, query.count))
+    }
+
+    async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError> {
+        let bodies: Vec<sqlx::types::Json<Value>> = sqlx::query_scalar(
+            "SELECT v.body FROM resource r JOIN resource_version v ON v.seq = r.seq \
+             WHERE r.patient = $1 AND NOT r.deleted",
+        )
+        .bind(patient_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(bodies.into_iter().map(|body| body.0).collect())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,182 @@
+//! SQLite: the embedded default. One writer connection (SQLite serialises writers anyway, and a
+//! single writer never meets SQLITE_BUSY) and a pool of read-only connections, all in WAL mode.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, Transaction};
+
+use super::history::{history_sql, into_page, Bind};
+use super::write::{apply_all, Current, Planned, WriteTx};
+use super::{from_row, HistoryPage, HistoryQuery, ResourceStore, StoreError, StoreOptions, StoredResource, VersionRow};
+use super::{WriteOp, WriteOutcome};
+use crate::fhir::{now_instant, Id, ResourceType};
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+const SELECT_VERSION: &str = "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, v.body";
+
+impl SqliteStore {
+    pub async fn connect(url: &str, options: &StoreOptions) -> Result<SqliteStore, StoreError> {
+        let base = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            // WAL: readers never block the writer and a killed process loses no committed write.
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: every commit is fsynced, so a committed write survives power loss as well.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory");
+        if let Some(dir) = base.get_filename().parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+            }
+        }
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(base.clone())
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(options.pool_size.max(1))
+            .connect_with(base.read_only(true))
+            .await?;
+        Ok(SqliteStore { writer, reader })
+    }
+}
+
+struct SqliteTx<'c>(Transaction<'c, Sqlite>);
+
+#[async_trait]
+impl WriteTx for SqliteTx<'_> {
+    async fn current(&mut self, resource_type: ResourceType, id: &Id) -> Result<Option<Current>, StoreError> {
+        let row: Option<(i64, bool)> =
+            sqlx::query_as("SELECT version, deleted FROM resource WHERE res_type = $1 AND res_id = $2")
+                .bind(resource_type.as_str())
+                .bind(id.as_str())
+                .fetch_optional(&mut *self.0)
+                .await?;
+        Ok(row.map(|(version, deleted)| Current { version, deleted }))
+    }
+
+    async fn apply(&mut self, resource_type: ResourceType, id: &Id, planned: &Planned) -> Result<(), StoreError> {
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO resource_version (res_type, res_id, version, last_updated, method, patient, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
+        )
+        .bind(resource_type.as_str())
+        .bind(id.as_str())
+        .bind(planned.version)
+        .bind(planned.last_updated)
+        .bind(planned.method)
+        .bind(planned.patient.as_deref())
+        .bind(planned.body.as_deref())
+        .fetch_one(&mut *self.0)
+        .await?;
+        sqlx::query(UPSERT_CURRENT)
+            .bind(resource_type.as_str())
+            .bind(id.as_str())
+            .bind(planned.version)
+            .bind(seq)
+            .bind(planned.last_updated)
+            .bind(planned.body.is_none())
+            .bind(planned.patient.as_deref())
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Shared by both backends: the current pointer follows the newest version.
+pub(super) const UPSERT_CURRENT: &str =
+    "INSERT INTO resource (res_type, res_id, version, seq, last_updated, deleted, patient) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     ON CONFLICT (res_type, res_id) DO UPDATE SET version = excluded.version, seq = excluded.seq, \
+     last_updated = excluded.last_updated, deleted = excluded.deleted, patient = excluded.patient";
+
+#[async_trait]
+impl ResourceStore for SqliteStore {
+    async fn read(&self, resource_type: ResourceType, id: &Id) -> Result<Option<StoredResource>, StoreError> {
+        let row: Option<VersionRow> = sqlx::query_as(&format!(
+            "{SELECT_VERSION} FROM resource r JOIN resource_version v ON v.seq = r.seq \
+             WHERE r.res_type = $1 AND r.res_id = $2"
+        ))
+        .bind(resource_type.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(from_row).transpose()
+    }
+
+    async fn vread(
+        &self,
+        resource_type: ResourceType,
+        id: &Id,
+        version: i64,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let row: Option<VersionRow> = sqlx::query_as(&format!(
+            "{SELECT_VERSION} FROM resource_version v WHERE v.res_type = $1 AND v.res_id = $2 AND v.version = $3"
+        ))
+        .bind(resource_type.as_str())
+        .bind(id.as_str())
+        .bind(version)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(from_row).transpose()
+    }
+
+    async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError> {
+        let mut tx = SqliteTx(self.writer.begin().await?);
+        let outcomes = apply_all(&mut tx, &ops, now_instant()).await?;
+        tx.0.commit().await?;
+        Ok(outcomes)
+    }
+
+    async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
+        let (sql, binds) = history_sql(query, "v.body");
+        let mut select = sqlx::query_as::<_, (i64, String, String, i64, i64, String, Option<String>)>(&sql);
+        for bind in binds {
+            select = match bind {
+                Bind::Text(text) => select.bind(text),
+                Bind::Int(number) => select.bind(number),
+            };
+        }
+        let rows = select.fetch_all(&self.reader).await?;
+        let rows = rows
+            .into_iter()
+            .map(|(seq, t, i, v, u, m, b)| Ok((seq, from_row((t, i, v, u, m, b))?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(into_page(rows, query.count))
+    }
+
+    async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError> {
+        let bodies: Vec<String> = sqlx::query_scalar(
+            "SELECT v.body FROM resource r JOIN resource_version v ON v.seq = r.seq \
+             WHERE r.patient = $1 AND NOT r.deleted",
+        )
+        .bind(patient_id)
+        .fetch_all(&self.reader)
+        .await?;
+        bodies
+            .iter()
+            .map(|body| serde_json::from_str(body).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}

@@ -1,0 +1,213 @@
+//! What a write does, decided once for both backends: version checks, the next version number,
+//! and the stamped body. Backends only read the current row and apply the plan.
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use super::{StoreError, StoredResource};
+use crate::fhir::{format_instant, Id, Instant, ResourceType};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteKind {
+    Create,
+    Update,
+    Delete,
+}
+
+/// One operation of a write. The caller has assigned the id and computed the compartment.
+#[derive(Clone, Debug)]
+pub struct WriteOp {
+    pub kind: WriteKind,
+    pub resource_type: ResourceType,
+    pub id: Id,
+    /// The resource to store; `None` for a delete.
+    pub resource: Option<Value>,
+    /// The Patient compartment the resource belongs to.
+    pub patient: Option<String>,
+    /// Version the current resource must be at (`If-Match`).
+    pub if_match: Option<i64>,
+}
+
+impl WriteOp {
+    pub fn create(resource_type: ResourceType, id: Id, resource: Value, patient: Option<String>) -> Self {
+        WriteOp {
+            kind: WriteKind::Create,
+            resource_type,
+            id,
+            resource: Some(resource),
+            patient,
+            if_match: None,
+        }
+    }
+
+    pub fn update(resource_type: ResourceType, id: Id, resource: Value, patient: Option<String>) -> Self {
+        WriteOp {
+            kind: WriteKind::Update,
+            resource: Some(resource),
+            patient,
+            ..WriteOp::delete(resource_type, id)
+        }
+    }
+
+    pub fn delete(resource_type: ResourceType, id: Id) -> Self {
+        WriteOp {
+            kind: WriteKind::Delete,
+            resource_type,
+            id,
+            resource: None,
+            patient: None,
+            if_match: None,
+        }
+    }
+
+    pub fn if_match(mut self, version: Option<i64>) -> Self {
+        self.if_match = version;
+        self
+    }
+}
+
+/// What one operation did.
+#[derive(Clone, Debug)]
+pub struct WriteOutcome {
+    /// The version written; `None` when a delete found nothing to delete.
+    pub stored: Option<StoredResource>,
+    /// True when the write brought a resource into existence (create, update-as-create, or an
+    /// update of a deleted resource).
+    pub created: bool,
+}
+
+/// The current row of a resource, as a backend reads it inside the write transaction.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Current {
+    pub version: i64,
+    pub deleted: bool,
+}
+
+/// The version a backend must insert.
+pub(super) struct Planned {
+    pub version: i64,
+    pub method: &'static str,
+    pub body: Option<String>,
+    pub patient: Option<String>,
+    pub last_updated: Instant,
+}
+
+/// The two statements a write needs, implemented by each backend's transaction.
+#[async_trait]
+pub(super) trait WriteTx: Send {
+    async fn current(&mut self, resource_type: ResourceType, id: &Id) -> Result<Option<Current>, StoreError>;
+    async fn apply(&mut self, resource_type: ResourceType, id: &Id, planned: &Planned) -> Result<(), StoreError>;
+}
+
+/// Runs every operation through one transaction; the first failure names its operation.
+pub(super) async fn apply_all<T: WriteTx>(
+    tx: &mut T,
+    ops: &[WriteOp],
+    now: Instant,
+) -> Result<Vec<WriteOutcome>, StoreError> {
+    let mut outcomes = Vec::with_capacity(ops.len());
+    for (index, op) in ops.iter().enumerate() {
+        let outcome = apply_one(tx, op, now).await.map_err(|source| StoreError::InOperation {
+            index,
+            source: Box::new(source),
+        })?;
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
+}
+
+async fn apply_one<T: WriteTx>(tx: &mut T, op: &WriteOp, now: Instant) -> Result<WriteOutcome, StoreError> {
+    let current = tx.current(op.resource_type, &op.id).await?;
+    let Some(planned) = plan(op, current, now)? else {
+        return Ok(WriteOutcome {
+            stored: None,
+            created: false,
+        });
+    };
+    tx.apply(op.resource_type, &op.id, &planned).await?;
+    let created = op.kind != WriteKind::Delete && current.is_none_or(|c| c.deleted);
+    Ok(WriteOutcome {
+        stored: Some(StoredResource {
+            resource_type: op.resource_type,
+            id: op.id.to_string(),
+            version: planned.version,
+            last_updated: planned.last_updated,
+            body: planned.body,
+            method: planned.method.to_owned(),
+        }),
+        created,
+    })
+}
+
+/// Decides the next version, or `None` when a delete has nothing to delete.
+fn plan(op: &WriteOp, current: Option<Current>, now: Instant) -> Result<Option<Planned>, StoreError> {
+    if let Some(expected) = op.if_match {
+        match current {
+            None => {
+                return Err(StoreError::PreconditionOnMissing {
+                    resource_type: op.resource_type,
+                    id: op.id.to_string(),
+                    expected,
+                })
+            }
+            Some(c) if c.version != expected => {
+                return Err(StoreError::VersionConflict {
+                    resource_type: op.resource_type,
+                    id: op.id.to_string(),
+                    expected,
+                    actual: c.version,
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    let version = current.map_or(1, |c| c.version + 1);
+    let (method, body) = match (op.kind, &op.resource) {
+        (WriteKind::Delete, _) | (_, None) => {
+            if current.is_none_or(|c| c.deleted) {
+                return Ok(None);
+            }
+            ("DELETE", None)
+        }
+        (WriteKind::Create, Some(resource)) => {
+            if current.is_some() {
+                return Err(StoreError::AlreadyExists {
+                    resource_type: op.resource_type,
+                    id: op.id.to_string(),
+                });
+            }
+            ("POST", Some(stamp(resource, &op.id, version, now)))
+        }
+        (WriteKind::Update, Some(resource)) => ("PUT", Some(stamp(resource, &op.id, version, now))),
+    };
+    Ok(Some(Planned {
+        version,
+        method,
+        body,
+        patient: op.patient.clone(),
+        last_updated: now,
+    }))
+}
+
+/// The body as stored: the server's id, versionId and lastUpdated written into it.
+fn stamp(resource: &Value, id: &Id, version: i64, now: Instant) -> String {
+    let mut resource = resource.clone();
+    if let Value::Object(fields) = &mut resource {
+        fields.insert("id".into(), Value::String(id.to_string()));
+        let meta = fields.entry("meta").or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(meta) = meta {
+            meta.insert("versionId".into(), Value::String(version.to_string()));
+            meta.insert("lastUpdated".into(), Value::String(format_instant(now)));
+        }
+        // Keep resourceType first, id second, meta third, as the spec's examples are ordered.
+        let mut ordered = Map::with_capacity(fields.len());
+        for key in ["resourceType", "id", "meta"] {
+            if let Some(value) = fields.remove(key) {
+                ordered.insert(key.to_owned(), value);
+            }
+        }
+        ordered.append(fields);
+        resource = Value::Object(ordered);
+    }
+    resource.to_string()
+}
