@@ -1,0 +1,9 @@
+//! Integration tests: the real server over HTTP, on SQLite by default and on PostgreSQL when
+//! HEARTH_TEST_DATABASE_URL is set. One binary, so the crate links once.
+
+mod bad_input;
+mod concurrency;
+mod crud;
+mod helpers;
+mod history;
+mod transaction;
