@@ -4,6 +4,7 @@
 
 mod history;
 mod postgres;
+mod sql;
 mod sqlite;
 mod write;
 

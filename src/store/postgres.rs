@@ -7,11 +7,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Executor, Postgres, Transaction};
+use sqlx::Executor;
 
 use super::history::{history_sql, into_page, Bind};
-use super::sqlite::UPSERT_CURRENT;
-use super::write::{apply_all, Current, Planned, WriteTx};
+use super::sql::SqlTx;
+use super::write::apply_all;
 use super::{from_row, HistoryPage, HistoryQuery, ResourceStore, StoreError, StoreOptions, StoredResource, VersionRow};
 use super::{WriteOp, WriteOutcome};
 use crate::fhir::{now_instant, Id, ResourceType};
@@ -49,9 +49,13 @@ impl PostgresStore {
     }
 
     async fn write_once(&self, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, StoreError> {
-        let mut tx = PgTx(self.pool.begin().await?);
+        let mut tx = SqlTx {
+            tx: self.pool.begin().await?,
+            lock: " FOR UPDATE",
+            body_cast: "::jsonb",
+        };
         let outcomes = apply_all(&mut tx, ops, now_instant()).await?;
-        tx.0.commit().await?;
+        tx.tx.commit().await?;
         Ok(outcomes)
     }
 }
@@ -63,48 +67,6 @@ fn is_race(error: &StoreError) -> bool {
             matches!(db.code().as_deref(), Some("23505" | "40001" | "40P01"))
         }
         _ => false,
-    }
-}
-
-struct PgTx<'c>(Transaction<'c, Postgres>);
-
-#[async_trait]
-impl WriteTx for PgTx<'_> {
-    async fn current(&mut self, resource_type: ResourceType, id: &Id) -> Result<Option<Current>, StoreError> {
-        let row: Option<(i64, bool)> =
-            sqlx::query_as("SELECT version, deleted FROM resource WHERE res_type = $1 AND res_id = $2 FOR UPDATE")
-                .bind(resource_type.as_str())
-                .bind(id.as_str())
-                .fetch_optional(&mut *self.0)
-                .await?;
-        Ok(row.map(|(version, deleted)| Current { version, deleted }))
-    }
-
-    async fn apply(&mut self, resource_type: ResourceType, id: &Id, planned: &Planned) -> Result<(), StoreError> {
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO resource_version (res_type, res_id, version, last_updated, method, patient, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) RETURNING seq",
-        )
-        .bind(resource_type.as_str())
-        .bind(id.as_str())
-        .bind(planned.version)
-        .bind(planned.last_updated)
-        .bind(planned.method)
-        .bind(planned.patient.as_deref())
-        .bind(planned.body.as_deref())
-        .fetch_one(&mut *self.0)
-        .await?;
-        sqlx::query(UPSERT_CURRENT)
-            .bind(resource_type.as_str())
-            .bind(id.as_str())
-            .bind(planned.version)
-            .bind(seq)
-            .bind(planned.last_updated)
-            .bind(planned.body.is_none())
-            .bind(planned.patient.as_deref())
-            .execute(&mut *self.0)
-            .await?;
-        Ok(())
     }
 }
 

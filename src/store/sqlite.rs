@@ -7,10 +7,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, Transaction};
 
 use super::history::{history_sql, into_page, Bind};
-use super::write::{apply_all, Current, Planned, WriteTx};
+use super::sql::SqlTx;
+use super::write::apply_all;
 use super::{from_row, HistoryPage, HistoryQuery, ResourceStore, StoreError, StoreOptions, StoredResource, VersionRow};
 use super::{WriteOp, WriteOutcome};
 use crate::fhir::{now_instant, Id, ResourceType};
@@ -52,55 +52,6 @@ impl SqliteStore {
     }
 }
 
-struct SqliteTx<'c>(Transaction<'c, Sqlite>);
-
-#[async_trait]
-impl WriteTx for SqliteTx<'_> {
-    async fn current(&mut self, resource_type: ResourceType, id: &Id) -> Result<Option<Current>, StoreError> {
-        let row: Option<(i64, bool)> =
-            sqlx::query_as("SELECT version, deleted FROM resource WHERE res_type = $1 AND res_id = $2")
-                .bind(resource_type.as_str())
-                .bind(id.as_str())
-                .fetch_optional(&mut *self.0)
-                .await?;
-        Ok(row.map(|(version, deleted)| Current { version, deleted }))
-    }
-
-    async fn apply(&mut self, resource_type: ResourceType, id: &Id, planned: &Planned) -> Result<(), StoreError> {
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO resource_version (res_type, res_id, version, last_updated, method, patient, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
-        )
-        .bind(resource_type.as_str())
-        .bind(id.as_str())
-        .bind(planned.version)
-        .bind(planned.last_updated)
-        .bind(planned.method)
-        .bind(planned.patient.as_deref())
-        .bind(planned.body.as_deref())
-        .fetch_one(&mut *self.0)
-        .await?;
-        sqlx::query(UPSERT_CURRENT)
-            .bind(resource_type.as_str())
-            .bind(id.as_str())
-            .bind(planned.version)
-            .bind(seq)
-            .bind(planned.last_updated)
-            .bind(planned.body.is_none())
-            .bind(planned.patient.as_deref())
-            .execute(&mut *self.0)
-            .await?;
-        Ok(())
-    }
-}
-
-/// Shared by both backends: the current pointer follows the newest version.
-pub(super) const UPSERT_CURRENT: &str =
-    "INSERT INTO resource (res_type, res_id, version, seq, last_updated, deleted, patient) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7) \
-     ON CONFLICT (res_type, res_id) DO UPDATE SET version = excluded.version, seq = excluded.seq, \
-     last_updated = excluded.last_updated, deleted = excluded.deleted, patient = excluded.patient";
-
 #[async_trait]
 impl ResourceStore for SqliteStore {
     async fn read(&self, resource_type: ResourceType, id: &Id) -> Result<Option<StoredResource>, StoreError> {
@@ -133,9 +84,13 @@ impl ResourceStore for SqliteStore {
     }
 
     async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError> {
-        let mut tx = SqliteTx(self.writer.begin().await?);
+        let mut tx = SqlTx {
+            tx: self.writer.begin().await?,
+            lock: "",
+            body_cast: "",
+        };
         let outcomes = apply_all(&mut tx, &ops, now_instant()).await?;
-        tx.0.commit().await?;
+        tx.tx.commit().await?;
         Ok(outcomes)
     }
 

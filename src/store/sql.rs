@@ -1,0 +1,212 @@
+//! SQL both backends share. Statements are built with `$n` placeholders (which SQLite and
+//! PostgreSQL both accept) and a list of values; each backend only runs them.
+
+use sqlx::{Arguments, Database, Encode, Type};
+
+use super::write::Planned;
+use super::StoreError;
+use crate::fhir::{Id, ResourceType};
+
+/// Rows per multi-row statement: keeps every statement far below both backends' bind limits.
+pub(super) const CHUNK: usize = 500;
+
+pub(super) enum Bind<'a> {
+    Text(&'a str),
+    OptText(Option<&'a str>),
+    Int(i64),
+    Bool(bool),
+}
+
+/// A statement under construction: SQL text and its values, numbered as they are pushed.
+#[derive(Default)]
+pub(super) struct Statement<'a> {
+    pub sql: String,
+    pub binds: Vec<Bind<'a>>,
+}
+
+impl<'a> Statement<'a> {
+    pub fn new(sql: &str) -> Self {
+        Statement {
+            sql: sql.to_owned(),
+            binds: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    pub fn bind(&mut self, value: Bind<'a>) -> &mut Self {
+        self.binds.push(value);
+        self.sql.push('$');
+        self.sql.push_str(&self.binds.len().to_string());
+        self
+    }
+
+    pub fn arguments<DB>(&self) -> Result<DB::Arguments<'a>, StoreError>
+    where
+        DB: Database,
+        &'a str: Encode<'a, DB> + Type<DB>,
+        Option<&'a str>: Encode<'a, DB> + Type<DB>,
+        i64: Encode<'a, DB> + Type<DB>,
+        bool: Encode<'a, DB> + Type<DB>,
+    {
+        let mut arguments = DB::Arguments::default();
+        for bind in &self.binds {
+            let added = match bind {
+                Bind::Text(text) => arguments.add(*text),
+                Bind::OptText(text) => arguments.add(*text),
+                Bind::Int(number) => arguments.add(*number),
+                Bind::Bool(flag) => arguments.add(*flag),
+            };
+            added.map_err(|e| StoreError::Database(sqlx::Error::Encode(e)))?;
+        }
+        Ok(arguments)
+    }
+}
+
+/// One SELECT per resource type for the current rows of `keys` (sorted by type).
+pub(super) fn select_current<'a>(keys: &[(ResourceType, &'a Id)], lock: &str) -> Vec<Statement<'a>> {
+    let mut statements = Vec::new();
+    for group in keys.chunk_by(|a, b| a.0 == b.0) {
+        for chunk in group.chunks(CHUNK) {
+            let mut statement =
+                Statement::new("SELECT res_type, res_id, version, deleted FROM resource WHERE res_type = ");
+            statement.bind(Bind::Text(chunk[0].0.as_str())).push(" AND res_id IN (");
+            for (n, (_, id)) in chunk.iter().enumerate() {
+                if n > 0 {
+                    statement.push(", ");
+                }
+                statement.bind(Bind::Text(id.as_str()));
+            }
+            statement.push(")").push(lock);
+            statements.push(statement);
+        }
+    }
+    statements
+}
+
+/// Inserts versions, returning `(res_type, res_id, seq)` for each; `body_cast` is how the
+/// backend turns a text parameter into its body column type.
+pub(super) fn insert_versions<'a>(rows: &[(ResourceType, &'a Id, &'a Planned)], body_cast: &str) -> Vec<Statement<'a>> {
+    rows.chunks(CHUNK)
+        .map(|chunk| {
+            let mut statement = Statement::new(
+                "INSERT INTO resource_version (res_type, res_id, version, last_updated, method, patient, body) VALUES ",
+            );
+            for (n, (resource_type, id, planned)) in chunk.iter().enumerate() {
+                statement.push(if n > 0 { ", (" } else { "(" });
+                statement.bind(Bind::Text(resource_type.as_str())).push(", ");
+                statement.bind(Bind::Text(id.as_str())).push(", ");
+                statement.bind(Bind::Int(planned.version)).push(", ");
+                statement.bind(Bind::Int(planned.last_updated)).push(", ");
+                statement.bind(Bind::Text(planned.method)).push(", ");
+                statement.bind(Bind::OptText(planned.patient.as_deref())).push(", ");
+                statement
+                    .bind(Bind::OptText(planned.body.as_deref()))
+                    .push(body_cast)
+                    .push(")");
+            }
+            statement.push(" RETURNING res_type, res_id, seq");
+            statement
+        })
+        .collect()
+}
+
+/// Points each resource's current row at its newest version.
+pub(super) fn upsert_current<'a>(rows: &[(ResourceType, &'a Id, &'a Planned, i64)]) -> Vec<Statement<'a>> {
+    rows.chunks(CHUNK)
+        .map(|chunk| {
+            let mut statement = Statement::new(
+                "INSERT INTO resource (res_type, res_id, version, seq, last_updated, deleted, patient) VALUES ",
+            );
+            for (n, (resource_type, id, planned, seq)) in chunk.iter().enumerate() {
+                statement.push(if n > 0 { ", (" } else { "(" });
+                statement.bind(Bind::Text(resource_type.as_str())).push(", ");
+                statement.bind(Bind::Text(id.as_str())).push(", ");
+                statement.bind(Bind::Int(planned.version)).push(", ");
+                statement.bind(Bind::Int(*seq)).push(", ");
+                statement.bind(Bind::Int(planned.last_updated)).push(", ");
+                statement.bind(Bind::Bool(planned.body.is_none())).push(", ");
+                statement.bind(Bind::OptText(planned.patient.as_deref())).push(")");
+            }
+            statement.push(
+                " ON CONFLICT (res_type, res_id) DO UPDATE SET version = excluded.version, seq = excluded.seq, \
+                 last_updated = excluded.last_updated, deleted = excluded.deleted, patient = excluded.patient",
+            );
+            statement
+        })
+        .collect()
+}
+
+/// A write transaction on either backend: `lock` is appended to current-row SELECTs
+/// (`FOR UPDATE` on PostgreSQL), `body_cast` to the body parameter (`::jsonb`).
+pub(super) struct SqlTx<'c, DB: Database> {
+    pub tx: sqlx::Transaction<'c, DB>,
+    pub lock: &'static str,
+    pub body_cast: &'static str,
+}
+
+#[async_trait::async_trait]
+impl<DB> super::write::WriteTx for SqlTx<'_, DB>
+where
+    DB: Database,
+    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'r> (String, String, i64, bool): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (String, String, i64): sqlx::FromRow<'r, DB::Row>,
+{
+    async fn current(
+        &mut self,
+        keys: &[(ResourceType, &Id)],
+    ) -> Result<std::collections::HashMap<(ResourceType, String), super::write::Current>, StoreError> {
+        let mut current = std::collections::HashMap::with_capacity(keys.len());
+        for statement in select_current(keys, self.lock) {
+            let rows: Vec<(String, String, i64, bool)> =
+                sqlx::query_as_with(&statement.sql, statement.arguments::<DB>()?)
+                    .fetch_all(&mut *self.tx)
+                    .await?;
+            for (resource_type, id, version, deleted) in rows {
+                current.insert(
+                    (super::parse_type(&resource_type)?, id),
+                    super::write::Current { version, deleted },
+                );
+            }
+        }
+        Ok(current)
+    }
+
+    async fn apply(&mut self, rows: &[(ResourceType, &Id, &Planned)]) -> Result<(), StoreError> {
+        let mut seqs = std::collections::HashMap::with_capacity(rows.len());
+        for statement in insert_versions(rows, self.body_cast) {
+            let inserted: Vec<(String, String, i64)> =
+                sqlx::query_as_with(&statement.sql, statement.arguments::<DB>()?)
+                    .fetch_all(&mut *self.tx)
+                    .await?;
+            for (resource_type, id, seq) in inserted {
+                seqs.insert((resource_type, id), seq);
+            }
+        }
+        let with_seq = rows
+            .iter()
+            .map(|(resource_type, id, planned)| {
+                let seq = seqs
+                    .get(&(resource_type.as_str().to_owned(), id.to_string()))
+                    .copied()
+                    .ok_or_else(|| StoreError::Corrupt("an inserted version returned no sequence number".into()))?;
+                Ok((*resource_type, *id, *planned, seq))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        for statement in upsert_current(&with_seq) {
+            sqlx::query_with(&statement.sql, statement.arguments::<DB>()?)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
