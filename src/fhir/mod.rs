@@ -1,1 +1,2 @@
 //! The FHIR model the rest of Hearth speaks.
+pub mod fhirpath;
