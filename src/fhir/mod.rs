@@ -1,2 +1,3 @@
 //! The FHIR model the rest of Hearth speaks.
 pub mod fhirpath;
+pub mod search_params;

@@ -20,7 +20,7 @@ mod resolve;
 pub use ast::{BinaryOp, Expr, Function, Literal, TypeOp, TypeSpec, UnaryOp};
 pub use error::{EvalError, ParseError};
 pub use item::Item;
-pub use model::{ModelError, TypeId, TypeModel};
+pub use model::{Element, ModelError, TypeId, TypeKind, TypeModel};
 pub use resolve::{LocalResolver, ReferenceParts, ReferenceResolver};
 
 use serde_json::Value;

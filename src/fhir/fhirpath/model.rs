@@ -240,6 +240,14 @@ impl TypeModel {
         self.by_name.get(name).copied()
     }
 
+    /// The names of all resource types.
+    pub fn resource_types(&self) -> impl Iterator<Item = &str> + '_ {
+        self.types
+            .iter()
+            .filter(|t| t.kind == TypeKind::Resource)
+            .map(|t| &*t.name)
+    }
+
     /// The schema name of a type.
     pub fn name(&self, ty: TypeId) -> &str {
         self.types.get(ty.0 as usize).map_or("", |t| &t.name)
