@@ -1,3 +1,4 @@
 //! The FHIR model the rest of Hearth speaks.
 pub mod fhirpath;
+pub mod index;
 pub mod search_params;
