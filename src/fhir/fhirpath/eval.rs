@@ -32,7 +32,7 @@ pub(crate) struct Focus<'f, 'a> {
 impl<'a> Env<'a, '_> {
     pub(crate) fn eval(
         &self,
-        expr: &'a Expr,
+        expr: &Expr,
         focus: Focus<'_, 'a>,
     ) -> Result<Collection<'a>, EvalError> {
         match expr {
@@ -113,7 +113,7 @@ impl<'a> Env<'a, '_> {
 
     fn target(
         &self,
-        target: Option<&'a Expr>,
+        target: Option<&Expr>,
         focus: Focus<'_, 'a>,
     ) -> Result<Collection<'a>, EvalError> {
         match target {
@@ -231,8 +231,8 @@ impl<'a> Env<'a, '_> {
     fn binary(
         &self,
         op: BinaryOp,
-        left: &'a Expr,
-        right: &'a Expr,
+        left: &Expr,
+        right: &Expr,
         focus: Focus<'_, 'a>,
     ) -> Result<Collection<'a>, EvalError> {
         // Short-circuit logic where the left side decides.
@@ -256,13 +256,13 @@ impl<'a> Env<'a, '_> {
     }
 }
 
-fn literal(lit: &Literal) -> Item<'_> {
+fn literal<'a>(lit: &Literal) -> Item<'a> {
     match lit {
         Literal::Boolean(b) => Item::Boolean(*b),
-        Literal::String(s) => Item::String(Cow::Borrowed(s)),
+        Literal::String(s) => Item::String(Cow::Owned(s.clone())),
         Literal::Integer(i) => Item::Integer(*i),
         Literal::Decimal(d) => Item::Decimal(*d),
-        Literal::DateTime(d) => Item::String(Cow::Borrowed(d)),
+        Literal::DateTime(d) => Item::String(Cow::Owned(d.clone())),
     }
 }
 

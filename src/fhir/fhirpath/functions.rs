@@ -15,7 +15,7 @@ impl<'a> Env<'a, '_> {
         &self,
         function: Function,
         input: Collection<'a>,
-        args: &'a [Expr],
+        args: &[Expr],
         focus: Focus<'_, 'a>,
     ) -> Result<Collection<'a>, EvalError> {
         use Function as F;
@@ -171,7 +171,7 @@ impl<'a> Env<'a, '_> {
         &self,
         function: Function,
         input: Collection<'a>,
-        args: &'a [Expr],
+        args: &[Expr],
     ) -> Result<Collection<'a>, EvalError> {
         let Some(criteria) = args.first() else {
             // `exists()` without criteria.

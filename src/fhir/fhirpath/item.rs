@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::model::{TypeId, TypeModel};
 
-/// One item of a FHIRPath collection. `'a` is the lifetime of both the resource and the
-/// expression, so evaluation borrows instead of copying.
+/// One item of a FHIRPath collection. `'a` is the lifetime of the resource: elements borrow
+/// from it instead of copying.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item<'a> {
     /// An element of the resource with its FHIR type (`None` when the model does not know the

@@ -70,6 +70,12 @@ pub struct Engine<'r> {
     resolver: &'r dyn ReferenceResolver,
 }
 
+impl std::fmt::Debug for Engine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Engine")
+    }
+}
+
 static LOCAL: std::sync::OnceLock<LocalResolver> = std::sync::OnceLock::new();
 
 impl Engine<'static> {
@@ -94,7 +100,7 @@ impl<'r> Engine<'r> {
     /// Evaluates `expr` with `resource` as the context (`%resource`, `$this`).
     pub fn evaluate<'a>(
         &self,
-        expr: &'a Expression,
+        expr: &Expression,
         resource: &'a Value,
     ) -> Result<Vec<Item<'a>>, EvalError> {
         let root = self.root(resource);
@@ -113,7 +119,7 @@ impl<'r> Engine<'r> {
     /// component expressions, relative to each item of the parameter's own expression).
     pub fn evaluate_on<'a>(
         &self,
-        expr: &'a Expression,
+        expr: &Expression,
         resource: &'a Value,
         focus: &[Item<'a>],
     ) -> Result<Vec<Item<'a>>, EvalError> {
