@@ -29,6 +29,8 @@ pub enum StartError {
     },
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
+    #[error("cannot load the FHIR definitions: {0}")]
+    Definitions(#[from] crate::fhir::compartment::CompartmentError),
     #[error("the server stopped with an error: {0}")]
     Serve(std::io::Error),
 }
@@ -51,7 +53,7 @@ impl Application {
                 source,
             })?;
         let state = api::AppState {
-            records: Records::new(store.clone(), Arc::new(Checks::new())),
+            records: Records::new(store.clone(), Arc::new(Checks::r4()?)),
             max_body_bytes: config.max_body_bytes,
             base_url: config
                 .base_url

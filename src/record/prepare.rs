@@ -3,16 +3,23 @@
 use serde_json::Value;
 
 use super::RecordError;
+use crate::fhir::compartment::{CompartmentError, PatientCompartment};
+use crate::fhir::search_params::SearchParamRegistry;
 use crate::fhir::{Id, IssueType, ResourceType};
 use crate::store::WriteOp;
 
 /// The checks every incoming resource passes before it is stored.
-#[derive(Default)]
-pub struct Checks {}
+pub struct Checks {
+    compartment: PatientCompartment,
+}
 
 impl Checks {
-    pub fn new() -> Self {
-        Checks {}
+    /// Loads the R4 definitions the checks need (search parameters, the Patient compartment).
+    pub fn r4() -> Result<Self, CompartmentError> {
+        let registry = SearchParamRegistry::r4()?;
+        Ok(Checks {
+            compartment: PatientCompartment::r4(&registry)?,
+        })
     }
 
     pub(super) fn create(&self, resource_type: ResourceType, resource: Value, id: Id) -> Result<WriteOp, RecordError> {
@@ -69,8 +76,12 @@ impl Checks {
         Ok(resource_type)
     }
 
-    fn patient_of(&self, resource_type: ResourceType, id: &Id, _resource: &Value) -> Option<String> {
-        (resource_type.as_str() == "Patient").then(|| id.to_string())
+    /// The Patient whose compartment the resource joins; a Patient is its own.
+    fn patient_of(&self, resource_type: ResourceType, id: &Id, resource: &Value) -> Option<String> {
+        if resource_type.as_str() == "Patient" {
+            return Some(id.to_string());
+        }
+        self.compartment.patient_id(resource).map(str::to_owned)
     }
 }
 

@@ -1,0 +1,296 @@
+//! Tree-walking evaluator. Collections are `Vec<Item>`; every function and operator takes the
+//! collection semantics of FHIRPath (empty propagates, `|` de-duplicates).
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use super::ast::{BinaryOp, Expr, Literal, TypeOp, TypeSpec, UnaryOp};
+use super::error::EvalError;
+use super::item::Item;
+use super::model::{Element, TypeKind, TypeModel};
+use super::ReferenceResolver;
+
+pub(crate) type Collection<'a> = Vec<Item<'a>>;
+
+/// Everything an evaluation needs besides the focus.
+pub(crate) struct Env<'a, 'r> {
+    pub(crate) model: &'static TypeModel,
+    /// `%resource`, `%context`: the resource the evaluation started from.
+    pub(crate) root: Item<'a>,
+    pub(crate) resolver: &'r dyn ReferenceResolver,
+}
+
+/// The focus of an evaluation step: `$this` and, inside iterating functions, `$index`.
+#[derive(Clone, Copy)]
+pub(crate) struct Focus<'f, 'a> {
+    pub(crate) this: &'f [Item<'a>],
+    pub(crate) index: Option<usize>,
+    pub(crate) total: Option<&'f Item<'a>>,
+}
+
+impl<'a> Env<'a, '_> {
+    pub(crate) fn eval(&self, expr: &Expr, focus: Focus<'_, 'a>) -> Result<Collection<'a>, EvalError> {
+        match expr {
+            Expr::Literal(lit) => Ok(vec![literal(lit)]),
+            Expr::Empty => Ok(Vec::new()),
+            Expr::This => Ok(focus.this.to_vec()),
+            Expr::IndexVar => Ok(focus.index.map(|i| Item::Integer(i as i64)).into_iter().collect()),
+            Expr::Total => Ok(focus.total.cloned().into_iter().collect()),
+            Expr::Constant(name) => self.constant(name),
+            Expr::TypeName(name) => {
+                let mut out = Vec::new();
+                for item in focus.this {
+                    if self.is_type(item, None, name) {
+                        out.push(item.clone());
+                    } else {
+                        self.member(item, name, &mut out);
+                    }
+                }
+                Ok(out)
+            }
+            Expr::Member { target, name } => {
+                let input = self.target(target.as_deref(), focus)?;
+                let mut out = Vec::with_capacity(input.len());
+                for item in &input {
+                    self.member(item, name, &mut out);
+                }
+                Ok(out)
+            }
+            Expr::Call { target, function, args } => {
+                let input = self.target(target.as_deref(), focus)?;
+                self.call(*function, input, args, focus)
+            }
+            Expr::Indexer(target, index) => {
+                let input = self.eval(target, focus)?;
+                let index = self.eval(index, focus)?;
+                let Some(i) = single_integer(&index, "indexer")? else {
+                    return Ok(Vec::new());
+                };
+                Ok(usize::try_from(i)
+                    .ok()
+                    .and_then(|i| input.into_iter().nth(i))
+                    .into_iter()
+                    .collect())
+            }
+            Expr::Unary(op, inner) => {
+                let value = self.eval(inner, focus)?;
+                match (op, value.as_slice()) {
+                    (_, []) => Ok(Vec::new()),
+                    (UnaryOp::Plus, _) => Ok(value),
+                    (UnaryOp::Minus, [item]) => match item.prim() {
+                        super::item::Prim::Int(i) => Ok(vec![Item::Integer(-i)]),
+                        super::item::Prim::Dec(d) => Ok(vec![Item::Decimal(-d)]),
+                        _ => Err(EvalError::TypeMismatch { operation: "unary -" }),
+                    },
+                    _ => Err(EvalError::NotSingleton {
+                        function: "unary -",
+                        count: value.len(),
+                    }),
+                }
+            }
+            Expr::Binary(op, left, right) => self.binary(*op, left, right, focus),
+            Expr::Type { op, expr, spec } => {
+                let input = self.eval(expr, focus)?;
+                self.type_op(*op, input, spec)
+            }
+        }
+    }
+
+    fn target(&self, target: Option<&Expr>, focus: Focus<'_, 'a>) -> Result<Collection<'a>, EvalError> {
+        match target {
+            Some(t) => self.eval(t, focus),
+            None => Ok(focus.this.to_vec()),
+        }
+    }
+
+    fn constant(&self, name: &str) -> Result<Collection<'a>, EvalError> {
+        Ok(match name {
+            "resource" | "context" | "rootResource" => vec![self.root.clone()],
+            "ucum" => vec![Item::String(Cow::Borrowed("http://unitsofmeasure.org"))],
+            "sct" => vec![Item::String(Cow::Borrowed("http://snomed.info/sct"))],
+            "loinc" => vec![Item::String(Cow::Borrowed("http://loinc.org"))],
+            _ => return Err(EvalError::UnknownConstant(name.to_owned())),
+        })
+    }
+
+    /// Child navigation: typed through the model (choice elements expand to their JSON
+    /// properties), untyped by plain JSON property when the model does not know the path.
+    pub(crate) fn member(&self, item: &Item<'a>, name: &str, out: &mut Collection<'a>) {
+        let Item::Node { json, ty } = item else {
+            return;
+        };
+        let Value::Object(obj) = json else {
+            return;
+        };
+        match ty.and_then(|t| self.model.element(t, name)) {
+            Some(Element::Single(t)) => {
+                if let Some(v) = obj.get(name) {
+                    self.push_values(v, Some(*t), out);
+                }
+            }
+            Some(Element::Choice(members)) => {
+                for (prop, t) in members.iter() {
+                    if let Some(v) = obj.get(&**prop) {
+                        self.push_values(v, Some(*t), out);
+                    }
+                }
+            }
+            None => {
+                if let Some(v) = obj.get(name) {
+                    let t = v
+                        .get("resourceType")
+                        .and_then(Value::as_str)
+                        .and_then(|n| self.model.id(n));
+                    self.push_values(v, t, out);
+                }
+            }
+        }
+    }
+
+    fn push_values(&self, v: &'a Value, ty: Option<super::model::TypeId>, out: &mut Collection<'a>) {
+        let typed = |json: &'a Value| Item::node(json, ty.map(|t| self.model.concrete(t, json)));
+        match v {
+            Value::Array(items) => out.extend(items.iter().filter(|j| !j.is_null()).map(typed)),
+            Value::Null => {}
+            single => out.push(typed(single)),
+        }
+    }
+
+    /// Whether `item` is of the type `name` (namespace `FHIR`, `System` or none).
+    pub(crate) fn is_type(&self, item: &Item<'a>, namespace: Option<&str>, name: &str) -> bool {
+        let system = namespace == Some("System");
+        match item {
+            Item::Node { ty: Some(t), .. } if !system => self.model.is_a(*t, name),
+            Item::Node { ty: Some(t), json } => {
+                // A FHIR primitive also answers to its System type (FHIR.string is System.String).
+                self.model.kind(*t) == TypeKind::Primitive && system_name(json) == Some(name)
+            }
+            Item::Node { ty: None, .. } => false,
+            Item::Boolean(_) => matches!(name, "Boolean" | "boolean"),
+            Item::Integer(_) => matches!(name, "Integer" | "integer"),
+            Item::Decimal(_) => matches!(name, "Decimal" | "decimal"),
+            Item::String(_) => matches!(name, "String" | "string"),
+            Item::ResolvedType(t) => {
+                *t == name
+                    || name == "Resource"
+                    || (name == "DomainResource" && !matches!(*t, "Bundle" | "Binary" | "Parameters"))
+            }
+        }
+    }
+
+    fn type_op(&self, op: TypeOp, input: Collection<'a>, spec: &TypeSpec) -> Result<Collection<'a>, EvalError> {
+        let ns = spec.namespace.as_deref();
+        match op {
+            // `as` is applied item by item, as the FHIR search expressions expect of
+            // `(Observation.component.value as Quantity)` over several components.
+            TypeOp::As | TypeOp::OfType => Ok(input.into_iter().filter(|i| self.is_type(i, ns, &spec.name)).collect()),
+            TypeOp::Is => match input.as_slice() {
+                [] => Ok(Vec::new()),
+                [item] => Ok(vec![Item::Boolean(self.is_type(item, ns, &spec.name))]),
+                _ => Err(EvalError::NotSingleton {
+                    function: "is",
+                    count: input.len(),
+                }),
+            },
+        }
+    }
+
+    fn binary(
+        &self,
+        op: BinaryOp,
+        left: &Expr,
+        right: &Expr,
+        focus: Focus<'_, 'a>,
+    ) -> Result<Collection<'a>, EvalError> {
+        // Short-circuit logic where the left side decides.
+        if matches!(op, BinaryOp::And | BinaryOp::Or | BinaryOp::Implies | BinaryOp::Xor) {
+            let l = to_bool(&self.eval(left, focus)?, "logic operator")?;
+            match (op, l) {
+                (BinaryOp::And, Some(false)) => return Ok(vec![Item::Boolean(false)]),
+                (BinaryOp::Or, Some(true)) => return Ok(vec![Item::Boolean(true)]),
+                (BinaryOp::Implies, Some(false)) => return Ok(vec![Item::Boolean(true)]),
+                _ => {}
+            }
+            let r = to_bool(&self.eval(right, focus)?, "logic operator")?;
+            return Ok(bool_result(logic(op, l, r)));
+        }
+        let l = self.eval(left, focus)?;
+        let r = self.eval(right, focus)?;
+        super::operators::apply(op, l, r)
+    }
+}
+
+fn literal<'a>(lit: &Literal) -> Item<'a> {
+    match lit {
+        Literal::Boolean(b) => Item::Boolean(*b),
+        Literal::String(s) => Item::String(Cow::Owned(s.clone())),
+        Literal::Integer(i) => Item::Integer(*i),
+        Literal::Decimal(d) => Item::Decimal(*d),
+        Literal::DateTime(d) => Item::String(Cow::Owned(d.clone())),
+    }
+}
+
+/// The System type name of a primitive JSON value.
+fn system_name(json: &Value) -> Option<&'static str> {
+    match json {
+        Value::Bool(_) => Some("Boolean"),
+        Value::Number(n) if n.is_i64() => Some("Integer"),
+        Value::Number(_) => Some("Decimal"),
+        Value::String(_) => Some("String"),
+        _ => None,
+    }
+}
+
+/// Three-valued logic over optional Booleans (`None` is the empty collection).
+fn logic(op: BinaryOp, l: Option<bool>, r: Option<bool>) -> Option<bool> {
+    match op {
+        BinaryOp::And => match (l, r) {
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            (Some(true), Some(true)) => Some(true),
+            _ => None,
+        },
+        BinaryOp::Or => match (l, r) {
+            (Some(true), _) | (_, Some(true)) => Some(true),
+            (Some(false), Some(false)) => Some(false),
+            _ => None,
+        },
+        BinaryOp::Xor => Some(l? != r?),
+        BinaryOp::Implies => match (l, r) {
+            (Some(false), _) | (_, Some(true)) => Some(true),
+            (Some(true), Some(false)) => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+pub(crate) fn bool_result<'a>(b: Option<bool>) -> Collection<'a> {
+    b.map(Item::Boolean).into_iter().collect()
+}
+
+/// Singleton evaluation of a collection as a Boolean.
+pub(crate) fn to_bool(c: &[Item<'_>], what: &'static str) -> Result<Option<bool>, EvalError> {
+    match c {
+        [] => Ok(None),
+        [item] => Ok(Some(item.truthy())),
+        _ => Err(EvalError::NotSingleton {
+            function: what,
+            count: c.len(),
+        }),
+    }
+}
+
+pub(crate) fn single_integer(c: &[Item<'_>], what: &'static str) -> Result<Option<i64>, EvalError> {
+    match c {
+        [] => Ok(None),
+        [item] => match item.prim() {
+            super::item::Prim::Int(i) => Ok(Some(i)),
+            _ => Err(EvalError::TypeMismatch { operation: what }),
+        },
+        _ => Err(EvalError::NotSingleton {
+            function: what,
+            count: c.len(),
+        }),
+    }
+}

@@ -1,0 +1,195 @@
+//! Search-index extraction: for each search parameter of a resource's type, evaluate its
+//! expression and turn the results into typed index values (token, string, date range,
+//! reference, quantity, number, uri, composite). The storage layer writes these into its typed
+//! index tables; nothing here knows SQL.
+
+mod date;
+mod text;
+pub mod ucum;
+mod values;
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+use thiserror::Error;
+
+use super::fhirpath::{Engine, EvalError, ModelError};
+use super::search_params::{ParamType, SearchParamRegistry};
+
+pub use date::{DateRange, DATE_MAX, DATE_MIN};
+pub use text::normalize;
+pub use ucum::Canonical;
+
+/// At most this many tuples per composite value, so a resource with many codings and many
+/// values cannot multiply into an unbounded number of rows.
+const MAX_COMPOSITE_TUPLES: usize = 64;
+
+#[derive(Debug, Error)]
+pub enum IndexError {
+    #[error("the resource has no resourceType")]
+    MissingResourceType,
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+/// One index row: the parameter code and one value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexEntry<'a> {
+    pub code: &'a str,
+    pub value: IndexValue<'a>,
+}
+
+/// A typed index value. Text borrows from the resource where it can.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IndexValue<'a> {
+    Token(Token<'a>),
+    String(StringValue<'a>),
+    Date(DateRange),
+    Reference(ReferenceValue<'a>),
+    Quantity(QuantityValue<'a>),
+    Number(f64),
+    Uri(Cow<'a, str>),
+    /// One tuple of a composite parameter, one value per component, in component order.
+    Composite(Vec<IndexValue<'a>>),
+}
+
+/// A token: `system|code`, with the display text for `:text`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Token<'a> {
+    pub system: Option<Cow<'a, str>>,
+    pub code: Option<Cow<'a, str>>,
+    /// `CodeableConcept.text` or `Coding.display`, for the `:text` modifier.
+    pub text: Option<Cow<'a, str>>,
+}
+
+/// A string: `normalized` (lower case, accents stripped) for the default starts-with match,
+/// `exact` as written for `:exact`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StringValue<'a> {
+    pub normalized: Cow<'a, str>,
+    pub exact: Cow<'a, str>,
+}
+
+/// A reference, with whatever of its parts are known.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReferenceValue<'a> {
+    /// Target type, from the URL or `Reference.type`.
+    pub resource_type: Option<Cow<'a, str>>,
+    pub id: Option<Cow<'a, str>>,
+    pub version: Option<Cow<'a, str>>,
+    /// Service base for absolute references (`https://host/fhir`).
+    pub base: Option<Cow<'a, str>>,
+    /// The reference (or canonical) as written.
+    pub url: Option<Cow<'a, str>>,
+    /// `Reference.identifier`, for `:identifier`.
+    pub identifier: Option<Token<'a>>,
+}
+
+/// A quantity with its UCUM-canonical form when the unit converts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantityValue<'a> {
+    pub value: f64,
+    pub system: Option<Cow<'a, str>>,
+    pub code: Option<Cow<'a, str>>,
+    pub unit: Option<Cow<'a, str>>,
+    pub canonical: Option<Canonical>,
+}
+
+/// The result of indexing one resource. `skipped` lists parameters whose expression failed on
+/// this resource (e.g. `is` over several items); the rest are still indexed.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceIndex<'a> {
+    pub entries: Vec<IndexEntry<'a>>,
+    pub skipped: Vec<(&'a str, EvalError)>,
+}
+
+/// Extracts the index entries of `resource` for the parameters `registry` defines on its type.
+pub fn extract<'a>(registry: &'a SearchParamRegistry, resource: &'a Value) -> Result<ResourceIndex<'a>, IndexError> {
+    let engine = Engine::r4()?;
+    extract_with(&engine, registry, resource)
+}
+
+/// [`extract`] with a given engine (e.g. one whose `resolve()` sees a Bundle).
+pub fn extract_with<'a>(
+    engine: &Engine<'_>,
+    registry: &'a SearchParamRegistry,
+    resource: &'a Value,
+) -> Result<ResourceIndex<'a>, IndexError> {
+    let ty = resource
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .ok_or(IndexError::MissingResourceType)?;
+    let convert = values::Converter::new(engine.model());
+    let mut index = ResourceIndex::default();
+    for param in registry.for_type(ty) {
+        let Some(expr) = &param.expression else {
+            continue;
+        };
+        let code = param.code();
+        let items = match engine.evaluate(expr, resource) {
+            Ok(items) => items,
+            Err(e) => {
+                index.skipped.push((code, e));
+                continue;
+            }
+        };
+        let kind = param.param.param_type;
+        if kind != ParamType::Composite {
+            for item in &items {
+                convert.push(kind, item, &mut |value| index.entries.push(IndexEntry { code, value }));
+            }
+            continue;
+        }
+        for item in &items {
+            match composite_tuples(engine, &convert, param, resource, item) {
+                Ok(tuples) => index.entries.extend(tuples.into_iter().map(|t| IndexEntry {
+                    code,
+                    value: IndexValue::Composite(t),
+                })),
+                Err(e) => index.skipped.push((code, e)),
+            }
+        }
+    }
+    Ok(index)
+}
+
+/// The component tuples of one item of a composite parameter: the cartesian product of each
+/// component's values, capped at [`MAX_COMPOSITE_TUPLES`].
+fn composite_tuples<'a>(
+    engine: &Engine<'_>,
+    convert: &values::Converter,
+    param: &'a super::search_params::TypedParam,
+    resource: &'a Value,
+    item: &super::fhirpath::Item<'a>,
+) -> Result<Vec<Vec<IndexValue<'a>>>, EvalError> {
+    let mut tuples: Vec<Vec<IndexValue<'a>>> = vec![Vec::new()];
+    for component in &param.param.components {
+        let Some(kind) = component.param_type else {
+            return Ok(Vec::new());
+        };
+        let results = engine.evaluate_on(&component.expression, resource, std::slice::from_ref(item))?;
+        let mut values = Vec::new();
+        for r in &results {
+            convert.push(kind, r, &mut |v| values.push(v));
+        }
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut next = Vec::with_capacity(tuples.len() * values.len());
+        for t in &tuples {
+            for v in &values {
+                if next.len() == MAX_COMPOSITE_TUPLES {
+                    break;
+                }
+                let mut t = t.clone();
+                t.push(v.clone());
+                next.push(t);
+            }
+        }
+        tuples = next;
+    }
+    Ok(tuples)
+}
+
+#[cfg(test)]
+mod tests;
