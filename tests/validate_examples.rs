@@ -6,8 +6,8 @@
 //! Run with `-- --nocapture` to see the counts; in a release build the throughput figures mean
 //! something (`cargo test --release --test validate_examples -- --nocapture`).
 
-use hearth::validate::{ValidationFailure, Validator};
-use serde_json::Value;
+use hearth::validate::{IssueType, ValidationFailure, Validator};
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -54,16 +54,31 @@ fn load_examples() -> Option<Vec<(String, Value)>> {
 }
 
 fn validator() -> Validator {
+    let rss_before = resident_kib();
     let start = Instant::now();
     let validator = Validator::load().unwrap_or_else(|e| panic!("{e}"));
     let loaded = start.elapsed();
     validator.compile_all().unwrap_or_else(|e| panic!("{e}"));
     println!(
-        "schema loaded in {loaded:?}; all {} validators (+ Extension) compiled in {:?}",
+        "schema loaded in {loaded:?}; all {} validators (+ Extension) compiled in {:?}; \
+         resident memory {} MiB -> {} MiB",
         validator.resource_types().len(),
-        start.elapsed() - loaded
+        start.elapsed() - loaded,
+        rss_before / 1024,
+        resident_kib() / 1024
     );
     validator
+}
+
+/// Resident memory of this process (Linux), 0 where unknown; for the printed figures only.
+fn resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
 }
 
 #[test]
@@ -82,11 +97,15 @@ fn official_examples_validate() {
         }
     }
     let elapsed = start.elapsed();
+    let bytes: usize = examples.iter().map(|(_, r)| r.to_string().len()).sum();
     println!(
-        "{} example resources: {valid} valid, {} schema-invalid, in {elapsed:?} ({:.0} resources/s)",
+        "{} example resources ({} MB): {valid} valid, {} schema-invalid, in {elapsed:?} \
+         ({:.0} resources/s, {:.1} MB/s)",
         examples.len(),
+        bytes / 1_000_000,
         invalid.len(),
-        examples.len() as f64 / elapsed.as_secs_f64()
+        examples.len() as f64 / elapsed.as_secs_f64(),
+        bytes as f64 / 1e6 / elapsed.as_secs_f64()
     );
 
     // What the invalid examples have wrong, grouped by message shape, for the record.
@@ -150,4 +169,51 @@ fn throughput_on_typical_resources() {
             1.0 / per.as_secs_f64()
         );
     }
+}
+
+/// What invalid and hostile input costs; prints figures, asserts only the outcomes.
+#[test]
+fn cost_of_invalid_and_hostile_input() {
+    let validator = validator();
+    let time = |label: &str, resource: &Value, rounds: u32| {
+        let start = Instant::now();
+        let mut last = Ok(());
+        for _ in 0..rounds {
+            last = validator.validate(resource);
+        }
+        println!("{label}: {:?} per validation", start.elapsed() / rounds);
+        last
+    };
+
+    let invalid = json!({
+        "resourceType": "Patient", "active": "yes", "birthDate": "2025-13-45", "foo": 1,
+        "name": [{"family": "X", "given": ["A", 3]}], "gender": "M"
+    });
+    let failure = time("Patient with 5 errors", &invalid, 2_000);
+    assert!(matches!(failure, Err(ValidationFailure::Invalid(ref i)) if i.len() == 5));
+
+    let mut many = serde_json::Map::new();
+    many.insert("resourceType".into(), json!("Patient"));
+    for i in 0..10_000 {
+        many.insert(format!("bogus{i}"), json!(i));
+    }
+    let failure = time(
+        "Patient with 10,000 unknown elements",
+        &Value::Object(many),
+        20,
+    );
+    assert!(matches!(failure, Err(ValidationFailure::Invalid(ref i)) if i.len() == 101));
+
+    let big = json!({"resourceType": "Patient", "name": [{"family": "x".repeat(10 << 20)}]});
+    let failure = time("Patient with a 10 MB string", &big, 5);
+    assert!(
+        matches!(failure, Err(ValidationFailure::Invalid(ref i)) if i[0].code == IssueType::TooLong)
+    );
+
+    let mut ext = json!({"url": "leaf", "valueString": "x"});
+    for _ in 0..49 {
+        ext = json!({"url": "node", "extension": [ext]});
+    }
+    let deep = json!({"resourceType": "Patient", "extension": [ext]});
+    assert_eq!(time("Patient nested 100 levels deep", &deep, 200), Ok(()));
 }

@@ -85,6 +85,21 @@ impl Issue {
     }
 }
 
+impl Issue {
+    /// The issue as an `OperationOutcome.issue` element.
+    pub fn to_fhir_json(&self) -> serde_json::Value {
+        let mut issue = serde_json::json!({
+            "severity": self.severity.code(),
+            "code": self.code.code(),
+            "diagnostics": self.diagnostics,
+        });
+        if !self.expression.is_empty() {
+            issue["expression"] = serde_json::json!([self.expression]);
+        }
+        issue
+    }
+}
+
 impl fmt::Display for Issue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

@@ -233,11 +233,8 @@ fn describe_short(value: &Value) -> String {
         Value::String(s) if s.chars().count() > QUOTE_CHARS => {
             let head: String = s.chars().take(QUOTE_CHARS).collect();
             let quoted = Value::String(head).to_string();
-            format!(
-                "{}…\" ({} characters)",
-                &quoted[..quoted.len() - 1],
-                s.chars().count()
-            )
+            let open = quoted.strip_suffix('"').unwrap_or(&quoted);
+            format!("{open}…\" ({} characters)", s.chars().count())
         }
         Value::Array(_) | Value::Object(_) => describe(value),
         other => other.to_string(),

@@ -384,3 +384,52 @@ fn every_type_compiles() {
         panic!("{e}");
     }
 }
+
+#[test]
+fn issues_render_as_operation_outcome_issues() {
+    let issue = &issues(json!({"resourceType": "Patient", "active": 0}))[0];
+    assert_eq!(
+        issue.to_fhir_json(),
+        json!({
+            "severity": "error",
+            "code": "structure",
+            "diagnostics": "\"active\" must be a boolean (true or false), not the number 0",
+            "expression": ["Patient.active"]
+        })
+    );
+}
+
+#[test]
+fn files_are_validated_one_by_one() {
+    let dir = std::env::temp_dir().join(format!("hearth-validate-{}", std::process::id()));
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        panic!("{e}");
+    }
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        if let Err(e) = std::fs::write(&path, text) {
+            panic!("{e}");
+        }
+        path
+    };
+    let paths = [
+        write("ok.json", r#"{"resourceType": "Patient", "active": true}"#),
+        write("bad.json", r#"{"resourceType": "Patient", "active": "no"}"#),
+        write("text.json", "not json"),
+        dir.join("absent.json"),
+    ];
+    let outcomes = validate_files(validator(), &paths);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(outcomes.len(), 4);
+    assert!(outcomes[0].result.is_ok());
+    assert!(matches!(
+        &outcomes[1].result,
+        Err(FileError::Invalid(ValidationFailure::Invalid(issues))) if issues.len() == 1
+    ));
+    assert!(outcomes[1].to_string().ends_with(
+        "bad.json: 1 issue(s)\n  error [structure] Patient.active: \"active\" must be a boolean \
+         (true or false), not the string \"no\""
+    ));
+    assert!(matches!(outcomes[2].result, Err(FileError::Json(_))));
+    assert!(matches!(outcomes[3].result, Err(FileError::Read(_))));
+}
