@@ -8,6 +8,7 @@ pub mod config;
 pub mod fhir;
 pub mod record;
 pub mod store;
+pub mod validate;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::record::{Checks, Records};
 use crate::store::{ResourceStore, StoreError};
+use crate::validate::Validator;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -31,6 +33,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("cannot load the FHIR definitions: {0}")]
     Definitions(#[from] crate::fhir::compartment::CompartmentError),
+    #[error("cannot load the FHIR schema: {0}")]
+    Schema(#[from] crate::validate::ValidateError),
     #[error("the server stopped with an error: {0}")]
     Serve(std::io::Error),
 }
@@ -53,7 +57,7 @@ impl Application {
                 source,
             })?;
         let state = api::AppState {
-            records: Records::new(store.clone(), Arc::new(Checks::r4()?)),
+            records: Records::new(store.clone(), Arc::new(Checks::r4(Arc::new(Validator::load()?))?)),
             max_body_bytes: config.max_body_bytes,
             base_url: config
                 .base_url

@@ -1,23 +1,28 @@
 //! Turning a submitted resource into a write: shape checks, validation, compartment placement.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use super::RecordError;
 use crate::fhir::compartment::{CompartmentError, PatientCompartment};
 use crate::fhir::search_params::SearchParamRegistry;
-use crate::fhir::{Id, IssueType, ResourceType};
+use crate::fhir::{Id, IssueSeverity, IssueType, OutcomeIssue, ResourceType};
 use crate::store::WriteOp;
+use crate::validate::{self, ValidationFailure, Validator};
 
 /// The checks every incoming resource passes before it is stored.
 pub struct Checks {
+    validator: Arc<Validator>,
     compartment: PatientCompartment,
 }
 
 impl Checks {
     /// Loads the R4 definitions the checks need (search parameters, the Patient compartment).
-    pub fn r4() -> Result<Self, CompartmentError> {
+    pub fn r4(validator: Arc<Validator>) -> Result<Self, CompartmentError> {
         let registry = SearchParamRegistry::r4()?;
         Ok(Checks {
+            validator,
             compartment: PatientCompartment::r4(&registry)?,
         })
     }
@@ -73,6 +78,14 @@ impl Checks {
                 ));
             }
         }
+        self.validator.validate(resource).map_err(|failure| match failure {
+            ValidationFailure::UnknownResourceType(name) => RecordError::invalid(
+                IssueType::Value,
+                format!("'{}' is not a FHIR R4 resource type", crate::fhir::truncate(&name)),
+                Some("resourceType"),
+            ),
+            ValidationFailure::Invalid(issues) => RecordError::Invalid(issues.iter().map(outcome_issue).collect()),
+        })?;
         Ok(resource_type)
     }
 
@@ -82,6 +95,36 @@ impl Checks {
             return Some(id.to_string());
         }
         self.compartment.patient_id(resource).map(str::to_owned)
+    }
+}
+
+/// A schema finding as an OperationOutcome issue.
+fn outcome_issue(issue: &validate::Issue) -> OutcomeIssue {
+    let code = match issue.code {
+        validate::IssueType::Structure => IssueType::Structure,
+        validate::IssueType::Required => IssueType::Required,
+        validate::IssueType::Value => IssueType::Value,
+        validate::IssueType::CodeInvalid => IssueType::CodeInvalid,
+        validate::IssueType::TooLong => IssueType::TooLong,
+        validate::IssueType::TooCostly => IssueType::TooCostly,
+        validate::IssueType::NotSupported => IssueType::NotSupported,
+        validate::IssueType::Invariant => IssueType::Invariant,
+    };
+    let severity = match issue.severity {
+        validate::Severity::Fatal => IssueSeverity::Fatal,
+        validate::Severity::Error => IssueSeverity::Error,
+        validate::Severity::Warning => IssueSeverity::Warning,
+        validate::Severity::Information => IssueSeverity::Information,
+    };
+    OutcomeIssue {
+        severity,
+        code,
+        diagnostics: issue.diagnostics.clone(),
+        expression: if issue.expression.is_empty() {
+            Vec::new()
+        } else {
+            vec![issue.expression.clone()]
+        },
     }
 }
 

@@ -192,3 +192,104 @@ async fn deep_nesting_and_huge_bodies() {
     assert_outcome(response, StatusCode::PAYLOAD_TOO_LARGE, "limit of 1048576 bytes").await;
     still_up(&app).await;
 }
+
+#[tokio::test]
+async fn schema_violations_are_each_reported_at_their_location() {
+    let app = spawn_app().await;
+    let patient = json!({
+        "resourceType": "Patient",
+        "active": "yes",
+        "birthDate": "2025-13-45",
+        "favouriteColour": "blue",
+        "name": [{"given": ["Ada", 7]}],
+    });
+    let body = assert_outcome(app.post("Patient", &patient).await, StatusCode::BAD_REQUEST, "").await;
+    let located: Vec<String> = body["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|issue| {
+            format!(
+                "{} {}",
+                issue["expression"][0].as_str().unwrap_or("?"),
+                issue["code"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    for expected in [
+        "Patient.active",
+        "Patient.birthDate",
+        "Patient.favouriteColour",
+        "Patient.name[0].given[1]",
+    ] {
+        assert!(
+            located.iter().any(|l| l.starts_with(expected)),
+            "{expected} missing from {located:?}"
+        );
+    }
+    let text = body.to_string();
+    assert!(!text.contains("oneOf"), "no generic schema message: {text}");
+    still_up(&app).await;
+}
+
+#[tokio::test]
+async fn nesting_and_giant_strings_inside_the_body_limit() {
+    let app = spawn_app().await;
+    let mut nested = json!({"url": "http://example.org/leaf", "valueString": "x"});
+    for level in 0..50 {
+        nested = json!({"url": format!("http://example.org/level{level}"), "extension": [nested]});
+    }
+    // 50 levels of extensions (100 levels of JSON) are legal FHIR: stored and read back whole.
+    let id = app
+        .create(&json!({"resourceType": "Patient", "extension": [nested.clone()]}))
+        .await;
+    let (_, read) = crate::helpers::status_and_json(app.get(&format!("Patient/{id}")).await).await;
+    assert_eq!(read["extension"][0], nested);
+    // 100 levels of bare arrays are not.
+    let arrays = format!(
+        "{{\"resourceType\": \"Patient\", \"extension\": {}{}}}",
+        "[".repeat(100),
+        "]".repeat(100)
+    );
+    let response = raw(
+        &app,
+        reqwest::Method::POST,
+        "Patient",
+        "application/fhir+json",
+        arrays.into_bytes(),
+    )
+    .await;
+    assert_outcome(response, StatusCode::BAD_REQUEST, "").await;
+    // A 10 MB string where a code belongs.
+    let huge = json!({"resourceType": "Patient", "gender": "x".repeat(10 * 1024 * 1024)});
+    let body = assert_outcome(app.post("Patient", &huge).await, StatusCode::BAD_REQUEST, "").await;
+    assert_eq!(body["issue"][0]["expression"][0], "Patient.gender");
+    assert!(
+        body.to_string().len() < 10_000,
+        "the error does not echo the 10 MB value"
+    );
+    still_up(&app).await;
+}
+
+#[tokio::test]
+async fn validate_operation_reports_without_storing() {
+    let app = spawn_app().await;
+    let (status, ok) = crate::helpers::status_and_json(
+        app.post("Patient/$validate", &json!({"resourceType": "Patient", "active": true}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ok["issue"][0]["severity"], "information");
+    let invalid = json!({"resourceType": "Parameters", "parameter": [{"name": "resource", "resource": {"resourceType": "Patient", "birthDate": "yesterday"}}]});
+    let (status, outcome) = crate::helpers::status_and_json(app.post("Patient/$validate", &invalid).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(outcome["issue"][0]["severity"], "error");
+    assert_eq!(outcome["issue"][0]["expression"][0], "Patient.birthDate");
+    let (_, history) = crate::helpers::status_and_json(app.get("Patient/_history").await).await;
+    assert_eq!(
+        history["entry"].as_array().map_or(0, Vec::len),
+        0,
+        "$validate stores nothing"
+    );
+}
