@@ -10,6 +10,7 @@ use hearth::validate::{IssueType, ValidationFailure, Validator};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 fn examples_dir() -> PathBuf {
@@ -20,7 +21,12 @@ fn examples_dir() -> PathBuf {
     }
 }
 
-/// Every example resource of the package, with its file name.
+/// Every example resource of the package, with its file name, read once for all tests.
+fn examples() -> Option<&'static [(String, Value)]> {
+    static EXAMPLES: OnceLock<Option<Vec<(String, Value)>>> = OnceLock::new();
+    EXAMPLES.get_or_init(load_examples).as_deref()
+}
+
 fn load_examples() -> Option<Vec<(String, Value)>> {
     let dir = examples_dir();
     let entries = match std::fs::read_dir(&dir) {
@@ -53,7 +59,23 @@ fn load_examples() -> Option<Vec<(String, Value)>> {
     Some(examples)
 }
 
-fn validator() -> Validator {
+/// Repetitions for a timing: the full count in release builds, a token one in debug builds,
+/// where the figures mean little anyway.
+fn rounds(release: u32) -> u32 {
+    if cfg!(debug_assertions) {
+        (release / 100).max(1)
+    } else {
+        release
+    }
+}
+
+/// One validator for all tests of this file, compiled fully once (the figures are printed once).
+fn validator() -> &'static Validator {
+    static VALIDATOR: OnceLock<Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(compile_validator)
+}
+
+fn compile_validator() -> Validator {
     let rss_before = resident_kib();
     let start = Instant::now();
     let validator = Validator::load().unwrap_or_else(|e| panic!("{e}"));
@@ -83,14 +105,14 @@ fn resident_kib() -> u64 {
 
 #[test]
 fn official_examples_validate() {
-    let Some(examples) = load_examples() else {
+    let Some(examples) = examples() else {
         return;
     };
     let validator = validator();
     let mut valid = 0usize;
     let mut invalid: Vec<(&str, ValidationFailure)> = Vec::new();
     let start = Instant::now();
-    for (name, resource) in &examples {
+    for (name, resource) in examples {
         match validator.validate(resource) {
             Ok(()) => valid += 1,
             Err(failure) => invalid.push((name, failure)),
@@ -142,7 +164,7 @@ fn official_examples_validate() {
 /// Per-resource throughput on typical resources; prints figures, asserts only validity.
 #[test]
 fn throughput_on_typical_resources() {
-    let Some(examples) = load_examples() else {
+    let Some(examples) = examples() else {
         return;
     };
     let validator = validator();
@@ -158,7 +180,7 @@ fn throughput_on_typical_resources() {
         };
         let size = resource.to_string().len();
         assert_eq!(validator.validate(resource), Ok(()), "{file}");
-        let rounds = 2_000u32;
+        let rounds = rounds(2_000);
         let start = Instant::now();
         for _ in 0..rounds {
             assert!(validator.validate(resource).is_ok());
@@ -178,6 +200,7 @@ fn cost_of_invalid_and_hostile_input() {
     let time = |label: &str, resource: &Value, rounds: u32| {
         let start = Instant::now();
         let mut last = Ok(());
+        let rounds = self::rounds(rounds);
         for _ in 0..rounds {
             last = validator.validate(resource);
         }

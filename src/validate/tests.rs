@@ -433,3 +433,19 @@ fn files_are_validated_one_by_one() {
     assert!(matches!(outcomes[2].result, Err(FileError::Json(_))));
     assert!(matches!(outcomes[3].result, Err(FileError::Read(_))));
 }
+
+#[test]
+fn nesting_up_to_the_limit_fits_a_default_thread_stack() {
+    // Test threads have the same 2 MiB stack as tokio's workers; debug frames are the largest.
+    assert!(!exceeds_depth(&nested_extensions(62), MAX_DEPTH));
+    assert_eq!(validator().validate(&nested_extensions(62)), Ok(()));
+    // Recursive backbone elements go through jsonschema's own recursion.
+    let mut item = json!({"linkId": "leaf"});
+    for _ in 0..62 {
+        item = json!({"linkId": "node", "item": [item]});
+    }
+    let response = json!({"resourceType": "QuestionnaireResponse", "status": "completed",
+        "item": [item]});
+    assert!(!exceeds_depth(&response, MAX_DEPTH));
+    assert_eq!(validator().validate(&response), Ok(()));
+}
