@@ -164,7 +164,8 @@ impl Scope<'_> {
         let fhir = element.map_or("", |ty| self.graph.type_name(ty));
         let json_type = match kind {
             TypeKind::Single(t) => *t,
-            TypeKind::Multiple(set) => match set.iter().next() {
+            // A type list is `[T, "null"]` (array items): name T.
+            TypeKind::Multiple(set) => match set.iter().find(|t| *t != JsonType::Null) {
                 Some(t) => t,
                 None => return "of another type".to_owned(),
             },

@@ -56,6 +56,31 @@ fn a_valid_patient_passes() {
 }
 
 #[test]
+fn nulls_keep_primitive_arrays_aligned_with_their_extensions() {
+    let patient = json!({
+        "resourceType": "Patient",
+        "name": [{
+            "given": ["Jo", null],
+            "_given": [null, {"extension": [{"url": "http://e/x", "valueCode": "unknown"}]}]
+        }]
+    });
+    assert_eq!(validator().validate(&patient), Ok(()));
+    assert_eq!(
+        found(json!({"resourceType": "Patient", "name": [{"given": ["Jo", 7]}]})),
+        [one(
+            "structure",
+            "Patient.name[0].given[1]",
+            "\"given\" must be a string, not the number 7"
+        )]
+    );
+    // Outside arrays, null is no value at all.
+    assert_eq!(
+        found(json!({"resourceType": "Patient", "active": null}))[0].2,
+        "\"active\" must be a boolean (true or false), not null"
+    );
+}
+
+#[test]
 fn wrong_json_type() {
     assert_eq!(
         found(json!({"resourceType": "Patient", "active": "yes"})),
