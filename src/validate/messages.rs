@@ -118,6 +118,14 @@ impl Scope<'_> {
                     format!("\"{name}\" must be {what}, not {}", describe(found)),
                 )
             }
+            ValidationErrorKind::MinItems { .. } => (
+                IssueType::Invariant,
+                format!("\"{name}\" must not be an empty array; leave the element out instead"),
+            ),
+            ValidationErrorKind::MinProperties { .. } => (
+                IssueType::Invariant,
+                format!("\"{name}\" must not be an empty object; leave the element out instead"),
+            ),
             ValidationErrorKind::MaxLength { limit } => (
                 IssueType::TooLong,
                 format!("\"{name}\" is longer than FHIR's limit of {limit} characters"),

@@ -198,7 +198,7 @@ fn tighten(schema: &Value, defs: &Map<String, Value>) -> Value {
             if let Some(replacement) = tightened_primitive(map) {
                 return replacement;
             }
-            let out = map
+            let mut out: Map<String, Value> = map
                 .iter()
                 .filter(|(key, value)| !(key.as_str() == "description" && value.is_string()))
                 .map(|(key, value)| {
@@ -220,6 +220,13 @@ fn tighten(schema: &Value, defs: &Map<String, Value>) -> Value {
                     (key.clone(), value)
                 })
                 .collect();
+            // ele-1: no element is empty. FHIR JSON has no empty arrays and no empty objects.
+            if map.get("type").and_then(Value::as_str) == Some("array") {
+                out.insert("minItems".to_owned(), json!(1));
+            }
+            if map.contains_key("properties") {
+                out.insert("minProperties".to_owned(), json!(1));
+            }
             Value::Object(out)
         }
         other => other.clone(),

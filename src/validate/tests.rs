@@ -81,6 +81,25 @@ fn nulls_keep_primitive_arrays_aligned_with_their_extensions() {
 }
 
 #[test]
+fn empty_arrays_and_objects_are_refused() {
+    assert_eq!(
+        found(json!({"resourceType": "Patient", "name": [], "maritalStatus": {}})),
+        [
+            one(
+                "invariant",
+                "Patient.name",
+                "\"name\" must not be an empty array; leave the element out instead"
+            ),
+            one(
+                "invariant",
+                "Patient.maritalStatus",
+                "\"maritalStatus\" must not be an empty object; leave the element out instead"
+            ),
+        ]
+    );
+}
+
+#[test]
 fn wrong_json_type() {
     assert_eq!(
         found(json!({"resourceType": "Patient", "active": "yes"})),
