@@ -10,6 +10,7 @@ use hearth::validate::{IssueType, ValidationFailure, Validator};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 fn examples_dir() -> PathBuf {
@@ -19,7 +20,12 @@ fn examples_dir() -> PathBuf {
     }
 }
 
-/// Every example resource of the package, with its file name.
+/// Every example resource of the package, with its file name, read once for all tests.
+fn examples() -> Option<&'static [(String, Value)]> {
+    static EXAMPLES: OnceLock<Option<Vec<(String, Value)>>> = OnceLock::new();
+    EXAMPLES.get_or_init(load_examples).as_deref()
+}
+
 fn load_examples() -> Option<Vec<(String, Value)>> {
     let dir = examples_dir();
     let entries = match std::fs::read_dir(&dir) {
@@ -52,7 +58,23 @@ fn load_examples() -> Option<Vec<(String, Value)>> {
     Some(examples)
 }
 
-fn validator() -> Validator {
+/// Repetitions for a timing: the full count in release builds, a token one in debug builds,
+/// where the figures mean little anyway.
+fn rounds(release: u32) -> u32 {
+    if cfg!(debug_assertions) {
+        (release / 100).max(1)
+    } else {
+        release
+    }
+}
+
+/// One validator for all tests of this file, compiled fully once (the figures are printed once).
+fn validator() -> &'static Validator {
+    static VALIDATOR: OnceLock<Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(compile_validator)
+}
+
+fn compile_validator() -> Validator {
     let rss_before = resident_kib();
     let start = Instant::now();
     let validator = Validator::load().unwrap_or_else(|e| panic!("{e}"));
@@ -82,14 +104,14 @@ fn resident_kib() -> u64 {
 
 #[test]
 fn official_examples_validate() {
-    let Some(examples) = load_examples() else {
+    let Some(examples) = examples() else {
         return;
     };
     let validator = validator();
     let mut valid = 0usize;
     let mut invalid: Vec<(&str, ValidationFailure)> = Vec::new();
     let start = Instant::now();
-    for (name, resource) in &examples {
+    for (name, resource) in examples {
         match validator.validate(resource) {
             Ok(()) => valid += 1,
             Err(failure) => invalid.push((name, failure)),
@@ -138,7 +160,7 @@ fn official_examples_validate() {
 /// Per-resource throughput on typical resources; prints figures, asserts only validity.
 #[test]
 fn throughput_on_typical_resources() {
-    let Some(examples) = load_examples() else {
+    let Some(examples) = examples() else {
         return;
     };
     let validator = validator();
@@ -154,7 +176,7 @@ fn throughput_on_typical_resources() {
         };
         let size = resource.to_string().len();
         assert_eq!(validator.validate(resource), Ok(()), "{file}");
-        let rounds = 2_000u32;
+        let rounds = rounds(2_000);
         let start = Instant::now();
         for _ in 0..rounds {
             assert!(validator.validate(resource).is_ok());
@@ -174,6 +196,7 @@ fn cost_of_invalid_and_hostile_input() {
     let time = |label: &str, resource: &Value, rounds: u32| {
         let start = Instant::now();
         let mut last = Ok(());
+        let rounds = self::rounds(rounds);
         for _ in 0..rounds {
             last = validator.validate(resource);
         }
@@ -206,4 +229,94 @@ fn cost_of_invalid_and_hostile_input() {
     }
     let deep = json!({"resourceType": "Patient", "extension": [ext]});
     assert_eq!(time("Patient nested 100 levels deep", &deep, 200), Ok(()));
+}
+
+/// Every example with some of its values swapped for values of other JSON types: validation
+/// must not panic, must refuse the result, and must point every issue inside the resource.
+#[test]
+fn mutated_examples_give_located_issues() {
+    let Some(examples) = examples() else {
+        return;
+    };
+    let validator = validator();
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let (mut mutated, mut refused) = (0usize, 0usize);
+    let step = if cfg!(debug_assertions) { 7 } else { 1 };
+    for (name, original) in examples.iter().step_by(step) {
+        let Some(resource_type) = original["resourceType"].as_str() else {
+            continue;
+        };
+        let mut resource = original.clone();
+        let replacements = [json!(17.5), json!("2025-13-45"), json!(false), json!({}), json!([])];
+        let pick = next(&mut seed) as usize % replacements.len();
+        if !mutate_one_leaf(&mut resource, &mut seed, replacements[pick].clone()) {
+            continue;
+        }
+        mutated += 1;
+        match validator.validate(&resource) {
+            Ok(()) => {} // e.g. a string swapped for another valid string
+            Err(ValidationFailure::Invalid(issues)) => {
+                refused += 1;
+                for issue in &issues {
+                    assert!(
+                        issue.expression.starts_with(resource_type) || issue.expression.is_empty(),
+                        "{name}: {issue}"
+                    );
+                    assert!(!issue.diagnostics.is_empty(), "{name}: {issue}");
+                }
+            }
+            Err(other) => panic!("{name}: {other}"),
+        }
+    }
+    println!("{mutated} mutated examples, {refused} refused");
+    assert!(refused * 2 > mutated, "most mutations break the resource");
+}
+
+/// A xorshift step: deterministic choices without a dependency.
+fn next(seed: &mut u64) -> u64 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    *seed
+}
+
+/// Replaces one leaf (string, number, boolean) chosen by `seed`, other than `resourceType`.
+fn mutate_one_leaf(value: &mut Value, seed: &mut u64, replacement: Value) -> bool {
+    let mut leaves = 0usize;
+    count_leaves(value, &mut leaves);
+    if leaves == 0 {
+        return false;
+    }
+    let mut target = (next(seed) as usize) % leaves;
+    replace_leaf(value, &mut target, &replacement)
+}
+
+fn count_leaves(value: &Value, count: &mut usize) {
+    match value {
+        Value::Object(map) => map
+            .iter()
+            .filter(|(k, _)| k.as_str() != "resourceType")
+            .for_each(|(_, v)| count_leaves(v, count)),
+        Value::Array(items) => items.iter().for_each(|v| count_leaves(v, count)),
+        _ => *count += 1,
+    }
+}
+
+fn replace_leaf(value: &mut Value, target: &mut usize, replacement: &Value) -> bool {
+    match value {
+        Value::Object(map) => map
+            .iter_mut()
+            .filter(|(k, _)| k.as_str() != "resourceType")
+            .any(|(_, v)| replace_leaf(v, target, replacement)),
+        Value::Array(items) => items.iter_mut().any(|v| replace_leaf(v, target, replacement)),
+        leaf => {
+            if *target == 0 {
+                *leaf = replacement.clone();
+                true
+            } else {
+                *target -= 1;
+                false
+            }
+        }
+    }
 }

@@ -29,7 +29,7 @@ impl SqliteStore {
             // WAL: readers never block the writer and a killed process loses no committed write.
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: every commit is fsynced, so a committed write survives power loss as well.
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("cache_size", "-65536")

@@ -117,6 +117,14 @@ impl Scope<'_> {
                     format!("\"{name}\" must be {what}, not {}", describe(found)),
                 )
             }
+            ValidationErrorKind::MinItems { .. } => (
+                IssueType::Invariant,
+                format!("\"{name}\" must not be an empty array; leave the element out instead"),
+            ),
+            ValidationErrorKind::MinProperties { .. } => (
+                IssueType::Invariant,
+                format!("\"{name}\" must not be an empty object; leave the element out instead"),
+            ),
             ValidationErrorKind::MaxLength { limit } => (
                 IssueType::TooLong,
                 format!("\"{name}\" is longer than FHIR's limit of {limit} characters"),
@@ -163,7 +171,8 @@ impl Scope<'_> {
         let fhir = element.map_or("", |ty| self.graph.type_name(ty));
         let json_type = match kind {
             TypeKind::Single(t) => *t,
-            TypeKind::Multiple(set) => match set.iter().next() {
+            // A type list is `[T, "null"]` (array items): name T.
+            TypeKind::Multiple(set) => match set.iter().find(|t| *t != JsonType::Null) {
                 Some(t) => t,
                 None => return "of another type".to_owned(),
             },

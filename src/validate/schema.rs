@@ -21,6 +21,9 @@ pub(crate) const RESOURCE_LIST: &str = "ResourceList";
 /// The definition of extensions.
 pub(crate) const EXTENSION: &str = "Extension";
 
+/// The definition of a primitive's id and extensions (`_birthDate`).
+const ELEMENT: &str = "Element";
+
 /// Definitions that compiled schemas only check to be objects; they get their own validators.
 ///
 /// Nested resources go to their own type's validator. Extensions are everywhere (every element
@@ -109,11 +112,14 @@ impl Definitions {
             let def = if SEPARATELY_VALIDATED.contains(&name.as_str()) {
                 json!({ "type": "object" })
             } else {
-                self.defs.get(&name).map(tighten).unwrap_or(Value::Null)
+                self.defs
+                    .get(&name)
+                    .map(|def| tighten(def, &self.defs))
+                    .unwrap_or(Value::Null)
             };
             definitions.insert(name, def);
         }
-        let mut schema = match tighten(root_def) {
+        let mut schema = match tighten(root_def, &self.defs) {
             Value::Object(map) => map,
             _ => return Err(ValidateError::SchemaShape(format!("{root} is not an object"))),
         };
@@ -177,13 +183,13 @@ fn collect_refs(schema: &Value, out: &mut Vec<String>) {
 }
 
 /// A copy of a schema node without descriptions and with the primitive checks tightened.
-fn tighten(schema: &Value) -> Value {
+fn tighten(schema: &Value, defs: &Map<String, Value>) -> Value {
     match schema {
         Value::Object(map) => {
             if let Some(replacement) = tightened_primitive(map) {
                 return replacement;
             }
-            let out = map
+            let mut out: Map<String, Value> = map
                 .iter()
                 .filter(|(key, value)| !(key.as_str() == "description" && value.is_string()))
                 .map(|(key, value)| {
@@ -192,16 +198,23 @@ fn tighten(schema: &Value) -> Value {
                     let value = match key.as_str() {
                         "properties" => match value {
                             Value::Object(props) => {
-                                Value::Object(props.iter().map(|(k, v)| (k.clone(), tighten(v))).collect())
+                                Value::Object(props.iter().map(|(k, v)| (k.clone(), tighten(v, defs))).collect())
                             }
                             other => other.clone(),
                         },
-                        "items" => tighten(value),
+                        "items" => tighten_items(value, defs),
                         _ => value.clone(),
                     };
                     (key.clone(), value)
                 })
                 .collect();
+            // ele-1: no element is empty. FHIR JSON has no empty arrays and no empty objects.
+            if map.get("type").and_then(Value::as_str) == Some("array") {
+                out.insert("minItems".to_owned(), json!(1));
+            }
+            if map.contains_key("properties") {
+                out.insert("minProperties".to_owned(), json!(1));
+            }
             Value::Object(out)
         }
         other => other.clone(),
@@ -211,6 +224,33 @@ fn tighten(schema: &Value) -> Value {
 /// The replacement for a primitive's `type` + `pattern`, if it has one: integers become JSON
 /// integers, string patterns become the formats of [`super::formats`], and the patterns the
 /// schema puts on booleans and decimals (which `pattern` ignores anyway) are dropped.
+/// Array items of a primitive (`given`) or of its id and extensions (`_given`) may be `null`:
+/// FHIR JSON keeps the two arrays aligned with nulls when only some values have extensions
+/// (`"given": ["Jo", null], "_given": [null, {"extension": [...]}]`). The published schema
+/// forbids that, so those items are inlined with `null` added to their type.
+fn tighten_items(items: &Value, defs: &Map<String, Value>) -> Value {
+    let target = ref_target(items).and_then(|name| Some((name, defs.get(name)?)));
+    match target {
+        Some((name, def)) if name == ELEMENT || is_primitive(def) => {
+            let mut inlined = tighten(def, defs);
+            if let Value::Object(map) = &mut inlined {
+                let nullable = match map.get("type") {
+                    Some(Value::String(json_type)) => json!([json_type, "null"]),
+                    _ => json!(["object", "null"]),
+                };
+                map.insert("type".to_owned(), nullable);
+            }
+            inlined
+        }
+        _ => tighten(items, defs),
+    }
+}
+
+/// A primitive definition has a JSON `type` and no properties (`xhtml`, `{}`, is left alone).
+fn is_primitive(def: &Value) -> bool {
+    def.get("properties").is_none() && def.get("type").is_some_and(Value::is_string)
+}
+
 fn tightened_primitive(map: &Map<String, Value>) -> Option<Value> {
     let pattern = map.get("pattern")?.as_str()?;
     let json_type = map.get("type")?.as_str()?;

@@ -56,6 +56,50 @@ fn a_valid_patient_passes() {
 }
 
 #[test]
+fn nulls_keep_primitive_arrays_aligned_with_their_extensions() {
+    let patient = json!({
+        "resourceType": "Patient",
+        "name": [{
+            "given": ["Jo", null],
+            "_given": [null, {"extension": [{"url": "http://e/x", "valueCode": "unknown"}]}]
+        }]
+    });
+    assert_eq!(validator().validate(&patient), Ok(()));
+    assert_eq!(
+        found(json!({"resourceType": "Patient", "name": [{"given": ["Jo", 7]}]})),
+        [one(
+            "structure",
+            "Patient.name[0].given[1]",
+            "\"given\" must be a string, not the number 7"
+        )]
+    );
+    // Outside arrays, null is no value at all.
+    assert_eq!(
+        found(json!({"resourceType": "Patient", "active": null}))[0].2,
+        "\"active\" must be a boolean (true or false), not null"
+    );
+}
+
+#[test]
+fn empty_arrays_and_objects_are_refused() {
+    assert_eq!(
+        found(json!({"resourceType": "Patient", "name": [], "maritalStatus": {}})),
+        [
+            one(
+                "invariant",
+                "Patient.name",
+                "\"name\" must not be an empty array; leave the element out instead"
+            ),
+            one(
+                "invariant",
+                "Patient.maritalStatus",
+                "\"maritalStatus\" must not be an empty object; leave the element out instead"
+            ),
+        ]
+    );
+}
+
+#[test]
 fn wrong_json_type() {
     assert_eq!(
         found(json!({"resourceType": "Patient", "active": "yes"})),
@@ -413,4 +457,20 @@ fn files_are_validated_one_by_one() {
     ));
     assert!(matches!(outcomes[2].result, Err(FileError::Json(_))));
     assert!(matches!(outcomes[3].result, Err(FileError::Read(_))));
+}
+
+#[test]
+fn nesting_up_to_the_limit_fits_a_default_thread_stack() {
+    // Test threads have the same 2 MiB stack as tokio's workers; debug frames are the largest.
+    assert!(!exceeds_depth(&nested_extensions(62), MAX_DEPTH));
+    assert_eq!(validator().validate(&nested_extensions(62)), Ok(()));
+    // Recursive backbone elements go through jsonschema's own recursion.
+    let mut item = json!({"linkId": "leaf"});
+    for _ in 0..62 {
+        item = json!({"linkId": "node", "item": [item]});
+    }
+    let response = json!({"resourceType": "QuestionnaireResponse", "status": "completed",
+        "item": [item]});
+    assert!(!exceeds_depth(&response, MAX_DEPTH));
+    assert_eq!(validator().validate(&response), Ok(()));
 }
