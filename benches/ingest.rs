@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -43,14 +46,22 @@ impl Drop for Server {
 fn start_server(database_url: &str) -> (Server, Duration) {
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            database_url,
+        ])
         .env("HEARTH_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
         .expect("hearth binary starts");
     let stdout = child.stdout.take().expect("stdout piped");
     let mut first = String::new();
-    BufReader::new(stdout).read_line(&mut first).expect("first line");
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("first line");
     let base = first
         .trim()
         .rsplit(' ')
@@ -134,12 +145,17 @@ async fn main() {
         != Some(true)
     {
         tokio::time::sleep(Duration::from_millis(5)).await;
-        assert!(ready.elapsed() < Duration::from_secs(30), "server never became ready");
+        assert!(
+            ready.elapsed() < Duration::from_secs(30),
+            "server never became ready"
+        );
     }
     let cold_start = cold_start + ready.elapsed();
     let idle_rss = rss_kib(pid);
 
-    let bodies: Vec<String> = (0..bundles).map(|i| encounter_bundle(i).to_string()).collect();
+    let bodies: Vec<String> = (0..bundles)
+        .map(|i| encounter_bundle(i).to_string())
+        .collect();
     let per_bundle = encounter_bundle(0)["entry"].as_array().map_or(0, Vec::len);
     let bodies = Arc::new(bodies);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -156,7 +172,12 @@ async fn main() {
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..concurrency {
-        let (client, base, bodies, next) = (client.clone(), server.base.clone(), bodies.clone(), next.clone());
+        let (client, base, bodies, next) = (
+            client.clone(),
+            server.base.clone(),
+            bodies.clone(),
+            next.clone(),
+        );
         workers.push(tokio::spawn(async move {
             let mut ids = Vec::new();
             loop {
@@ -176,7 +197,13 @@ async fn main() {
                 );
                 let reply: Value = response.json().await.expect("response bundle");
                 if let Some(location) = reply["entry"][3]["response"]["location"].as_str() {
-                    ids.push(location.split("/_history").next().unwrap_or_default().to_owned());
+                    ids.push(
+                        location
+                            .split("/_history")
+                            .next()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    );
                 }
             }
         }));
@@ -198,7 +225,11 @@ async fn main() {
             for n in (reader..reads).step_by(concurrency) {
                 let target = &targets[n % targets.len()];
                 let begun = Instant::now();
-                let response = client.get(format!("{base}/{target}")).send().await.expect("read sent");
+                let response = client
+                    .get(format!("{base}/{target}"))
+                    .send()
+                    .await
+                    .expect("read sent");
                 assert!(response.status().is_success());
                 response.bytes().await.expect("read body");
                 latencies.push(begun.elapsed());

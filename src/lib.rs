@@ -50,14 +50,18 @@ impl Application {
     /// Opens (and migrates) the database and binds the listen address.
     pub async fn build(config: &Config) -> Result<Application, StartError> {
         let store = store::open(&config.database_url, &config.store).await?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| StartError::Listen {
-                addr: config.listen,
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Listen {
+                    addr: config.listen,
+                    source,
+                })?;
         let state = api::AppState {
-            records: Records::new(store.clone(), Arc::new(Checks::r4(Arc::new(Validator::load()?))?)),
+            records: Records::new(
+                store.clone(),
+                Arc::new(Checks::r4(Arc::new(Validator::load()?))?),
+            ),
             max_body_bytes: config.max_body_bytes,
             base_url: config
                 .base_url

@@ -25,7 +25,9 @@ fn every_expression_evaluates_on_an_empty_resource_of_its_type() {
                 // Only composites rooted at the resource itself (`Observation`) and the computed
                 // `deceased` flag yield something on an empty resource.
                 Ok(items) => assert!(
-                    items.is_empty() || p.param.param_type == ParamType::Composite || p.code() == "deceased",
+                    items.is_empty()
+                        || p.param.param_type == ParamType::Composite
+                        || p.code() == "deceased",
                     "{ty}.{}",
                     p.code()
                 ),
@@ -72,12 +74,22 @@ fn every_expression_evaluates_on_the_spec_examples() {
             evaluations += 1;
             match engine.evaluate(expr, &resource) {
                 Ok(items) if !items.is_empty() => {
-                    *non_empty.entry((ty.to_owned(), p.code().to_owned())).or_default() += 1;
+                    *non_empty
+                        .entry((ty.to_owned(), p.code().to_owned()))
+                        .or_default() += 1;
                     // Composite components evaluate against each item.
                     for c in &p.param.components {
                         for item in &items {
-                            if let Err(e) = engine.evaluate_on(&c.expression, &resource, std::slice::from_ref(item)) {
-                                failures.push(format!("{}: {ty}.{} component: {e}", path.display(), p.code()));
+                            if let Err(e) = engine.evaluate_on(
+                                &c.expression,
+                                &resource,
+                                std::slice::from_ref(item),
+                            ) {
+                                failures.push(format!(
+                                    "{}: {ty}.{} component: {e}",
+                                    path.display(),
+                                    p.code()
+                                ));
                             }
                         }
                     }
@@ -109,7 +121,10 @@ fn every_expression_evaluates_on_the_spec_examples() {
         ("MedicationRequest", "code"),
         ("Bundle", "composition"),
     ] {
-        let n = non_empty.get(&(ty.to_owned(), code.to_owned())).copied().unwrap_or(0);
+        let n = non_empty
+            .get(&(ty.to_owned(), code.to_owned()))
+            .copied()
+            .unwrap_or(0);
         assert!(n > 0, "{ty}.{code} found nothing in the examples");
     }
 }

@@ -16,7 +16,8 @@ use std::time::Instant;
 fn examples_dir() -> PathBuf {
     match std::env::var_os("HEARTH_FHIR_EXAMPLES") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".fhir-packages/hl7.fhir.r4.examples/package"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join(".fhir-packages/hl7.fhir.r4.examples/package"),
     }
 }
 
@@ -48,8 +49,8 @@ fn load_examples() -> Option<Vec<(String, Value)>> {
     for path in paths {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let value: Value =
-            serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{}: not JSON: {e}", path.display()));
+        let value: Value = serde_json::from_slice(&text)
+            .unwrap_or_else(|e| panic!("{}: not JSON: {e}", path.display()));
         // package.json and .index.json are package metadata, not resources.
         if value.get("resourceType").is_some() {
             examples.push((name.unwrap_or_default(), value));
@@ -137,7 +138,10 @@ fn official_examples_validate() {
                 println!("  {name}: {}", issues[0]);
                 for issue in issues {
                     assert!(!issue.expression.is_empty() || issue.code.code() == "too-costly");
-                    assert!(!issue.diagnostics.contains("oneOf"), "{name}: generic message {issue}");
+                    assert!(
+                        !issue.diagnostics.contains("oneOf"),
+                        "{name}: generic message {issue}"
+                    );
                     *kinds.entry(issue.code.code().to_owned()).or_default() += 1;
                 }
             }
@@ -216,12 +220,18 @@ fn cost_of_invalid_and_hostile_input() {
     for i in 0..10_000 {
         many.insert(format!("bogus{i}"), json!(i));
     }
-    let failure = time("Patient with 10,000 unknown elements", &Value::Object(many), 20);
+    let failure = time(
+        "Patient with 10,000 unknown elements",
+        &Value::Object(many),
+        20,
+    );
     assert!(matches!(failure, Err(ValidationFailure::Invalid(ref i)) if i.len() == 101));
 
     let big = json!({"resourceType": "Patient", "name": [{"family": "x".repeat(10 << 20)}]});
     let failure = time("Patient with a 10 MB string", &big, 5);
-    assert!(matches!(failure, Err(ValidationFailure::Invalid(ref i)) if i[0].code == IssueType::TooLong));
+    assert!(
+        matches!(failure, Err(ValidationFailure::Invalid(ref i)) if i[0].code == IssueType::TooLong)
+    );
 
     let mut ext = json!({"url": "leaf", "valueString": "x"});
     for _ in 0..49 {
@@ -247,7 +257,13 @@ fn mutated_examples_give_located_issues() {
             continue;
         };
         let mut resource = original.clone();
-        let replacements = [json!(17.5), json!("2025-13-45"), json!(false), json!({}), json!([])];
+        let replacements = [
+            json!(17.5),
+            json!("2025-13-45"),
+            json!(false),
+            json!({}),
+            json!([]),
+        ];
         let pick = next(&mut seed) as usize % replacements.len();
         if !mutate_one_leaf(&mut resource, &mut seed, replacements[pick].clone()) {
             continue;
@@ -308,7 +324,9 @@ fn replace_leaf(value: &mut Value, target: &mut usize, replacement: &Value) -> b
             .iter_mut()
             .filter(|(k, _)| k.as_str() != "resourceType")
             .any(|(_, v)| replace_leaf(v, target, replacement)),
-        Value::Array(items) => items.iter_mut().any(|v| replace_leaf(v, target, replacement)),
+        Value::Array(items) => items
+            .iter_mut()
+            .any(|v| replace_leaf(v, target, replacement)),
         leaf => {
             if *target == 0 {
                 *leaf = replacement.clone();

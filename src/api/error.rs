@@ -42,11 +42,23 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, issue(IssueType::Invalid)),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, issue(IssueType::NotFound)),
-            ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, issue(IssueType::NotSupported)),
-            ApiError::NotAcceptable(_) => (StatusCode::NOT_ACCEPTABLE, issue(IssueType::NotSupported)),
-            ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, issue(IssueType::Conflict)),
-            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, issue(IssueType::TooLong)),
-            ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, issue(IssueType::NotSupported)),
+            ApiError::MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                issue(IssueType::NotSupported),
+            ),
+            ApiError::NotAcceptable(_) => {
+                (StatusCode::NOT_ACCEPTABLE, issue(IssueType::NotSupported))
+            }
+            ApiError::PreconditionFailed(_) => {
+                (StatusCode::PRECONDITION_FAILED, issue(IssueType::Conflict))
+            }
+            ApiError::PayloadTooLarge(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, issue(IssueType::TooLong))
+            }
+            ApiError::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                issue(IssueType::NotSupported),
+            ),
             ApiError::Record(error) => record_status(error),
         }
     }
@@ -59,7 +71,9 @@ fn record_status(error: &RecordError) -> (StatusCode, Vec<OutcomeIssue>) {
         RecordError::Unprocessable(issues) => (StatusCode::UNPROCESSABLE_ENTITY, issues.clone()),
         RecordError::NotFound(_) => (StatusCode::NOT_FOUND, issue(IssueType::NotFound)),
         RecordError::Gone(_) => (StatusCode::GONE, issue(IssueType::Deleted)),
-        RecordError::NotSupported(_) => (StatusCode::NOT_IMPLEMENTED, issue(IssueType::NotSupported)),
+        RecordError::NotSupported(_) => {
+            (StatusCode::NOT_IMPLEMENTED, issue(IssueType::NotSupported))
+        }
         RecordError::InEntry { index, source } => {
             let (status, issues) = record_status(source);
             let located = issues

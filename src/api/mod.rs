@@ -72,7 +72,12 @@ async fn ready(axum::extract::State(state): axum::extract::State<AppState>) -> i
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {
-    let first = uri.path().trim_start_matches('/').split('/').next().unwrap_or_default();
+    let first = uri
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
     if !first.is_empty()
         && first.parse::<crate::fhir::ResourceType>().is_err()
         && !first.starts_with('$')

@@ -48,7 +48,9 @@ where
         let value = if bytes.len() > PARSE_INLINE_LIMIT {
             tokio::task::spawn_blocking(move || parse_json(&bytes))
                 .await
-                .map_err(|_| ApiError::BadRequest("the request body could not be parsed".into()))??
+                .map_err(|_| {
+                    ApiError::BadRequest("the request body could not be parsed".into())
+                })??
         } else {
             parse_json(&bytes)?
         };
@@ -148,12 +150,14 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
             return Ok(IfMatch(None));
         };
         let text = value.to_str().unwrap_or_default();
-        parse_etag(text).map(|version| IfMatch(Some(version))).ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "If-Match '{}' is not a version ETag like W/\"3\"",
-                crate::fhir::truncate(text)
-            ))
-        })
+        parse_etag(text)
+            .map(|version| IfMatch(Some(version)))
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "If-Match '{}' is not a version ETag like W/\"3\"",
+                    crate::fhir::truncate(text)
+                ))
+            })
     }
 }
 
@@ -166,9 +170,9 @@ pub struct Target {
 
 impl Target {
     pub fn id(&self) -> Result<&crate::fhir::Id, ApiError> {
-        self.id
-            .as_ref()
-            .ok_or_else(|| ApiError::BadRequest("this interaction needs a resource id in the URL".into()))
+        self.id.as_ref().ok_or_else(|| {
+            ApiError::BadRequest("this interaction needs a resource id in the URL".into())
+        })
     }
 }
 
@@ -187,7 +191,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Target {
             .parse()
             .map_err(|e: crate::fhir::UnknownResourceType| ApiError::NotFound(e.to_string()))?;
         let id = match params.get("id") {
-            Some(id) => Some(crate::fhir::Id::parse(id).map_err(|e| ApiError::BadRequest(e.to_string()))?),
+            Some(id) => {
+                Some(crate::fhir::Id::parse(id).map_err(|e| ApiError::BadRequest(e.to_string()))?)
+            }
             None => None,
         };
         let version = match params.get("vid") {

@@ -58,10 +58,13 @@ impl PatientCompartment {
                 .filter_map(Value::as_str)
             {
                 // `{def}` marks the compartment's own resource (Patient.link handled below).
-                let param = registry.get(ty, code).ok_or_else(|| CompartmentError::UnknownParam {
-                    resource_type: ty.to_owned(),
-                    code: code.to_owned(),
-                })?;
+                let param =
+                    registry
+                        .get(ty, code)
+                        .ok_or_else(|| CompartmentError::UnknownParam {
+                            resource_type: ty.to_owned(),
+                            code: code.to_owned(),
+                        })?;
                 if let Some(expr) = &param.expression {
                     expressions.push(expr.clone());
                 }
@@ -138,7 +141,9 @@ impl PatientCompartment {
 fn patient_reference<'a>(item: &Item<'a>) -> Option<&'a str> {
     let reference = item.json()?.get("reference")?.as_str()?;
     let parts = ReferenceParts::parse(reference);
-    (parts.resource_type == Some("Patient")).then_some(parts.id).flatten()
+    (parts.resource_type == Some("Patient"))
+        .then_some(parts.id)
+        .flatten()
 }
 
 fn shared() -> Option<&'static PatientCompartment> {
@@ -160,7 +165,10 @@ pub fn patient_compartment(resource: &Value) -> Option<String> {
 /// All patient ids of `resource` (see [`PatientCompartment::patient_ids`]).
 pub fn patient_compartments(resource: &Value) -> Vec<String> {
     shared().map_or_else(Vec::new, |c| {
-        c.patient_ids(resource).into_iter().map(str::to_owned).collect()
+        c.patient_ids(resource)
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
     })
 }
 

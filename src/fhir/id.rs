@@ -7,7 +7,9 @@ use super::resource_type::truncate_for_message;
 pub struct Id(String);
 
 #[derive(Debug, thiserror::Error)]
-#[error("'{0}' is not a valid resource id: ids are 1 to 64 characters of A-Z, a-z, 0-9, '-' and '.'")]
+#[error(
+    "'{0}' is not a valid resource id: ids are 1 to 64 characters of A-Z, a-z, 0-9, '-' and '.'"
+)]
 pub struct IdError(pub String);
 
 impl Id {

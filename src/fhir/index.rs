@@ -104,7 +104,10 @@ pub struct ResourceIndex<'a> {
 }
 
 /// Extracts the index entries of `resource` for the parameters `registry` defines on its type.
-pub fn extract<'a>(registry: &'a SearchParamRegistry, resource: &'a Value) -> Result<ResourceIndex<'a>, IndexError> {
+pub fn extract<'a>(
+    registry: &'a SearchParamRegistry,
+    resource: &'a Value,
+) -> Result<ResourceIndex<'a>, IndexError> {
     let engine = Engine::r4()?;
     extract_with(&engine, registry, resource)
 }
@@ -136,7 +139,9 @@ pub fn extract_with<'a>(
         let kind = param.param.param_type;
         if kind != ParamType::Composite {
             for item in &items {
-                convert.push(kind, item, &mut |value| index.entries.push(IndexEntry { code, value }));
+                convert.push(kind, item, &mut |value| {
+                    index.entries.push(IndexEntry { code, value })
+                });
             }
             continue;
         }
@@ -167,7 +172,8 @@ fn composite_tuples<'a>(
         let Some(kind) = component.param_type else {
             return Ok(Vec::new());
         };
-        let results = engine.evaluate_on(&component.expression, resource, std::slice::from_ref(item))?;
+        let results =
+            engine.evaluate_on(&component.expression, resource, std::slice::from_ref(item))?;
         let mut values = Vec::new();
         for r in &results {
             convert.push(kind, r, &mut |v| values.push(v));

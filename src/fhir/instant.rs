@@ -34,7 +34,10 @@ mod tests {
     #[test]
     fn round_trips_with_microseconds() {
         let at = parse_instant("2025-03-01T10:00:00.123456+02:00");
-        assert_eq!(at.map(format_instant).as_deref(), Some("2025-03-01T08:00:00.123456Z"));
+        assert_eq!(
+            at.map(format_instant).as_deref(),
+            Some("2025-03-01T08:00:00.123456Z")
+        );
     }
 }
 
@@ -68,7 +71,11 @@ pub fn parse_date_range(text: &str) -> Option<(Instant, Instant)> {
             Some((utc_micros(start)?, utc_micros(next)?))
         }
         10 => {
-            let date = Date::parse(text, time::macros::format_description!("[year]-[month]-[day]")).ok()?;
+            let date = Date::parse(
+                text,
+                time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .ok()?;
             Some((utc_micros(date)?, utc_micros(date.next_day()?)?))
         }
         _ => {
@@ -96,7 +103,10 @@ mod range_tests {
             month.map(|(_, e)| format_instant(e)),
             Some("2026-01-01T00:00:00Z".into())
         );
-        assert_eq!(day.map(|(_, e)| format_instant(e)), Some("2025-03-02T00:00:00Z".into()));
+        assert_eq!(
+            day.map(|(_, e)| format_instant(e)),
+            Some("2025-03-02T00:00:00Z".into())
+        );
         assert_eq!(
             parse_date_range("2025-03-01T10:00:00+02:00").map(|(s, _)| format_instant(s)),
             Some("2025-03-01T08:00:00Z".into())

@@ -123,7 +123,9 @@ impl OperationOutcome {
     }
 
     pub fn single(issue: OutcomeIssue) -> Self {
-        OperationOutcome { issues: vec![issue] }
+        OperationOutcome {
+            issues: vec![issue],
+        }
     }
 
     pub fn information(diagnostics: impl Into<String>) -> Self {

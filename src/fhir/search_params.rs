@@ -134,7 +134,10 @@ impl SearchParamRegistry {
             .filter_map(|e| e.get("resource"))
             .map(parse_definition)
             .collect::<Result<Vec<_>, _>>()?;
-        let types: HashMap<String, ParamType> = params.iter().map(|p| (p.url.clone(), p.param_type)).collect();
+        let types: HashMap<String, ParamType> = params
+            .iter()
+            .map(|p| (p.url.clone(), p.param_type))
+            .collect();
         for mut param in params.drain(..) {
             for c in &mut param.components {
                 c.param_type = types.get(&c.definition).copied();
@@ -174,7 +177,9 @@ impl SearchParamRegistry {
 
     /// The parameters that apply to `resource_type` (empty for an unknown type).
     pub fn for_type(&self, resource_type: &str) -> &[TypedParam] {
-        self.by_type.get(resource_type).map_or(&[], |t| t.list.as_slice())
+        self.by_type
+            .get(resource_type)
+            .map_or(&[], |t| t.list.as_slice())
     }
 
     /// The parameter `code` of `resource_type`.
@@ -196,7 +201,11 @@ impl SearchParamRegistry {
                 "DomainResource" => self
                     .model
                     .resource_types()
-                    .filter(|t| self.model.id(t).is_some_and(|id| self.model.is_a(id, "DomainResource")))
+                    .filter(|t| {
+                        self.model
+                            .id(t)
+                            .is_some_and(|id| self.model.is_a(id, "DomainResource"))
+                    })
                     .map(str::to_owned)
                     .collect(),
                 other if self.by_type.contains_key(other) => vec![other.to_owned()],
@@ -214,7 +223,10 @@ impl SearchParamRegistry {
             self.remove_from_types(&old);
         }
         for ty in types {
-            let expression = param.expression.as_ref().map(|e| e.specialize(self.model, &ty));
+            let expression = param
+                .expression
+                .as_ref()
+                .map(|e| e.specialize(self.model, &ty));
             let Some(entry) = self.by_type.get_mut(&ty) else {
                 continue;
             };
@@ -284,8 +296,10 @@ fn parse_definition(resource: &Value) -> Result<SearchParam, SearchParamError> {
         .map(Vec::as_slice)
         .unwrap_or_default()
     {
-        let definition = str_field(c, "definition").ok_or_else(|| invalid("component.definition"))?;
-        let expression = str_field(c, "expression").ok_or_else(|| invalid("component.expression"))?;
+        let definition =
+            str_field(c, "definition").ok_or_else(|| invalid("component.definition"))?;
+        let expression =
+            str_field(c, "expression").ok_or_else(|| invalid("component.expression"))?;
         components.push(Component {
             definition: definition.to_owned(),
             expression: parse(expression)?,
@@ -306,13 +320,20 @@ fn parse_definition(resource: &Value) -> Result<SearchParam, SearchParamError> {
 }
 
 fn str_field<'v>(v: &'v Value, name: &str) -> Option<&'v str> {
-    v.get(name).and_then(Value::as_str).filter(|s| !s.is_empty())
+    v.get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 fn str_list(v: &Value, name: &str) -> Vec<String> {
     v.get(name)
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 

@@ -58,7 +58,10 @@ impl Records {
         }
     }
 
-    async fn transaction(&self, entries: Vec<Result<Entry, RecordError>>) -> Result<BundleOutcome, RecordError> {
+    async fn transaction(
+        &self,
+        entries: Vec<Result<Entry, RecordError>>,
+    ) -> Result<BundleOutcome, RecordError> {
         let mut entries = entries.into_iter().collect::<Result<Vec<_>, _>>()?;
         let count = entries.len();
         assign_ids(&mut entries)?;
@@ -79,7 +82,8 @@ impl Records {
             other => RecordError::Store(other),
         })?;
 
-        let mut results: Vec<Option<Result<EntryResult, RecordError>>> = (0..count).map(|_| None).collect();
+        let mut results: Vec<Option<Result<EntryResult, RecordError>>> =
+            (0..count).map(|_| None).collect();
         for (entry_index, outcome) in op_entries.into_iter().zip(outcomes) {
             results[entry_index] = Some(Ok(EntryResult::Written(outcome)));
         }
@@ -91,7 +95,9 @@ impl Records {
             entries: results
                 .into_iter()
                 .map(|result| {
-                    result.unwrap_or_else(|| Err(RecordError::NotSupported("entry was not processed".into())))
+                    result.unwrap_or_else(|| {
+                        Err(RecordError::NotSupported("entry was not processed".into()))
+                    })
                 })
                 .collect(),
         })
@@ -133,8 +139,12 @@ impl Records {
         })?;
         let op = match entry.method {
             Method::Delete => WriteOp::delete(entry.resource_type, id),
-            Method::Post => self.checks.create(entry.resource_type, take_resource(entry)?, id)?,
-            Method::Put => self.checks.update(entry.resource_type, id, take_resource(entry)?)?,
+            Method::Post => self
+                .checks
+                .create(entry.resource_type, take_resource(entry)?, id)?,
+            Method::Put => self
+                .checks
+                .update(entry.resource_type, id, take_resource(entry)?)?,
             Method::Get => return Err(RecordError::NotSupported("GET is not a write".into())),
         };
         Ok(op.if_match(entry.if_match))
@@ -143,7 +153,8 @@ impl Records {
     async fn get(&self, entry: &Entry) -> Result<EntryResult, RecordError> {
         let Some(id) = &entry.id else {
             return Err(RecordError::NotSupported(
-                "search inside a Bundle is not supported yet; GET entries must read one resource".into(),
+                "search inside a Bundle is not supported yet; GET entries must read one resource"
+                    .into(),
             ));
         };
         let stored = match entry.version {
@@ -155,13 +166,18 @@ impl Records {
 }
 
 fn take_resource(entry: &mut Entry) -> Result<Value, RecordError> {
-    entry
-        .resource
-        .take()
-        .ok_or_else(|| RecordError::invalid(IssueType::Required, "this request needs a resource", Some("resource")))
+    entry.resource.take().ok_or_else(|| {
+        RecordError::invalid(
+            IssueType::Required,
+            "this request needs a resource",
+            Some("resource"),
+        )
+    })
 }
 
-fn parse_bundle(bundle: Value) -> Result<(BundleKind, Vec<Result<Entry, RecordError>>), RecordError> {
+fn parse_bundle(
+    bundle: Value,
+) -> Result<(BundleKind, Vec<Result<Entry, RecordError>>), RecordError> {
     let Value::Object(mut fields) = bundle else {
         return Err(RecordError::invalid(
             IssueType::Structure,
@@ -217,9 +233,13 @@ fn parse_entry(index: usize, entry: Value) -> Result<Entry, RecordError> {
             None,
         ));
     };
-    let request = entry
-        .get("request")
-        .ok_or_else(|| RecordError::invalid(IssueType::Required, "the entry has no request", Some("request")))?;
+    let request = entry.get("request").ok_or_else(|| {
+        RecordError::invalid(
+            IssueType::Required,
+            "the entry has no request",
+            Some("request"),
+        )
+    })?;
     let method = match request.get("method").and_then(Value::as_str) {
         Some("GET") | Some("HEAD") => Method::Get,
         Some("POST") => Method::Post,
@@ -235,7 +255,11 @@ fn parse_entry(index: usize, entry: Value) -> Result<Entry, RecordError> {
         }
     };
     let url = request.get("url").and_then(Value::as_str).ok_or_else(|| {
-        RecordError::invalid(IssueType::Required, "the entry has no request.url", Some("request.url"))
+        RecordError::invalid(
+            IssueType::Required,
+            "the entry has no request.url",
+            Some("request.url"),
+        )
     })?;
     if request.get("ifNoneExist").is_some()
         || request.get("ifNoneMatch").is_some()
@@ -258,7 +282,8 @@ fn parse_entry(index: usize, entry: Value) -> Result<Entry, RecordError> {
     let (resource_type, id, version) = parse_url(url)?;
     if method != Method::Post && method != Method::Get && id.is_none() {
         return Err(RecordError::NotSupported(
-            "conditional update and delete (a URL with search criteria) are not supported yet".into(),
+            "conditional update and delete (a URL with search criteria) are not supported yet"
+                .into(),
         ));
     }
     let resource = entry.remove("resource");
@@ -267,7 +292,9 @@ fn parse_entry(index: usize, entry: Value) -> Result<Entry, RecordError> {
         if declared != resource_type {
             return Err(RecordError::invalid(
                 IssueType::Invalid,
-                format!("the entry's resource is a {declared} but request.url names {resource_type}"),
+                format!(
+                    "the entry's resource is a {declared} but request.url names {resource_type}"
+                ),
                 Some("request.url"),
             ));
         }
@@ -278,7 +305,10 @@ fn parse_entry(index: usize, entry: Value) -> Result<Entry, RecordError> {
         resource_type,
         id: if method == Method::Post { None } else { id },
         version,
-        full_url: entry.get("fullUrl").and_then(Value::as_str).map(str::to_owned),
+        full_url: entry
+            .get("fullUrl")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         resource,
         if_match,
     })
@@ -299,7 +329,9 @@ fn parse_url(url: &str) -> Result<(ResourceType, Option<Id>, Option<i64>), Recor
         ));
     }
     let segments: Vec<&str> = url.trim_start_matches('/').split('/').collect();
-    let resource_type: ResourceType = segments[0].parse().map_err(|_| bad("unknown resource type"))?;
+    let resource_type: ResourceType = segments[0]
+        .parse()
+        .map_err(|_| bad("unknown resource type"))?;
     let id = match segments.get(1) {
         Some(id) => Some(Id::parse(id).map_err(|_| bad("invalid id"))?),
         None => None,

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::fhir::{Id, ResourceType};
-use crate::store::{HistoryPage, HistoryQuery, ResourceStore, StoredResource, WriteOp, WriteOutcome};
+use crate::store::{
+    HistoryPage, HistoryQuery, ResourceStore, StoredResource, WriteOp, WriteOutcome,
+};
 
 pub use bundle::{parse_etag, BundleKind, BundleOutcome, EntryResult};
 pub use error::RecordError;
@@ -36,8 +38,14 @@ impl Records {
     }
 
     /// Create with a server-assigned id (any id in the body is replaced, as the spec requires).
-    pub async fn create(&self, resource_type: ResourceType, resource: Value) -> Result<WriteOutcome, RecordError> {
-        let op = self.checks.create(resource_type, resource, Id::generate())?;
+    pub async fn create(
+        &self,
+        resource_type: ResourceType,
+        resource: Value,
+    ) -> Result<WriteOutcome, RecordError> {
+        let op = self
+            .checks
+            .create(resource_type, resource, Id::generate())?;
         self.write_one(op).await
     }
 
@@ -49,7 +57,10 @@ impl Records {
         resource: Value,
         if_match: Option<i64>,
     ) -> Result<WriteOutcome, RecordError> {
-        let op = self.checks.update(resource_type, id, resource)?.if_match(if_match);
+        let op = self
+            .checks
+            .update(resource_type, id, resource)?
+            .if_match(if_match);
         self.write_one(op).await
     }
 
@@ -64,7 +75,11 @@ impl Records {
     }
 
     /// The current version; a deleted resource is `Gone`, an unknown one `NotFound`.
-    pub async fn read(&self, resource_type: ResourceType, id: &Id) -> Result<StoredResource, RecordError> {
+    pub async fn read(
+        &self,
+        resource_type: ResourceType,
+        id: &Id,
+    ) -> Result<StoredResource, RecordError> {
         let found = self.store.read(resource_type, id).await?;
         existing(found, || format!("{resource_type}/{id}"))
     }
@@ -88,15 +103,23 @@ impl Records {
             crate::store::StoreError::InOperation { source, .. } => *source,
             other => other,
         })?;
-        outcomes
-            .pop()
-            .ok_or_else(|| RecordError::Store(crate::store::StoreError::Corrupt("a write returned no outcome".into())))
+        outcomes.pop().ok_or_else(|| {
+            RecordError::Store(crate::store::StoreError::Corrupt(
+                "a write returned no outcome".into(),
+            ))
+        })
     }
 }
 
-fn existing(found: Option<StoredResource>, name: impl FnOnce() -> String) -> Result<StoredResource, RecordError> {
+fn existing(
+    found: Option<StoredResource>,
+    name: impl FnOnce() -> String,
+) -> Result<StoredResource, RecordError> {
     match found {
-        None => Err(RecordError::NotFound(format!("{} is not known to this server", name()))),
+        None => Err(RecordError::NotFound(format!(
+            "{} is not known to this server",
+            name()
+        ))),
         Some(stored) if stored.is_deleted() => Err(RecordError::Gone(format!(
             "{} was deleted (version {})",
             name(),

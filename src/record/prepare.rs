@@ -27,13 +27,23 @@ impl Checks {
         })
     }
 
-    pub(super) fn create(&self, resource_type: ResourceType, resource: Value, id: Id) -> Result<WriteOp, RecordError> {
+    pub(super) fn create(
+        &self,
+        resource_type: ResourceType,
+        resource: Value,
+        id: Id,
+    ) -> Result<WriteOp, RecordError> {
         self.check(Some(resource_type), &resource)?;
         let patient = self.patient_of(resource_type, &id, &resource);
         Ok(WriteOp::create(resource_type, id, resource, patient))
     }
 
-    pub(super) fn update(&self, resource_type: ResourceType, id: Id, resource: Value) -> Result<WriteOp, RecordError> {
+    pub(super) fn update(
+        &self,
+        resource_type: ResourceType,
+        id: Id,
+        resource: Value,
+    ) -> Result<WriteOp, RecordError> {
         self.check(Some(resource_type), &resource)?;
         match resource.get("id").and_then(Value::as_str) {
             Some(body_id) if body_id == id.as_str() => {}
@@ -57,7 +67,11 @@ impl Checks {
     }
 
     /// Checks a resource as submitted; `expected` is the type the URL names, if any.
-    pub fn check(&self, expected: Option<ResourceType>, resource: &Value) -> Result<ResourceType, RecordError> {
+    pub fn check(
+        &self,
+        expected: Option<ResourceType>,
+        resource: &Value,
+    ) -> Result<ResourceType, RecordError> {
         let resource_type = resource_type_of(resource)?;
         if let Some(expected) = expected {
             if expected != resource_type {
@@ -78,14 +92,21 @@ impl Checks {
                 ));
             }
         }
-        self.validator.validate(resource).map_err(|failure| match failure {
-            ValidationFailure::UnknownResourceType(name) => RecordError::invalid(
-                IssueType::Value,
-                format!("'{}' is not a FHIR R4 resource type", crate::fhir::truncate(&name)),
-                Some("resourceType"),
-            ),
-            ValidationFailure::Invalid(issues) => RecordError::Invalid(issues.iter().map(outcome_issue).collect()),
-        })?;
+        self.validator
+            .validate(resource)
+            .map_err(|failure| match failure {
+                ValidationFailure::UnknownResourceType(name) => RecordError::invalid(
+                    IssueType::Value,
+                    format!(
+                        "'{}' is not a FHIR R4 resource type",
+                        crate::fhir::truncate(&name)
+                    ),
+                    Some("resourceType"),
+                ),
+                ValidationFailure::Invalid(issues) => {
+                    RecordError::Invalid(issues.iter().map(outcome_issue).collect())
+                }
+            })?;
         Ok(resource_type)
     }
 

@@ -50,10 +50,18 @@ pub(super) fn history_sql(query: &HistoryQuery, body_column: &str) -> (String, V
     match &query.scope {
         HistoryScope::System => {}
         HistoryScope::Type(resource_type) => {
-            push(&mut sql, " AND v.res_type = ?", Bind::Text(resource_type.to_string()));
+            push(
+                &mut sql,
+                " AND v.res_type = ?",
+                Bind::Text(resource_type.to_string()),
+            );
         }
         HistoryScope::Instance(resource_type, id) => {
-            push(&mut sql, " AND v.res_type = ?", Bind::Text(resource_type.to_string()));
+            push(
+                &mut sql,
+                " AND v.res_type = ?",
+                Bind::Text(resource_type.to_string()),
+            );
             push(&mut sql, " AND v.res_id = ?", Bind::Text(id.to_string()));
         }
     }
@@ -73,7 +81,9 @@ pub(super) fn history_sql(query: &HistoryQuery, body_column: &str) -> (String, V
     if let Some(before) = query.before_seq {
         push(&mut sql, " AND v.seq < ?", Bind::Int(before));
     }
-    let limit = i64::try_from(query.count).unwrap_or(i64::MAX).saturating_add(1);
+    let limit = i64::try_from(query.count)
+        .unwrap_or(i64::MAX)
+        .saturating_add(1);
     push(&mut sql, " ORDER BY v.seq DESC LIMIT ?", Bind::Int(limit));
     (sql, binds)
 }

@@ -53,7 +53,10 @@ pub enum StoreError {
         expected: i64,
     },
     #[error("{resource_type}/{id} already exists")]
-    AlreadyExists { resource_type: ResourceType, id: String },
+    AlreadyExists {
+        resource_type: ResourceType,
+        id: String,
+    },
     #[error("operation {index} of the write failed: {source}")]
     InOperation {
         index: usize,
@@ -92,7 +95,11 @@ impl StoreError {
 #[async_trait]
 pub trait ResourceStore: Send + Sync + 'static {
     /// The current version of a resource (which may be a deletion), or `None` if it never existed.
-    async fn read(&self, resource_type: ResourceType, id: &Id) -> Result<Option<StoredResource>, StoreError>;
+    async fn read(
+        &self,
+        resource_type: ResourceType,
+        id: &Id,
+    ) -> Result<Option<StoredResource>, StoreError>;
 
     /// One specific version.
     async fn vread(
@@ -119,11 +126,18 @@ pub trait ResourceStore: Send + Sync + 'static {
 }
 
 /// Opens the store a URL names: `sqlite:PATH` (created if missing) or `postgres://…`.
-pub async fn open(url: &str, options: &StoreOptions) -> Result<std::sync::Arc<dyn ResourceStore>, StoreError> {
+pub async fn open(
+    url: &str,
+    options: &StoreOptions,
+) -> Result<std::sync::Arc<dyn ResourceStore>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(std::sync::Arc::new(PostgresStore::connect(url, options).await?))
+        Ok(std::sync::Arc::new(
+            PostgresStore::connect(url, options).await?,
+        ))
     } else {
-        Ok(std::sync::Arc::new(SqliteStore::connect(url, options).await?))
+        Ok(std::sync::Arc::new(
+            SqliteStore::connect(url, options).await?,
+        ))
     }
 }
 

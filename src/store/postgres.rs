@@ -12,7 +12,10 @@ use sqlx::Executor;
 use super::history::{history_sql, into_page, Bind};
 use super::sql::SqlTx;
 use super::write::apply_all;
-use super::{from_row, HistoryPage, HistoryQuery, ResourceStore, StoreError, StoreOptions, StoredResource, VersionRow};
+use super::{
+    from_row, HistoryPage, HistoryQuery, ResourceStore, StoreError, StoreOptions, StoredResource,
+    VersionRow,
+};
 use super::{WriteOp, WriteOutcome};
 use crate::fhir::{now_instant, Id, ResourceType};
 
@@ -20,7 +23,8 @@ pub struct PostgresStore {
     pool: PgPool,
 }
 
-const SELECT_VERSION: &str = "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, v.body::text";
+const SELECT_VERSION: &str =
+    "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, v.body::text";
 
 /// Attempts for a write that collides with a concurrent one (same new id, deadlock).
 const WRITE_ATTEMPTS: usize = 5;
@@ -34,7 +38,13 @@ impl PostgresStore {
                 .connect_with(connect.clone())
                 .await?;
             setup
-                .execute(format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", schema.replace('"', "")).as_str())
+                .execute(
+                    format!(
+                        "CREATE SCHEMA IF NOT EXISTS \"{}\"",
+                        schema.replace('"', "")
+                    )
+                    .as_str(),
+                )
                 .await?;
             setup.close().await;
             connect = connect.options([("search_path", schema.as_str())]);
@@ -72,7 +82,11 @@ fn is_race(error: &StoreError) -> bool {
 
 #[async_trait]
 impl ResourceStore for PostgresStore {
-    async fn read(&self, resource_type: ResourceType, id: &Id) -> Result<Option<StoredResource>, StoreError> {
+    async fn read(
+        &self,
+        resource_type: ResourceType,
+        id: &Id,
+    ) -> Result<Option<StoredResource>, StoreError> {
         let row: Option<VersionRow> = sqlx::query_as(&format!(
             "{SELECT_VERSION} FROM resource r JOIN resource_version v ON v.seq = r.seq \
              WHERE r.res_type = $1 AND r.res_id = $2"
@@ -113,7 +127,8 @@ impl ResourceStore for PostgresStore {
 
     async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
         let (sql, binds) = history_sql(query, "v.body::text");
-        let mut select = sqlx::query_as::<_, (i64, String, String, i64, i64, String, Option<String>)>(&sql);
+        let mut select =
+            sqlx::query_as::<_, (i64, String, String, i64, i64, String, Option<String>)>(&sql);
         for bind in binds {
             select = match bind {
                 Bind::Text(text) => select.bind(text),

@@ -67,13 +67,19 @@ impl<'a> Statement<'a> {
 }
 
 /// One SELECT per resource type for the current rows of `keys` (sorted by type).
-pub(super) fn select_current<'a>(keys: &[(ResourceType, &'a Id)], lock: &str) -> Vec<Statement<'a>> {
+pub(super) fn select_current<'a>(
+    keys: &[(ResourceType, &'a Id)],
+    lock: &str,
+) -> Vec<Statement<'a>> {
     let mut statements = Vec::new();
     for group in keys.chunk_by(|a, b| a.0 == b.0) {
         for chunk in group.chunks(CHUNK) {
-            let mut statement =
-                Statement::new("SELECT res_type, res_id, version, deleted FROM resource WHERE res_type = ");
-            statement.bind(Bind::Text(chunk[0].0.as_str())).push(" AND res_id IN (");
+            let mut statement = Statement::new(
+                "SELECT res_type, res_id, version, deleted FROM resource WHERE res_type = ",
+            );
+            statement
+                .bind(Bind::Text(chunk[0].0.as_str()))
+                .push(" AND res_id IN (");
             for (n, (_, id)) in chunk.iter().enumerate() {
                 if n > 0 {
                     statement.push(", ");
@@ -89,7 +95,10 @@ pub(super) fn select_current<'a>(keys: &[(ResourceType, &'a Id)], lock: &str) ->
 
 /// Inserts versions, returning `(res_type, res_id, seq)` for each; `body_cast` is how the
 /// backend turns a text parameter into its body column type.
-pub(super) fn insert_versions<'a>(rows: &[(ResourceType, &'a Id, &'a Planned)], body_cast: &str) -> Vec<Statement<'a>> {
+pub(super) fn insert_versions<'a>(
+    rows: &[(ResourceType, &'a Id, &'a Planned)],
+    body_cast: &str,
+) -> Vec<Statement<'a>> {
     rows.chunks(CHUNK)
         .map(|chunk| {
             let mut statement = Statement::new(
@@ -115,7 +124,9 @@ pub(super) fn insert_versions<'a>(rows: &[(ResourceType, &'a Id, &'a Planned)], 
 }
 
 /// Points each resource's current row at its newest version.
-pub(super) fn upsert_current<'a>(rows: &[(ResourceType, &'a Id, &'a Planned, i64)]) -> Vec<Statement<'a>> {
+pub(super) fn upsert_current<'a>(
+    rows: &[(ResourceType, &'a Id, &'a Planned, i64)],
+) -> Vec<Statement<'a>> {
     rows.chunks(CHUNK)
         .map(|chunk| {
             let mut statement = Statement::new(
@@ -164,7 +175,8 @@ where
     async fn current(
         &mut self,
         keys: &[(ResourceType, &Id)],
-    ) -> Result<std::collections::HashMap<(ResourceType, String), super::write::Current>, StoreError> {
+    ) -> Result<std::collections::HashMap<(ResourceType, String), super::write::Current>, StoreError>
+    {
         let mut current = std::collections::HashMap::with_capacity(keys.len());
         for statement in select_current(keys, self.lock) {
             let rows: Vec<(String, String, i64, bool)> =
@@ -198,7 +210,11 @@ where
                 let seq = seqs
                     .get(&(resource_type.as_str().to_owned(), id.to_string()))
                     .copied()
-                    .ok_or_else(|| StoreError::Corrupt("an inserted version returned no sequence number".into()))?;
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(
+                            "an inserted version returned no sequence number".into(),
+                        )
+                    })?;
                 Ok((*resource_type, *id, *planned, seq))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;

@@ -6,12 +6,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use super::history::{history_sql, into_page, Bind};
 use super::sql::SqlTx;
 use super::write::apply_all;
-use super::{from_row, HistoryPage, HistoryQuery, ResourceStore, StoreError, StoreOptions, StoredResource, VersionRow};
+use super::{
+    from_row, HistoryPage, HistoryQuery, ResourceStore, StoreError, StoreOptions, StoredResource,
+    VersionRow,
+};
 use super::{WriteOp, WriteOutcome};
 use crate::fhir::{now_instant, Id, ResourceType};
 
@@ -20,7 +25,8 @@ pub struct SqliteStore {
     reader: SqlitePool,
 }
 
-const SELECT_VERSION: &str = "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, v.body";
+const SELECT_VERSION: &str =
+    "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, v.body";
 
 impl SqliteStore {
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<SqliteStore, StoreError> {
@@ -36,7 +42,8 @@ impl SqliteStore {
             .pragma("temp_store", "memory");
         if let Some(dir) = base.get_filename().parent() {
             if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
             }
         }
         let writer = SqlitePoolOptions::new()
@@ -54,7 +61,11 @@ impl SqliteStore {
 
 #[async_trait]
 impl ResourceStore for SqliteStore {
-    async fn read(&self, resource_type: ResourceType, id: &Id) -> Result<Option<StoredResource>, StoreError> {
+    async fn read(
+        &self,
+        resource_type: ResourceType,
+        id: &Id,
+    ) -> Result<Option<StoredResource>, StoreError> {
         let row: Option<VersionRow> = sqlx::query_as(&format!(
             "{SELECT_VERSION} FROM resource r JOIN resource_version v ON v.seq = r.seq \
              WHERE r.res_type = $1 AND r.res_id = $2"
@@ -96,7 +107,8 @@ impl ResourceStore for SqliteStore {
 
     async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
         let (sql, binds) = history_sql(query, "v.body");
-        let mut select = sqlx::query_as::<_, (i64, String, String, i64, i64, String, Option<String>)>(&sql);
+        let mut select =
+            sqlx::query_as::<_, (i64, String, String, i64, i64, String, Option<String>)>(&sql);
         for bind in binds {
             select = match bind {
                 Bind::Text(text) => select.bind(text),

@@ -31,7 +31,12 @@ pub struct WriteOp {
 }
 
 impl WriteOp {
-    pub fn create(resource_type: ResourceType, id: Id, resource: Value, patient: Option<String>) -> Self {
+    pub fn create(
+        resource_type: ResourceType,
+        id: Id,
+        resource: Value,
+        patient: Option<String>,
+    ) -> Self {
         WriteOp {
             kind: WriteKind::Create,
             resource_type,
@@ -42,7 +47,12 @@ impl WriteOp {
         }
     }
 
-    pub fn update(resource_type: ResourceType, id: Id, resource: Value, patient: Option<String>) -> Self {
+    pub fn update(
+        resource_type: ResourceType,
+        id: Id,
+        resource: Value,
+        patient: Option<String>,
+    ) -> Self {
         WriteOp {
             kind: WriteKind::Update,
             resource: Some(resource),
@@ -113,7 +123,8 @@ pub(super) async fn apply_all<T: WriteTx>(
     ops: &[WriteOp],
     now: Instant,
 ) -> Result<Vec<WriteOutcome>, StoreError> {
-    let mut keys: Vec<(ResourceType, &Id)> = ops.iter().map(|op| (op.resource_type, &op.id)).collect();
+    let mut keys: Vec<(ResourceType, &Id)> =
+        ops.iter().map(|op| (op.resource_type, &op.id)).collect();
     let distinct = {
         let mut seen = std::collections::HashSet::with_capacity(keys.len());
         keys.iter().all(|key| seen.insert(*key))
@@ -188,7 +199,11 @@ async fn apply_batch<T: WriteTx>(
 }
 
 /// Decides the next version, or `None` when a delete has nothing to delete.
-fn plan(op: &WriteOp, current: Option<Current>, now: Instant) -> Result<Option<Planned>, StoreError> {
+fn plan(
+    op: &WriteOp,
+    current: Option<Current>,
+    now: Instant,
+) -> Result<Option<Planned>, StoreError> {
     if let Some(expected) = op.if_match {
         match current {
             None => {
@@ -242,7 +257,9 @@ fn stamp(resource: &Value, id: &Id, version: i64, now: Instant) -> String {
     let mut resource = resource.clone();
     if let Value::Object(fields) = &mut resource {
         fields.insert("id".into(), Value::String(id.to_string()));
-        let meta = fields.entry("meta").or_insert_with(|| Value::Object(Map::new()));
+        let meta = fields
+            .entry("meta")
+            .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(meta) = meta {
             meta.insert("versionId".into(), Value::String(version.to_string()));
             meta.insert("lastUpdated".into(), Value::String(format_instant(now)));

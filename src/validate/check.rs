@@ -12,7 +12,8 @@ use super::schema::{Definitions, EXTENSION};
 use super::{ValidateError, ValidationFailure, MAX_ISSUES};
 
 pub(crate) const RESOURCE_TYPE_MISSING: &str = "missing required element \"resourceType\"";
-pub(crate) const RESOURCE_TYPE_NOT_STRING: &str = "\"resourceType\" must be a string naming the resource type";
+pub(crate) const RESOURCE_TYPE_NOT_STRING: &str =
+    "\"resourceType\" must be a string naming the resource type";
 
 /// One definition with its own validator: a resource type, or `Extension`.
 struct Root {
@@ -43,9 +44,9 @@ impl Roots {
             .map(String::as_str)
             .chain([EXTENSION])
             .map(|name| {
-                let def = graph
-                    .id(name)
-                    .ok_or_else(|| ValidateError::SchemaShape(format!("no definition for {name}")))?;
+                let def = graph.id(name).ok_or_else(|| {
+                    ValidateError::SchemaShape(format!("no definition for {name}"))
+                })?;
                 Ok(Root {
                     def,
                     compiled: OnceLock::new(),
@@ -113,7 +114,11 @@ impl Roots {
                 }
             }
             Ok(_) => {}
-            Err(error) => sink.push(Issue::error(IssueType::NotSupported, path.clone(), error.to_string())),
+            Err(error) => sink.push(Issue::error(
+                IssueType::NotSupported,
+                path.clone(),
+                error.to_string(),
+            )),
         }
         self.walk(def, value, path, sink);
     }
@@ -184,7 +189,11 @@ impl Roots {
                 at,
                 RESOURCE_TYPE_NOT_STRING.to_owned(),
             )),
-            None => sink.push(Issue::error(IssueType::Required, at, RESOURCE_TYPE_MISSING.to_owned())),
+            None => sink.push(Issue::error(
+                IssueType::Required,
+                at,
+                RESOURCE_TYPE_MISSING.to_owned(),
+            )),
         }
     }
 }

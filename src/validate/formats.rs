@@ -67,7 +67,9 @@ fn is_code(s: &str) -> bool {
 
 /// `[A-Za-z0-9\-\.]{1,64}`.
 fn is_id(s: &str) -> bool {
-    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
 }
 
 /// `urn:oid:[0-2](\.(0|[1-9][0-9]*))+`.
@@ -92,10 +94,11 @@ fn is_uuid(s: &str) -> bool {
     };
     let groups: Vec<&str> = rest.split('-').collect();
     groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, len)| {
+            g.len() == len
+                && g.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
 }
 
 /// `(\s*([0-9a-zA-Z\+/=]){4}\s*)+`: groups of four base64 characters, whitespace only between
@@ -128,7 +131,9 @@ fn is_date(s: &str) -> bool {
         10 => {
             b[4] == b'-'
                 && b[7] == b'-'
-                && month(b, 5).is_some_and(|m| number(b, 8, 2).is_some_and(|d| d >= 1 && d <= days_in_month(year, m)))
+                && month(b, 5).is_some_and(|m| {
+                    number(b, 8, 2).is_some_and(|d| d >= 1 && d <= days_in_month(year, m))
+                })
         }
         _ => false,
     }
@@ -210,7 +215,9 @@ fn is_digits(s: &str) -> bool {
 
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
-        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => 29,
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,

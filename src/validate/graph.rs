@@ -62,7 +62,11 @@ impl TypeGraph {
             })
             .collect();
         let extension = index.get(EXTENSION).copied();
-        Self { defs, index, extension }
+        Self {
+            defs,
+            index,
+            extension,
+        }
     }
 
     /// How the walk treats an element of type `ty`; `None` for primitives (nothing inside).
@@ -178,15 +182,27 @@ mod tests {
         let g = graph();
         let ext = g.id("Extension").unwrap_or(usize::MAX);
         assert_eq!(visit_of(&g, "Patient", "contained"), Some(Visit::Resource));
-        assert_eq!(visit_of(&g, "Bundle_Entry", "resource"), Some(Visit::Resource));
-        assert_eq!(visit_of(&g, "Parameters_Parameter", "resource"), Some(Visit::Resource));
-        assert_eq!(visit_of(&g, "HumanName", "extension"), Some(Visit::Extension(ext)));
+        assert_eq!(
+            visit_of(&g, "Bundle_Entry", "resource"),
+            Some(Visit::Resource)
+        );
+        assert_eq!(
+            visit_of(&g, "Parameters_Parameter", "resource"),
+            Some(Visit::Resource)
+        );
+        assert_eq!(
+            visit_of(&g, "HumanName", "extension"),
+            Some(Visit::Extension(ext))
+        );
         assert_eq!(
             visit_of(&g, "Patient", "modifierExtension"),
             Some(Visit::Extension(ext))
         );
         let element = g.id("Element").unwrap_or(usize::MAX);
-        assert_eq!(visit_of(&g, "Patient", "_birthDate"), Some(Visit::Complex(element)));
+        assert_eq!(
+            visit_of(&g, "Patient", "_birthDate"),
+            Some(Visit::Complex(element))
+        );
         assert_eq!(visit_of(&g, "Patient", "birthDate"), None);
         assert_eq!(visit_of(&g, "Observation", "valueBoolean"), None);
     }
@@ -195,12 +211,18 @@ mod tests {
     fn element_types_follow_references_and_inline_primitives() {
         let g = graph();
         let patient = ElementType::Def(g.id("Patient").unwrap_or(usize::MAX));
-        let birth = g.property(patient, "birthDate").map(|t| g.type_name(t).to_owned());
+        let birth = g
+            .property(patient, "birthDate")
+            .map(|t| g.type_name(t).to_owned());
         assert_eq!(birth.as_deref(), Some("date"));
-        let name = g.property(patient, "name").map(|t| g.type_name(t).to_owned());
+        let name = g
+            .property(patient, "name")
+            .map(|t| g.type_name(t).to_owned());
         assert_eq!(name.as_deref(), Some("HumanName"));
         let obs = ElementType::Def(g.id("Observation").unwrap_or(usize::MAX));
-        let vdt = g.property(obs, "effectiveDateTime").map(|t| g.type_name(t).to_owned());
+        let vdt = g
+            .property(obs, "effectiveDateTime")
+            .map(|t| g.type_name(t).to_owned());
         assert_eq!(vdt.as_deref(), Some("dateTime"));
     }
 }

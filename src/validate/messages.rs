@@ -103,9 +103,10 @@ impl Scope<'_> {
                     list_codes(options)
                 ),
             ),
-            ValidationErrorKind::Constant { expected_value } => {
-                (IssueType::Value, format!("\"{name}\" must be {expected_value}"))
-            }
+            ValidationErrorKind::Constant { expected_value } => (
+                IssueType::Value,
+                format!("\"{name}\" must be {expected_value}"),
+            ),
             ValidationErrorKind::Minimum { limit } => {
                 let what = match type_name {
                     Some("positiveInt") => "a positive integer (1 or more)".to_owned(),
@@ -252,7 +253,13 @@ fn describe_short(value: &Value) -> String {
 fn list_codes(options: &Value) -> String {
     let codes: Vec<String> = options
         .as_array()
-        .map(|codes| codes.iter().take(LISTED_CODES).map(Value::to_string).collect())
+        .map(|codes| {
+            codes
+                .iter()
+                .take(LISTED_CODES)
+                .map(Value::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     let total = options.as_array().map_or(0, Vec::len);
     if total > codes.len() {
@@ -270,7 +277,9 @@ fn format_hint(primitive: &str) -> &'static str {
             " (expected YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss with a time zone, \
              e.g. 2024-05-01T09:30:00Z)"
         }
-        "instant" => " (expected YYYY-MM-DDThh:mm:ss[.sss] with a time zone, e.g. 2024-05-01T09:30:00Z)",
+        "instant" => {
+            " (expected YYYY-MM-DDThh:mm:ss[.sss] with a time zone, e.g. 2024-05-01T09:30:00Z)"
+        }
         "time" => " (expected hh:mm:ss)",
         "id" => " (1 to 64 characters: letters, digits, '-' and '.')",
         "code" => " (no leading, trailing or repeated whitespace)",

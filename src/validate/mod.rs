@@ -119,7 +119,11 @@ impl Validator {
     /// Checks one resource, with every resource and extension nested in it.
     pub fn validate(&self, resource: &Value) -> Result<(), ValidationFailure> {
         let invalid = |code, expression: &str, diagnostics: &str| {
-            ValidationFailure::Invalid(vec![Issue::error(code, expression.to_owned(), diagnostics.to_owned())])
+            ValidationFailure::Invalid(vec![Issue::error(
+                code,
+                expression.to_owned(),
+                diagnostics.to_owned(),
+            )])
         };
         let Some(object) = resource.as_object() else {
             return Err(invalid(
@@ -146,7 +150,9 @@ impl Validator {
             }
         };
         let Some(root) = self.roots.resource_root(resource_type) else {
-            return Err(ValidationFailure::UnknownResourceType(resource_type.clone()));
+            return Err(ValidationFailure::UnknownResourceType(
+                resource_type.clone(),
+            ));
         };
         if exceeds_depth(resource, MAX_DEPTH) {
             return Err(invalid(

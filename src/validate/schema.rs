@@ -70,7 +70,10 @@ impl Definitions {
         if let Some(extension) = defs.get_mut(EXTENSION).and_then(Value::as_object_mut) {
             extension.insert("required".to_owned(), json!(["url"]));
         }
-        Ok(Self { defs, resource_types })
+        Ok(Self {
+            defs,
+            resource_types,
+        })
     }
 
     pub(crate) fn resource_types(&self) -> &[String] {
@@ -101,10 +104,9 @@ impl Definitions {
             if !reached.insert(name.clone()) || SEPARATELY_VALIDATED.contains(&name.as_str()) {
                 continue;
             }
-            let def = self
-                .defs
-                .get(&name)
-                .ok_or_else(|| ValidateError::SchemaShape(format!("dangling reference to {name}")))?;
+            let def = self.defs.get(&name).ok_or_else(|| {
+                ValidateError::SchemaShape(format!("dangling reference to {name}"))
+            })?;
             collect_refs(def, &mut pending);
         }
         let mut definitions = Map::new();
@@ -121,9 +123,16 @@ impl Definitions {
         }
         let mut schema = match tighten(root_def, &self.defs) {
             Value::Object(map) => map,
-            _ => return Err(ValidateError::SchemaShape(format!("{root} is not an object"))),
+            _ => {
+                return Err(ValidateError::SchemaShape(format!(
+                    "{root} is not an object"
+                )))
+            }
         };
-        schema.insert("$schema".to_owned(), json!("http://json-schema.org/draft-06/schema#"));
+        schema.insert(
+            "$schema".to_owned(),
+            json!("http://json-schema.org/draft-06/schema#"),
+        );
         schema.insert("definitions".to_owned(), Value::Object(definitions));
         Ok(Value::Object(schema))
     }
@@ -197,9 +206,12 @@ fn tighten(schema: &Value, defs: &Map<String, Value>) -> Value {
                     // the values of a `properties` map.
                     let value = match key.as_str() {
                         "properties" => match value {
-                            Value::Object(props) => {
-                                Value::Object(props.iter().map(|(k, v)| (k.clone(), tighten(v, defs))).collect())
-                            }
+                            Value::Object(props) => Value::Object(
+                                props
+                                    .iter()
+                                    .map(|(k, v)| (k.clone(), tighten(v, defs)))
+                                    .collect(),
+                            ),
                             other => other.clone(),
                         },
                         "items" => tighten_items(value, defs),
@@ -285,7 +297,10 @@ pub(crate) fn primitive_for_pattern(pattern: &str) -> Option<&'static str> {
             "uuid",
         ),
         ("^(\\s*([0-9a-zA-Z\\+/=]){4}\\s*)+$", "base64Binary"),
-        ("^([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?$", "time"),
+        (
+            "^([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?$",
+            "time",
+        ),
     ];
     if let Some((_, name)) = KNOWN.iter().find(|(p, _)| *p == pattern) {
         return Some(name);
@@ -329,9 +344,15 @@ mod tests {
         assert!(defs.get("Dosage").is_none(), "only extensions reach Dosage");
         assert_eq!(defs["ResourceList"], json!({ "type": "object" }));
         assert_eq!(defs["Extension"], json!({ "type": "object" }));
-        assert_eq!(schema["properties"]["resourceType"], json!({ "const": "Patient" }));
+        assert_eq!(
+            schema["properties"]["resourceType"],
+            json!({ "const": "Patient" })
+        );
         assert_eq!(defs["positiveInt"]["type"], "integer");
-        assert_eq!(defs["date"], json!({ "type": "string", "format": "fhir-date" }));
+        assert_eq!(
+            defs["date"],
+            json!({ "type": "string", "format": "fhir-date" })
+        );
         assert_eq!(defs["boolean"], json!({ "type": "boolean" }));
         assert!(schema["properties"]["gender"].get("description").is_none());
     }
@@ -339,9 +360,15 @@ mod tests {
     #[test]
     fn date_like_patterns_are_told_apart() {
         let defs = shipped();
-        for name in ["date", "dateTime", "instant", "time", "id", "code", "oid", "uuid"] {
+        for name in [
+            "date", "dateTime", "instant", "time", "id", "code", "oid", "uuid",
+        ] {
             let pattern = defs.get(name).and_then(|d| d["pattern"].as_str());
-            assert_eq!(pattern.and_then(primitive_for_pattern), Some(name), "{name}");
+            assert_eq!(
+                pattern.and_then(primitive_for_pattern),
+                Some(name),
+                "{name}"
+            );
         }
     }
 
@@ -353,7 +380,9 @@ mod tests {
             sd.map(|p| &p["_baseDefinition"]),
             Some(&json!({ "$ref": "#/definitions/Element" }))
         );
-        let ty = defs.get("ElementDefinition_Type").map(|d| &d["properties"]["_profile"]);
+        let ty = defs
+            .get("ElementDefinition_Type")
+            .map(|d| &d["properties"]["_profile"]);
         assert_eq!(ty.map(|p| &p["type"]), Some(&json!("array")));
     }
 

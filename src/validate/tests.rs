@@ -129,7 +129,8 @@ fn wrong_json_type() {
 
 #[test]
 fn bad_dates() {
-    let diagnostics = "\"2025-13-45\" is not a valid date (expected YYYY, YYYY-MM or YYYY-MM-DD with a real \
+    let diagnostics =
+        "\"2025-13-45\" is not a valid date (expected YYYY, YYYY-MM or YYYY-MM-DD with a real \
          month and day)";
     assert_eq!(
         found(json!({"resourceType": "Patient", "birthDate": "2025-13-45"})),
@@ -138,7 +139,10 @@ fn bad_dates() {
     // The schema's pattern allows 2023-02-29; the calendar does not.
     let feb = found(json!({"resourceType": "Patient", "birthDate": "2023-02-29"}));
     assert_eq!(feb.len(), 1);
-    assert!(feb[0].2.starts_with("\"2023-02-29\" is not a valid date"), "{feb:?}");
+    assert!(
+        feb[0].2.starts_with("\"2023-02-29\" is not a valid date"),
+        "{feb:?}"
+    );
     let time = found(json!({"resourceType": "Observation", "status": "final",
         "code": {"text": "x"}, "effectiveDateTime": "2024-05-01T09:30:00"}));
     assert_eq!(time[0].1, "Observation.effectiveDateTime");
@@ -150,7 +154,11 @@ fn unknown_elements() {
     assert_eq!(
         found(json!({"resourceType": "Patient", "foo": 1, "BirthDate": "2000"})),
         [
-            one("structure", "Patient.foo", "unknown element \"foo\" in Patient"),
+            one(
+                "structure",
+                "Patient.foo",
+                "unknown element \"foo\" in Patient"
+            ),
             one(
                 "structure",
                 "Patient.BirthDate",
@@ -180,9 +188,14 @@ fn missing_and_unknown_resource_type() {
     );
     assert_eq!(
         validator().validate(&json!({"resourceType": "Patients"})),
-        Err(ValidationFailure::UnknownResourceType("Patients".to_owned()))
+        Err(ValidationFailure::UnknownResourceType(
+            "Patients".to_owned()
+        ))
     );
-    assert_eq!(found(json!([1, 2]))[0].2, "a resource must be a JSON object");
+    assert_eq!(
+        found(json!([1, 2]))[0].2,
+        "a resource must be a JSON object"
+    );
 }
 
 #[test]
@@ -198,7 +211,11 @@ fn codes_and_required_elements() {
     );
     assert_eq!(
         found(json!({"resourceType": "Observation", "status": "final"})),
-        [one("required", "Observation.code", "missing required element \"code\"")]
+        [one(
+            "required",
+            "Observation.code",
+            "missing required element \"code\""
+        )]
     );
 }
 
@@ -293,7 +310,9 @@ fn bad_bundle_entries() {
         )
     );
     assert_eq!(issues[2].1, "Bundle.entry[2].resource.status");
-    assert!(issues[2].2.starts_with("\"done\" is not a valid code for \"status\""));
+    assert!(issues[2]
+        .2
+        .starts_with("\"done\" is not a valid code for \"status\""));
     assert_eq!(issues[3].1, "Bundle.entry[3].resource.birthDate");
 }
 
@@ -399,7 +418,11 @@ fn huge_strings_are_refused_by_length() {
 
 fn issues_for_id(id: &str) -> String {
     let issues = issues(json!({"resourceType": "Patient", "id": id}));
-    issues.into_iter().next().map(|i| i.diagnostics).unwrap_or_default()
+    issues
+        .into_iter()
+        .next()
+        .map(|i| i.diagnostics)
+        .unwrap_or_default()
 }
 
 #[test]

@@ -83,7 +83,8 @@ async fn ids_types_and_methods() {
     )
     .await;
     assert_outcome(
-        app.post("Patinet", &json!({"resourceType": "Patinet"})).await,
+        app.post("Patinet", &json!({"resourceType": "Patinet"}))
+            .await,
         StatusCode::NOT_FOUND,
         "Patinet",
     )
@@ -114,18 +115,25 @@ async fn ids_types_and_methods() {
     )
     .await;
     assert_outcome(
-        app.put("Patient/a", &json!({"resourceType": "Patient"})).await,
+        app.put("Patient/a", &json!({"resourceType": "Patient"}))
+            .await,
         StatusCode::BAD_REQUEST,
         "must carry the resource's id",
     )
     .await;
     assert_outcome(
-        app.send(reqwest::Method::PATCH, "Patient/a", &json!({})).await,
+        app.send(reqwest::Method::PATCH, "Patient/a", &json!({}))
+            .await,
         StatusCode::METHOD_NOT_ALLOWED,
         "PATCH",
     )
     .await;
-    assert_outcome(app.get("no/such/route/here").await, StatusCode::NOT_FOUND, "").await;
+    assert_outcome(
+        app.get("no/such/route/here").await,
+        StatusCode::NOT_FOUND,
+        "",
+    )
+    .await;
     let bad_match = app
         .client
         .delete(app.url("Patient/a"))
@@ -146,8 +154,20 @@ async fn content_types_other_than_fhir_json_are_refused() {
         "application/fhir+xml",
         "application/x-www-form-urlencoded",
     ] {
-        let response = raw(&app, reqwest::Method::POST, "Patient", content_type, body.clone()).await;
-        assert_outcome(response, StatusCode::UNSUPPORTED_MEDIA_TYPE, "application/fhir+json").await;
+        let response = raw(
+            &app,
+            reqwest::Method::POST,
+            "Patient",
+            content_type,
+            body.clone(),
+        )
+        .await;
+        assert_outcome(
+            response,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "application/fhir+json",
+        )
+        .await;
     }
     let response = app
         .client
@@ -156,7 +176,12 @@ async fn content_types_other_than_fhir_json_are_refused() {
         .send()
         .await
         .unwrap();
-    assert_outcome(response, StatusCode::UNSUPPORTED_MEDIA_TYPE, "no Content-Type").await;
+    assert_outcome(
+        response,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "no Content-Type",
+    )
+    .await;
     let ok = raw(
         &app,
         reqwest::Method::POST,
@@ -188,8 +213,20 @@ async fn deep_nesting_and_huge_bodies() {
     let huge = json!({"resourceType": "Patient", "gender": "x".repeat(10 * 1024 * 1024)})
         .to_string()
         .into_bytes();
-    let response = raw(&app, reqwest::Method::POST, "Patient", "application/fhir+json", huge).await;
-    assert_outcome(response, StatusCode::PAYLOAD_TOO_LARGE, "limit of 1048576 bytes").await;
+    let response = raw(
+        &app,
+        reqwest::Method::POST,
+        "Patient",
+        "application/fhir+json",
+        huge,
+    )
+    .await;
+    assert_outcome(
+        response,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "limit of 1048576 bytes",
+    )
+    .await;
     still_up(&app).await;
 }
 
@@ -203,7 +240,12 @@ async fn schema_violations_are_each_reported_at_their_location() {
         "favouriteColour": "blue",
         "name": [{"given": ["Ada", 7]}],
     });
-    let body = assert_outcome(app.post("Patient", &patient).await, StatusCode::BAD_REQUEST, "").await;
+    let body = assert_outcome(
+        app.post("Patient", &patient).await,
+        StatusCode::BAD_REQUEST,
+        "",
+    )
+    .await;
     let located: Vec<String> = body["issue"]
         .as_array()
         .unwrap()
@@ -262,7 +304,12 @@ async fn nesting_and_giant_strings_inside_the_body_limit() {
     assert_outcome(response, StatusCode::BAD_REQUEST, "").await;
     // A 10 MB string where a code belongs.
     let huge = json!({"resourceType": "Patient", "gender": "x".repeat(10 * 1024 * 1024)});
-    let body = assert_outcome(app.post("Patient", &huge).await, StatusCode::BAD_REQUEST, "").await;
+    let body = assert_outcome(
+        app.post("Patient", &huge).await,
+        StatusCode::BAD_REQUEST,
+        "",
+    )
+    .await;
     assert_eq!(body["issue"][0]["expression"][0], "Patient.gender");
     assert!(
         body.to_string().len() < 10_000,
@@ -275,14 +322,18 @@ async fn nesting_and_giant_strings_inside_the_body_limit() {
 async fn validate_operation_reports_without_storing() {
     let app = spawn_app().await;
     let (status, ok) = crate::helpers::status_and_json(
-        app.post("Patient/$validate", &json!({"resourceType": "Patient", "active": true}))
-            .await,
+        app.post(
+            "Patient/$validate",
+            &json!({"resourceType": "Patient", "active": true}),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ok["issue"][0]["severity"], "information");
     let invalid = json!({"resourceType": "Parameters", "parameter": [{"name": "resource", "resource": {"resourceType": "Patient", "birthDate": "yesterday"}}]});
-    let (status, outcome) = crate::helpers::status_and_json(app.post("Patient/$validate", &invalid).await).await;
+    let (status, outcome) =
+        crate::helpers::status_and_json(app.post("Patient/$validate", &invalid).await).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(outcome["issue"][0]["severity"], "error");
     assert_eq!(outcome["issue"][0]["expression"][0], "Patient.birthDate");

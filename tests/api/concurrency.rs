@@ -28,12 +28,18 @@ async fn concurrent_updates_lose_nothing() {
     let (_, current) = status_and_json(app.get(&format!("Patient/{id}")).await).await;
     let expected = 1 + writers * writes_each;
     assert_eq!(current["meta"]["versionId"], expected.to_string());
-    let (_, history) = status_and_json(app.get(&format!("Patient/{id}/_history?_count=1000")).await).await;
+    let (_, history) =
+        status_and_json(app.get(&format!("Patient/{id}/_history?_count=1000")).await).await;
     let mut versions: Vec<String> = history["entry"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["resource"]["meta"]["versionId"].as_str().unwrap().to_owned())
+        .map(|e| {
+            e["resource"]["meta"]["versionId"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     versions.dedup();
     assert_eq!(versions.len(), expected, "every write has its own version");

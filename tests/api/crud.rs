@@ -59,7 +59,10 @@ async fn update_versions_and_vread_returns_each_version() {
 async fn update_with_a_new_client_id_creates() {
     let app = spawn_app().await;
     let response = app
-        .put("Patient/mrn-42", &json!({"resourceType": "Patient", "id": "mrn-42"}))
+        .put(
+            "Patient/mrn-42",
+            &json!({"resourceType": "Patient", "id": "mrn-42"}),
+        )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(response.headers()["etag"], "W/\"1\"");
@@ -75,7 +78,12 @@ async fn delete_is_logical_and_reads_answer_gone() {
     let response = app.delete(&format!("Patient/{id}")).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(response.headers()["etag"], "W/\"2\"");
-    assert_outcome(app.get(&format!("Patient/{id}")).await, StatusCode::GONE, "deleted").await;
+    assert_outcome(
+        app.get(&format!("Patient/{id}")).await,
+        StatusCode::GONE,
+        "deleted",
+    )
+    .await;
     // The old version stays readable, and deleting again changes nothing.
     assert_eq!(
         app.get(&format!("Patient/{id}/_history/1")).await.status(),
@@ -85,7 +93,10 @@ async fn delete_is_logical_and_reads_answer_gone() {
         app.delete(&format!("Patient/{id}")).await.status(),
         StatusCode::NO_CONTENT
     );
-    assert_eq!(app.delete("Patient/never-was").await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.delete("Patient/never-was").await.status(),
+        StatusCode::NO_CONTENT
+    );
     // An update brings it back as version 3.
     let mut again = patient("Back");
     again["id"] = json!(id);
@@ -167,9 +178,14 @@ async fn format_and_pretty_are_honoured() {
         .text()
         .await
         .unwrap();
-    assert!(pretty.contains("\n  \"resourceType\": \"Patient\""), "{pretty}");
+    assert!(
+        pretty.contains("\n  \"resourceType\": \"Patient\""),
+        "{pretty}"
+    );
     assert_eq!(
-        app.get(&format!("Patient/{id}?_format=json")).await.status(),
+        app.get(&format!("Patient/{id}?_format=json"))
+            .await
+            .status(),
         StatusCode::OK
     );
     assert_eq!(

@@ -30,7 +30,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         _ => config.database_url = format!("sqlite:{}", dir.path().join("hearth.db").display()),
     }
     adjust(&mut config);
-    let app = hearth::Application::build(&config).await.expect("server starts");
+    let app = hearth::Application::build(&config)
+        .await
+        .expect("server starts");
     let addr = app.local_addr().expect("bound address");
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
@@ -46,7 +48,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.client.get(self.url(path)).send().await.expect("request sent")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Response {
@@ -58,7 +64,11 @@ impl TestApp {
     }
 
     pub async fn delete(&self, path: &str) -> Response {
-        self.client.delete(self.url(path)).send().await.expect("request sent")
+        self.client
+            .delete(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
     }
 
     pub async fn send(&self, method: reqwest::Method, path: &str, body: &Value) -> Response {

@@ -24,7 +24,9 @@ fn versions(bundle: &Value) -> Vec<String> {
 #[tokio::test]
 async fn instance_history_lists_versions_newest_first() {
     let app = spawn_app().await;
-    let id = app.create(&json!({"resourceType": "Patient", "active": true})).await;
+    let id = app
+        .create(&json!({"resourceType": "Patient", "active": true}))
+        .await;
     app.put(
         &format!("Patient/{id}"),
         &json!({"resourceType": "Patient", "id": id, "active": false}),
@@ -34,7 +36,10 @@ async fn instance_history_lists_versions_newest_first() {
     let (status, bundle) = status_and_json(app.get(&format!("Patient/{id}/_history")).await).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(bundle["type"], "history");
-    assert_eq!(versions(&bundle), ["DELETE W/\"3\"", "PUT W/\"2\"", "POST W/\"1\""]);
+    assert_eq!(
+        versions(&bundle),
+        ["DELETE W/\"3\"", "PUT W/\"2\"", "POST W/\"1\""]
+    );
     assert!(
         bundle["entry"][0].get("resource").is_none(),
         "a deletion carries no resource"
@@ -61,8 +66,10 @@ async fn type_and_system_history_with_since_and_paging() {
         .to_owned();
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     for _ in 0..4 {
-        app.create(&json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}}))
-            .await;
+        app.create(
+            &json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}}),
+        )
+        .await;
     }
     let (_, patients) = status_and_json(app.get("Patient/_history").await).await;
     assert_eq!(patients["entry"].as_array().unwrap().len(), 3);
@@ -77,7 +84,13 @@ async fn type_and_system_history_with_since_and_paging() {
         .collect();
     assert_eq!(
         types,
-        ["Observation", "Observation", "Observation", "Observation", "Patient"],
+        [
+            "Observation",
+            "Observation",
+            "Observation",
+            "Observation",
+            "Patient"
+        ],
         "_since includes its bound"
     );
 
@@ -112,7 +125,9 @@ async fn type_and_system_history_with_since_and_paging() {
 #[tokio::test]
 async fn history_at_returns_versions_current_then() {
     let app = spawn_app().await;
-    let id = app.create(&json!({"resourceType": "Patient", "active": true})).await;
+    let id = app
+        .create(&json!({"resourceType": "Patient", "active": true}))
+        .await;
     let (_, first) = status_and_json(app.get(&format!("Patient/{id}")).await).await;
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     app.put(
@@ -120,9 +135,12 @@ async fn history_at_returns_versions_current_then() {
         &json!({"resourceType": "Patient", "id": id, "active": false}),
     )
     .await;
-    let at: String =
-        url::form_urlencoded::byte_serialize(first["meta"]["lastUpdated"].as_str().unwrap().as_bytes()).collect();
-    let (_, then) = status_and_json(app.get(&format!("Patient/{id}/_history?_at={at}")).await).await;
+    let at: String = url::form_urlencoded::byte_serialize(
+        first["meta"]["lastUpdated"].as_str().unwrap().as_bytes(),
+    )
+    .collect();
+    let (_, then) =
+        status_and_json(app.get(&format!("Patient/{id}/_history?_at={at}")).await).await;
     assert_eq!(versions(&then), ["POST W/\"1\""]);
     assert_outcome(
         app.get("_history?_since=last-week").await,

@@ -27,14 +27,19 @@ fn encounter_bundle(kind: &str) -> Value {
 }
 
 async fn count(app: &TestApp, resource_type: &str) -> usize {
-    let (_, bundle) = status_and_json(app.get(&format!("{resource_type}/_history?_count=1000")).await).await;
+    let (_, bundle) = status_and_json(
+        app.get(&format!("{resource_type}/_history?_count=1000"))
+            .await,
+    )
+    .await;
     bundle["entry"].as_array().map_or(0, Vec::len)
 }
 
 #[tokio::test]
 async fn transaction_stores_an_encounter_bundle_and_rewrites_references() {
     let app = spawn_app().await;
-    let (status, response) = status_and_json(app.post("", &encounter_bundle("transaction")).await).await;
+    let (status, response) =
+        status_and_json(app.post("", &encounter_bundle("transaction")).await).await;
     assert_eq!(status, StatusCode::OK, "{response}");
     assert_eq!(response["type"], "transaction-response");
     let entries = response["entry"].as_array().unwrap();
@@ -52,16 +57,27 @@ async fn transaction_stores_an_encounter_bundle_and_rewrites_references() {
         "MedicationRequest/",
     ]) {
         assert_eq!(entry["response"]["status"], "201 Created");
-        assert!(entry["response"]["location"].as_str().unwrap().starts_with(expected));
+        assert!(entry["response"]["location"]
+            .as_str()
+            .unwrap()
+            .starts_with(expected));
         assert_eq!(entry["response"]["etag"], "W/\"1\"");
     }
     let patient_ref = locations[0].split("/_history").next().unwrap();
     let encounter_ref = locations[1].split("/_history").next().unwrap();
     let condition_ref = locations[2].split("/_history").next().unwrap();
-    let (_, observation) = status_and_json(app.get(locations[3].split("/_history").next().unwrap()).await).await;
+    let (_, observation) = status_and_json(
+        app.get(locations[3].split("/_history").next().unwrap())
+            .await,
+    )
+    .await;
     assert_eq!(observation["subject"]["reference"], patient_ref);
     assert_eq!(observation["encounter"]["reference"], encounter_ref);
-    let (_, procedure) = status_and_json(app.get(locations[4].split("/_history").next().unwrap()).await).await;
+    let (_, procedure) = status_and_json(
+        app.get(locations[4].split("/_history").next().unwrap())
+            .await,
+    )
+    .await;
     assert_eq!(procedure["reasonReference"][0]["reference"], condition_ref);
 }
 
@@ -95,7 +111,8 @@ async fn a_failing_entry_rolls_back_the_whole_transaction() {
 async fn transaction_rejects_dangling_and_duplicate_entries() {
     let app = spawn_app().await;
     let mut bundle = encounter_bundle("transaction");
-    bundle["entry"][3]["resource"]["subject"]["reference"] = json!("urn:uuid:00000000-0000-4000-8000-00000000dead");
+    bundle["entry"][3]["resource"]["subject"]["reference"] =
+        json!("urn:uuid:00000000-0000-4000-8000-00000000dead");
     assert_outcome(
         app.post("", &bundle).await,
         StatusCode::BAD_REQUEST,
@@ -133,7 +150,10 @@ async fn transaction_processes_deletes_before_creates_and_reads_last() {
     );
     assert_eq!(response["entry"][1]["response"]["status"], "201 Created");
     assert_eq!(response["entry"][2]["response"]["status"], "204 No Content");
-    assert_eq!(app.get(&format!("Patient/{doomed}")).await.status(), StatusCode::GONE);
+    assert_eq!(
+        app.get(&format!("Patient/{doomed}")).await.status(),
+        StatusCode::GONE
+    );
 }
 
 #[tokio::test]
@@ -156,7 +176,12 @@ async fn batch_reports_each_entry_on_its_own() {
         .collect();
     assert_eq!(
         statuses,
-        ["201 Created", "400 Bad Request", "404 Not Found", "201 Created"]
+        [
+            "201 Created",
+            "400 Bad Request",
+            "404 Not Found",
+            "201 Created"
+        ]
     );
     assert_eq!(
         response["entry"][1]["response"]["outcome"]["resourceType"],

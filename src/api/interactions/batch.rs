@@ -97,5 +97,6 @@ fn versioned(stored: &StoredResource, status: &str, base: &str) -> Value {
 
 fn parse_body(stored: &StoredResource) -> Result<Value, ApiError> {
     let body = stored.body.as_deref().unwrap_or("null");
-    serde_json::from_str(body).map_err(|e| ApiError::from(crate::store::StoreError::Corrupt(e.to_string())))
+    serde_json::from_str(body)
+        .map_err(|e| ApiError::from(crate::store::StoreError::Corrupt(e.to_string())))
 }

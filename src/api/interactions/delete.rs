@@ -16,15 +16,19 @@ pub async fn delete(
 ) -> Result<FhirResponse, ApiError> {
     let id = target.id()?.clone();
     let name = format!("{}/{id}", target.resource_type);
-    let outcome = state.records.delete(target.resource_type, id, if_match).await?;
+    let outcome = state
+        .records
+        .delete(target.resource_type, id, if_match)
+        .await?;
     let message = match &outcome.stored {
         Some(stored) => format!("{name} deleted: version {}", stored.version),
         None => format!("{name} did not exist or was already deleted; nothing to do"),
     };
     let response = match preference {
-        ReturnPreference::OperationOutcome => {
-            FhirResponse::new(StatusCode::OK, OperationOutcome::information(message).to_json())
-        }
+        ReturnPreference::OperationOutcome => FhirResponse::new(
+            StatusCode::OK,
+            OperationOutcome::information(message).to_json(),
+        ),
         _ => FhirResponse::empty(StatusCode::NO_CONTENT),
     };
     Ok(match &outcome.stored {

@@ -57,7 +57,13 @@ pub async fn type_history(
     target: Target,
     params: HistoryParams,
 ) -> Result<FhirResponse, ApiError> {
-    history(state, base, HistoryScope::Type(target.resource_type), params).await
+    history(
+        state,
+        base,
+        HistoryScope::Type(target.resource_type),
+        params,
+    )
+    .await
 }
 
 pub async fn instance_history(
@@ -69,12 +75,24 @@ pub async fn instance_history(
     let id = target.id()?.clone();
     let resource_type = target.resource_type;
     // An instance's history of a resource that never existed is a 404, not an empty Bundle.
-    if state.records.store().read(resource_type, &id).await?.is_none() {
+    if state
+        .records
+        .store()
+        .read(resource_type, &id)
+        .await?
+        .is_none()
+    {
         return Err(ApiError::NotFound(format!(
             "{resource_type}/{id} is not known to this server"
         )));
     }
-    history(state, base, HistoryScope::Instance(resource_type, id), params).await
+    history(
+        state,
+        base,
+        HistoryScope::Instance(resource_type, id),
+        params,
+    )
+    .await
 }
 
 async fn history(
@@ -88,7 +106,11 @@ async fn history(
             Some(text) => Some(date_param("_since", text)?.0),
             None => None,
         },
-        at: params.at.as_deref().map(|text| date_param("_at", text)).transpose()?,
+        at: params
+            .at
+            .as_deref()
+            .map(|text| date_param("_at", text))
+            .transpose()?,
         count: match &params.count {
             Some(text) => text
                 .parse::<usize>()
@@ -102,10 +124,9 @@ async fn history(
             None => DEFAULT_COUNT,
         },
         before_seq: match &params.page {
-            Some(text) => Some(
-                text.parse::<i64>()
-                    .map_err(|_| ApiError::BadRequest("_page is not a cursor this server issued".into()))?,
-            ),
+            Some(text) => Some(text.parse::<i64>().map_err(|_| {
+                ApiError::BadRequest("_page is not a cursor this server issued".into())
+            })?),
             None => None,
         },
         scope,
@@ -178,8 +199,8 @@ fn entry(stored: &StoredResource, base: &str) -> Result<Value, ApiError> {
         "response": {"status": status, "etag": etag(stored.version), "lastModified": format_instant(stored.last_updated)},
     });
     if let Some(body) = &stored.body {
-        let resource: Value =
-            serde_json::from_str(body).map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
+        let resource: Value = serde_json::from_str(body)
+            .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
         entry["resource"] = resource;
     }
     Ok(entry)

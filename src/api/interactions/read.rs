@@ -7,13 +7,22 @@ use crate::api::{ApiError, AppState};
 
 /// `GET /{type}/{id}`
 pub async fn read(State(state): State<AppState>, target: Target) -> Result<FhirResponse, ApiError> {
-    let stored = state.records.read(target.resource_type, target.id()?).await?;
+    let stored = state
+        .records
+        .read(target.resource_type, target.id()?)
+        .await?;
     Ok(FhirResponse::stored(StatusCode::OK, &stored))
 }
 
 /// `GET /{type}/{id}/_history/{vid}`
-pub async fn vread(State(state): State<AppState>, target: Target) -> Result<FhirResponse, ApiError> {
+pub async fn vread(
+    State(state): State<AppState>,
+    target: Target,
+) -> Result<FhirResponse, ApiError> {
     let version = target.version.unwrap_or_default();
-    let stored = state.records.vread(target.resource_type, target.id()?, version).await?;
+    let stored = state
+        .records
+        .vread(target.resource_type, target.id()?, version)
+        .await?;
     Ok(FhirResponse::stored(StatusCode::OK, &stored))
 }

@@ -12,7 +12,11 @@ use crate::api::{ApiError, AppState};
 use crate::fhir::OperationOutcome;
 use crate::record::RecordError;
 
-pub async fn validate_type(state: State<AppState>, target: Target, body: FhirJson) -> Result<FhirResponse, ApiError> {
+pub async fn validate_type(
+    state: State<AppState>,
+    target: Target,
+    body: FhirJson,
+) -> Result<FhirResponse, ApiError> {
     validate(state, target, body).await
 }
 
@@ -30,7 +34,11 @@ async fn validate(
     FhirJson(body): FhirJson,
 ) -> Result<FhirResponse, ApiError> {
     let resource = unwrap_parameters(body)?;
-    match state.records.checks().check(Some(target.resource_type), &resource) {
+    match state
+        .records
+        .checks()
+        .check(Some(target.resource_type), &resource)
+    {
         Ok(resource_type) => Ok(FhirResponse::new(
             StatusCode::OK,
             OperationOutcome::information(format!("the {resource_type} is valid")).to_json(),
@@ -52,7 +60,9 @@ fn unwrap_parameters(body: Value) -> Result<Value, ApiError> {
         return Ok(body);
     }
     let Value::Object(mut fields) = body else {
-        return Err(ApiError::BadRequest("Parameters must be a JSON object".into()));
+        return Err(ApiError::BadRequest(
+            "Parameters must be a JSON object".into(),
+        ));
     };
     let parameters = match fields.remove("parameter") {
         Some(Value::Array(parameters)) => parameters,
@@ -66,6 +76,8 @@ fn unwrap_parameters(body: Value) -> Result<Value, ApiError> {
                 .flatten()
         })
         .ok_or_else(|| {
-            ApiError::BadRequest("Parameters for $validate must carry the resource in a 'resource' parameter".into())
+            ApiError::BadRequest(
+                "Parameters for $validate must carry the resource in a 'resource' parameter".into(),
+            )
         })
 }

@@ -14,7 +14,10 @@ pub enum ParseError {
     #[error("invalid number at {offset}")]
     BadNumber { offset: usize },
     #[error("expected {expected} at {offset}")]
-    Expected { expected: &'static str, offset: usize },
+    Expected {
+        expected: &'static str,
+        offset: usize,
+    },
     #[error("unsupported function {name}() at {offset}")]
     UnsupportedFunction { name: String, offset: usize },
     #[error("function {name}() takes {min} to {max} argument(s), got {found}")]
@@ -34,7 +37,10 @@ pub enum ParseError {
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum EvalError {
     #[error("{function}() expects a single item, got {count}")]
-    NotSingleton { function: &'static str, count: usize },
+    NotSingleton {
+        function: &'static str,
+        count: usize,
+    },
     #[error("{operation} is not defined for these operand types")]
     TypeMismatch { operation: &'static str },
     #[error("unknown external constant %{0}")]

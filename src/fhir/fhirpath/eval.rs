@@ -30,12 +30,20 @@ pub(crate) struct Focus<'f, 'a> {
 }
 
 impl<'a> Env<'a, '_> {
-    pub(crate) fn eval(&self, expr: &Expr, focus: Focus<'_, 'a>) -> Result<Collection<'a>, EvalError> {
+    pub(crate) fn eval(
+        &self,
+        expr: &Expr,
+        focus: Focus<'_, 'a>,
+    ) -> Result<Collection<'a>, EvalError> {
         match expr {
             Expr::Literal(lit) => Ok(vec![literal(lit)]),
             Expr::Empty => Ok(Vec::new()),
             Expr::This => Ok(focus.this.to_vec()),
-            Expr::IndexVar => Ok(focus.index.map(|i| Item::Integer(i as i64)).into_iter().collect()),
+            Expr::IndexVar => Ok(focus
+                .index
+                .map(|i| Item::Integer(i as i64))
+                .into_iter()
+                .collect()),
             Expr::Total => Ok(focus.total.cloned().into_iter().collect()),
             Expr::Constant(name) => self.constant(name),
             Expr::TypeName(name) => {
@@ -57,7 +65,11 @@ impl<'a> Env<'a, '_> {
                 }
                 Ok(out)
             }
-            Expr::Call { target, function, args } => {
+            Expr::Call {
+                target,
+                function,
+                args,
+            } => {
                 let input = self.target(target.as_deref(), focus)?;
                 self.call(*function, input, args, focus)
             }
@@ -81,7 +93,9 @@ impl<'a> Env<'a, '_> {
                     (UnaryOp::Minus, [item]) => match item.prim() {
                         super::item::Prim::Int(i) => Ok(vec![Item::Integer(-i)]),
                         super::item::Prim::Dec(d) => Ok(vec![Item::Decimal(-d)]),
-                        _ => Err(EvalError::TypeMismatch { operation: "unary -" }),
+                        _ => Err(EvalError::TypeMismatch {
+                            operation: "unary -",
+                        }),
                     },
                     _ => Err(EvalError::NotSingleton {
                         function: "unary -",
@@ -97,7 +111,11 @@ impl<'a> Env<'a, '_> {
         }
     }
 
-    fn target(&self, target: Option<&Expr>, focus: Focus<'_, 'a>) -> Result<Collection<'a>, EvalError> {
+    fn target(
+        &self,
+        target: Option<&Expr>,
+        focus: Focus<'_, 'a>,
+    ) -> Result<Collection<'a>, EvalError> {
         match target {
             Some(t) => self.eval(t, focus),
             None => Ok(focus.this.to_vec()),
@@ -148,7 +166,12 @@ impl<'a> Env<'a, '_> {
         }
     }
 
-    fn push_values(&self, v: &'a Value, ty: Option<super::model::TypeId>, out: &mut Collection<'a>) {
+    fn push_values(
+        &self,
+        v: &'a Value,
+        ty: Option<super::model::TypeId>,
+        out: &mut Collection<'a>,
+    ) {
         let typed = |json: &'a Value| Item::node(json, ty.map(|t| self.model.concrete(t, json)));
         match v {
             Value::Array(items) => out.extend(items.iter().filter(|j| !j.is_null()).map(typed)),
@@ -174,17 +197,26 @@ impl<'a> Env<'a, '_> {
             Item::ResolvedType(t) => {
                 *t == name
                     || name == "Resource"
-                    || (name == "DomainResource" && !matches!(*t, "Bundle" | "Binary" | "Parameters"))
+                    || (name == "DomainResource"
+                        && !matches!(*t, "Bundle" | "Binary" | "Parameters"))
             }
         }
     }
 
-    fn type_op(&self, op: TypeOp, input: Collection<'a>, spec: &TypeSpec) -> Result<Collection<'a>, EvalError> {
+    fn type_op(
+        &self,
+        op: TypeOp,
+        input: Collection<'a>,
+        spec: &TypeSpec,
+    ) -> Result<Collection<'a>, EvalError> {
         let ns = spec.namespace.as_deref();
         match op {
             // `as` is applied item by item, as the FHIR search expressions expect of
             // `(Observation.component.value as Quantity)` over several components.
-            TypeOp::As | TypeOp::OfType => Ok(input.into_iter().filter(|i| self.is_type(i, ns, &spec.name)).collect()),
+            TypeOp::As | TypeOp::OfType => Ok(input
+                .into_iter()
+                .filter(|i| self.is_type(i, ns, &spec.name))
+                .collect()),
             TypeOp::Is => match input.as_slice() {
                 [] => Ok(Vec::new()),
                 [item] => Ok(vec![Item::Boolean(self.is_type(item, ns, &spec.name))]),
@@ -204,7 +236,10 @@ impl<'a> Env<'a, '_> {
         focus: Focus<'_, 'a>,
     ) -> Result<Collection<'a>, EvalError> {
         // Short-circuit logic where the left side decides.
-        if matches!(op, BinaryOp::And | BinaryOp::Or | BinaryOp::Implies | BinaryOp::Xor) {
+        if matches!(
+            op,
+            BinaryOp::And | BinaryOp::Or | BinaryOp::Implies | BinaryOp::Xor
+        ) {
             let l = to_bool(&self.eval(left, focus)?, "logic operator")?;
             match (op, l) {
                 (BinaryOp::And, Some(false)) => return Ok(vec![Item::Boolean(false)]),

@@ -53,9 +53,16 @@ impl<'a> Env<'a, '_> {
             },
             F::Count => vec![Item::Integer(input.len() as i64)],
             F::Distinct => union(input, Vec::new()),
-            F::Not => to_bool(&input, "not")?.map(|b| Item::Boolean(!b)).into_iter().collect(),
-            F::AllTrue => vec![Item::Boolean(input.iter().all(|i| i.prim() == Prim::Bool(true)))],
-            F::AnyTrue => vec![Item::Boolean(input.iter().any(|i| i.prim() == Prim::Bool(true)))],
+            F::Not => to_bool(&input, "not")?
+                .map(|b| Item::Boolean(!b))
+                .into_iter()
+                .collect(),
+            F::AllTrue => vec![Item::Boolean(
+                input.iter().all(|i| i.prim() == Prim::Bool(true)),
+            )],
+            F::AnyTrue => vec![Item::Boolean(
+                input.iter().any(|i| i.prim() == Prim::Bool(true)),
+            )],
             F::Resolve => input
                 .iter()
                 .filter_map(|i| self.resolver.resolve(i, &self.root))
@@ -152,13 +159,20 @@ impl<'a> Env<'a, '_> {
             // Tracing would log resource content (PHI); it passes the input through.
             F::Trace => input,
             F::Where | F::Select | F::Exists | F::All => {
-                return Err(EvalError::Unsupported("iterating function without criteria"))
+                return Err(EvalError::Unsupported(
+                    "iterating function without criteria",
+                ))
             }
         })
     }
 
     /// Functions whose argument is evaluated once per input item, with `$this` bound to it.
-    fn iterate(&self, function: Function, input: Collection<'a>, args: &[Expr]) -> Result<Collection<'a>, EvalError> {
+    fn iterate(
+        &self,
+        function: Function,
+        input: Collection<'a>,
+        args: &[Expr],
+    ) -> Result<Collection<'a>, EvalError> {
         let Some(criteria) = args.first() else {
             // `exists()` without criteria.
             return Ok(vec![Item::Boolean(!input.is_empty())]);

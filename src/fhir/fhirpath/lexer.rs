@@ -31,7 +31,8 @@ pub(crate) enum TokenKind {
 }
 
 const SYMBOLS: &[&str] = &[
-    "<=", ">=", "!=", "!~", ".", "(", ")", "[", "]", "{", "}", ",", "|", "=", "~", "<", ">", "+", "-", "*", "/", "&",
+    "<=", ">=", "!=", "!~", ".", "(", ")", "[", "]", "{", "}", ",", "|", "=", "~", "<", ">", "+",
+    "-", "*", "/", "&",
 ];
 
 /// Splits `src` into tokens, ending with [`TokenKind::Eof`].
@@ -50,7 +51,9 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, ParseError> {
             continue;
         }
         if src[i..].starts_with("/*") {
-            let end = src[i + 2..].find("*/").ok_or(ParseError::Unterminated { offset: i })?;
+            let end = src[i + 2..]
+                .find("*/")
+                .ok_or(ParseError::Unterminated { offset: i })?;
             i += end + 4;
             continue;
         }
@@ -72,7 +75,9 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, ParseError> {
             kind
         } else if c == b'@' {
             i += 1;
-            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || b"-:.+TZ".contains(&bytes[i])) {
+            while i < bytes.len()
+                && (bytes[i].is_ascii_alphanumeric() || b"-:.+TZ".contains(&bytes[i]))
+            {
                 i += 1;
             }
             TokenKind::DateTime(src[start + 1..i].to_owned())
@@ -98,7 +103,10 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, ParseError> {
                 found: src[i..].chars().next().unwrap_or(' '),
             });
         };
-        tokens.push(Token { kind, offset: start });
+        tokens.push(Token {
+            kind,
+            offset: start,
+        });
     }
     tokens.push(Token {
         kind: TokenKind::Eof,
@@ -217,6 +225,9 @@ mod tests {
 
     #[test]
     fn rejects_unterminated_string() {
-        assert!(matches!(tokenize("a = 'x"), Err(ParseError::Unterminated { .. })));
+        assert!(matches!(
+            tokenize("a = 'x"),
+            Err(ParseError::Unterminated { .. })
+        ));
     }
 }

@@ -98,7 +98,11 @@ impl<'r> Engine<'r> {
     }
 
     /// Evaluates `expr` with `resource` as the context (`%resource`, `$this`).
-    pub fn evaluate<'a>(&self, expr: &Expression, resource: &'a Value) -> Result<Vec<Item<'a>>, EvalError> {
+    pub fn evaluate<'a>(
+        &self,
+        expr: &Expression,
+        resource: &'a Value,
+    ) -> Result<Vec<Item<'a>>, EvalError> {
         let root = self.root(resource);
         self.evaluate_on(expr, resource, std::slice::from_ref(&root))
     }
@@ -138,7 +142,10 @@ impl<'r> Engine<'r> {
 /// Drops union branches whose path starts at a resource type other than `resource_type`.
 fn prune(expr: &Expr, model: &TypeModel, resource_type: &str) -> Option<Expr> {
     if let Expr::Binary(BinaryOp::Union, l, r) = expr {
-        return match (prune(l, model, resource_type), prune(r, model, resource_type)) {
+        return match (
+            prune(l, model, resource_type),
+            prune(r, model, resource_type),
+        ) {
             (Some(l), Some(r)) => Some(Expr::Binary(BinaryOp::Union, Box::new(l), Box::new(r))),
             (one, None) | (None, one) => one,
         };
@@ -157,9 +164,13 @@ fn prune(expr: &Expr, model: &TypeModel, resource_type: &str) -> Option<Expr> {
 fn root_type_name(expr: &Expr) -> Option<&str> {
     match expr {
         Expr::TypeName(name) => Some(name),
-        Expr::Member { target: Some(t), .. } | Expr::Call { target: Some(t), .. } | Expr::Indexer(t, _) => {
-            root_type_name(t)
+        Expr::Member {
+            target: Some(t), ..
         }
+        | Expr::Call {
+            target: Some(t), ..
+        }
+        | Expr::Indexer(t, _) => root_type_name(t),
         Expr::Type { expr, .. } => root_type_name(expr),
         _ => None,
     }

@@ -167,7 +167,9 @@ impl TypeModel {
                 .find(|(sub, _)| *sub == &*info.name)
                 .map(|(_, base)| *base)
                 .or(match info.kind {
-                    TypeKind::Resource if PLAIN_RESOURCES.contains(&&*info.name) => Some("Resource"),
+                    TypeKind::Resource if PLAIN_RESOURCES.contains(&&*info.name) => {
+                        Some("Resource")
+                    }
                     TypeKind::Resource => Some("DomainResource"),
                     TypeKind::Backbone => Some("BackboneElement"),
                     TypeKind::Complex if &*info.name != "Element" => Some("Element"),
@@ -201,7 +203,10 @@ impl TypeModel {
             let suffix = choice_split(name, |suffix| self.suffix_type(suffix, declared));
             let ty = declared.or(suffix.map(|(_, t)| t));
             if let Some((prefix, t)) = suffix {
-                groups.entry(prefix).or_default().push((name.as_str().into(), t));
+                groups
+                    .entry(prefix)
+                    .or_default()
+                    .push((name.as_str().into(), t));
             }
             if let Some(ty) = ty.or_else(|| self.id("string")) {
                 elements.insert(name.as_str().into(), Element::Single(ty));
@@ -221,7 +226,8 @@ impl TypeModel {
         let ty = self.id(suffix).or_else(|| {
             let mut lower = suffix.to_owned();
             lower[..1].make_ascii_lowercase();
-            self.id(&lower).filter(|t| self.kind(*t) == TypeKind::Primitive)
+            self.id(&lower)
+                .filter(|t| self.kind(*t) == TypeKind::Primitive)
         })?;
         match declared {
             Some(d) if d != ty => None,
@@ -248,7 +254,9 @@ impl TypeModel {
     }
 
     pub fn kind(&self, ty: TypeId) -> TypeKind {
-        self.types.get(ty.0 as usize).map_or(TypeKind::Abstract, |t| t.kind)
+        self.types
+            .get(ty.0 as usize)
+            .map_or(TypeKind::Abstract, |t| t.kind)
     }
 
     /// The element `name` of `ty`, if the model knows it.

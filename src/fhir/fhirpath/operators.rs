@@ -7,7 +7,11 @@ use super::error::EvalError;
 use super::eval::{bool_result, Collection};
 use super::item::{Item, Prim};
 
-pub(crate) fn apply<'a>(op: BinaryOp, l: Collection<'a>, r: Collection<'a>) -> Result<Collection<'a>, EvalError> {
+pub(crate) fn apply<'a>(
+    op: BinaryOp,
+    l: Collection<'a>,
+    r: Collection<'a>,
+) -> Result<Collection<'a>, EvalError> {
     match op {
         BinaryOp::Union => Ok(union(l, r)),
         BinaryOp::Eq => Ok(bool_result(equal(&l, &r))),
@@ -87,7 +91,9 @@ fn compare<'a>(op: BinaryOp, l: &[Item<'a>], r: &[Item<'a>]) -> Result<Collectio
 fn membership<'a>(item: &[Item<'a>], coll: &[Item<'a>]) -> Result<Collection<'a>, EvalError> {
     match item {
         [] => Ok(Vec::new()),
-        [one] => Ok(vec![Item::Boolean(coll.iter().any(|c| c.equals(one) == Some(true)))]),
+        [one] => Ok(vec![Item::Boolean(
+            coll.iter().any(|c| c.equals(one) == Some(true)),
+        )]),
         _ => Err(EvalError::NotSingleton {
             function: "in/contains",
             count: item.len(),
@@ -95,7 +101,11 @@ fn membership<'a>(item: &[Item<'a>], coll: &[Item<'a>]) -> Result<Collection<'a>
     }
 }
 
-fn arithmetic<'a>(op: BinaryOp, l: &[Item<'a>], r: &[Item<'a>]) -> Result<Collection<'a>, EvalError> {
+fn arithmetic<'a>(
+    op: BinaryOp,
+    l: &[Item<'a>],
+    r: &[Item<'a>],
+) -> Result<Collection<'a>, EvalError> {
     let (a, b) = match (l, r) {
         ([], _) | (_, []) => return Ok(Vec::new()),
         ([a], [b]) => (a.prim(), b.prim()),

@@ -54,7 +54,11 @@ const LEVELS: &[&[(&str, BinaryOp)]] = &[
     ],
     &[("|", BinaryOp::Union)],
 ];
-const ADDITIVE: &[(&str, BinaryOp)] = &[("+", BinaryOp::Add), ("-", BinaryOp::Sub), ("&", BinaryOp::Concat)];
+const ADDITIVE: &[(&str, BinaryOp)] = &[
+    ("+", BinaryOp::Add),
+    ("-", BinaryOp::Sub),
+    ("&", BinaryOp::Concat),
+];
 const MULTIPLICATIVE: &[(&str, BinaryOp)] = &[
     ("*", BinaryOp::Mul),
     ("/", BinaryOp::Div),
@@ -64,7 +68,9 @@ const MULTIPLICATIVE: &[(&str, BinaryOp)] = &[
 
 impl Parser {
     fn peek(&self) -> &TokenKind {
-        self.tokens.get(self.pos).map_or(&TokenKind::Eof, |t| &t.kind)
+        self.tokens
+            .get(self.pos)
+            .map_or(&TokenKind::Eof, |t| &t.kind)
     }
 
     fn offset(&self) -> usize {
@@ -256,7 +262,12 @@ impl Parser {
     }
 
     /// A member access or a function call, on `target` or on the current context.
-    fn invocation(&mut self, target: Option<Expr>, name: String, offset: usize) -> Result<Expr, ParseError> {
+    fn invocation(
+        &mut self,
+        target: Option<Expr>,
+        name: String,
+        offset: usize,
+    ) -> Result<Expr, ParseError> {
         if !self.eat_symbol("(") {
             if target.is_none() && name.starts_with(|c: char| c.is_ascii_uppercase()) {
                 return Ok(Expr::TypeName(name));
@@ -301,7 +312,11 @@ impl Parser {
                 found: args.len(),
             });
         }
-        Ok(Expr::Call { target, function, args })
+        Ok(Expr::Call {
+            target,
+            function,
+            args,
+        })
     }
 
     fn type_spec(&mut self) -> Result<TypeSpec, ParseError> {

@@ -87,10 +87,13 @@ impl<'s> ReferenceParts<'s> {
         let (Some(id), Some(ty)) = (segments.next(), segments.next()) else {
             return ReferenceParts::default();
         };
-        let valid_type =
-            ty.starts_with(|c: char| c.is_ascii_uppercase()) && ty.chars().all(|c| c.is_ascii_alphanumeric());
-        let valid_id =
-            !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        let valid_type = ty.starts_with(|c: char| c.is_ascii_uppercase())
+            && ty.chars().all(|c| c.is_ascii_alphanumeric());
+        let valid_id = !id.is_empty()
+            && id.len() <= 64
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
         if !valid_type || !valid_id {
             return ReferenceParts::default();
         }
@@ -110,14 +113,23 @@ mod tests {
     #[test]
     fn splits_relative_absolute_and_versioned_references() {
         let p = ReferenceParts::parse("Patient/123");
-        assert_eq!((p.resource_type, p.id, p.base), (Some("Patient"), Some("123"), None));
+        assert_eq!(
+            (p.resource_type, p.id, p.base),
+            (Some("Patient"), Some("123"), None)
+        );
         let p = ReferenceParts::parse("https://ehr.example/fhir/R4/Patient/a-1/_history/3");
         assert_eq!(p.base, Some("https://ehr.example/fhir/R4"));
         assert_eq!(p.resource_type, Some("Patient"));
         assert_eq!(p.id, Some("a-1"));
         assert_eq!(p.version, Some("3"));
-        assert_eq!(ReferenceParts::parse("urn:uuid:1234"), ReferenceParts::default());
+        assert_eq!(
+            ReferenceParts::parse("urn:uuid:1234"),
+            ReferenceParts::default()
+        );
         assert_eq!(ReferenceParts::parse("#p1"), ReferenceParts::default());
-        assert_eq!(ReferenceParts::parse("patient/1"), ReferenceParts::default());
+        assert_eq!(
+            ReferenceParts::parse("patient/1"),
+            ReferenceParts::default()
+        );
     }
 }

@@ -47,9 +47,15 @@ fn observation() -> Value {
 #[test]
 fn navigates_paths_and_choice_types() {
     let obs = observation();
-    assert_eq!(eval("Observation.code.coding.code", &obs), vec![json!("2339-0")]);
+    assert_eq!(
+        eval("Observation.code.coding.code", &obs),
+        vec![json!("2339-0")]
+    );
     assert_eq!(eval("Observation.value.value", &obs), vec![json!(95)]);
-    assert_eq!(eval("(Observation.value as Quantity).unit", &obs), vec![json!("mg/dL")]);
+    assert_eq!(
+        eval("(Observation.value as Quantity).unit", &obs),
+        vec![json!("mg/dL")]
+    );
     assert!(eval("Observation.value as string", &obs).is_empty());
     assert_eq!(
         eval("Observation.value.ofType(Quantity).code", &obs),
@@ -73,10 +79,16 @@ fn where_resolve_and_is_filter_references_by_target_type() {
         vec![json!({"reference": "https://ehr.example/fhir/Patient/p2"})]
     );
     assert_eq!(
-        eval("Observation.performer.where(resolve() is Organization)", &obs),
+        eval(
+            "Observation.performer.where(resolve() is Organization)",
+            &obs
+        ),
         vec![json!({"reference": "#org"})]
     );
-    assert_eq!(eval("Observation.performer.resolve().name", &obs), vec![json!("Lab")]);
+    assert_eq!(
+        eval("Observation.performer.resolve().name", &obs),
+        vec![json!("Lab")]
+    );
     assert_eq!(
         eval("Observation.subject.resolve() is Patient", &obs),
         vec![json!(true)]
@@ -115,7 +127,10 @@ fn logic_equality_and_exists() {
         eval("(1 + 2) * 3 = 9 and 'a' & 'b' = 'ab'", &unknown),
         vec![json!(true)]
     );
-    assert_eq!(eval("Patient.name.exists().not()", &unknown), vec![json!(true)]);
+    assert_eq!(
+        eval("Patient.name.exists().not()", &unknown),
+        vec![json!(true)]
+    );
 }
 
 #[test]
@@ -133,9 +148,15 @@ fn where_on_strings_and_extensions() {
         eval("Patient.extension('http://x/race').value", &patient),
         vec![json!("r")]
     );
-    assert_eq!(eval("Patient.telecom.select(value).count()", &patient), vec![json!(2)]);
     assert_eq!(
-        eval("Patient.telecom.where($this.system.startsWith('ph')).value", &patient),
+        eval("Patient.telecom.select(value).count()", &patient),
+        vec![json!(2)]
+    );
+    assert_eq!(
+        eval(
+            "Patient.telecom.where($this.system.startsWith('ph')).value",
+            &patient
+        ),
         vec![json!("555")]
     );
 }

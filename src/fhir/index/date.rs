@@ -50,7 +50,11 @@ impl DateRange {
         };
         let Some(day) = day else {
             let start = day_start(year, month, 1)?;
-            let (ny, nm) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+            let (ny, nm) = if month == 12 {
+                (year + 1, 1)
+            } else {
+                (year, month + 1)
+            };
             let end = day_start(ny, nm, 1).unwrap_or(DATE_MAX + 1);
             return Some(DateRange {
                 low: start,
@@ -87,7 +91,10 @@ impl DateRange {
         let second: i64 = parse_digits::<i64>(whole, 2)?.min(59);
         let low = base + second * 1000;
         match fraction {
-            None => Some(DateRange { low, high: low + 999 }),
+            None => Some(DateRange {
+                low,
+                high: low + 999,
+            }),
             Some(f) if !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) => {
                 // Milliseconds precision at most; finer digits fall inside the same millisecond.
                 let digits: String = f.chars().chain("000".chars()).take(3).collect();
@@ -181,7 +188,10 @@ mod tests {
         let at = Y2025 + (8 * 60 + 30) * 60_000;
         assert_eq!(range("2025-01-01T10:30:00+02:00"), (at, at + 999));
         assert_eq!(range("2025-01-01T10:30:00.5+02:00"), (at + 500, at + 599));
-        assert_eq!(range("2025-01-01T10:30:00.123456+02:00"), (at + 123, at + 123));
+        assert_eq!(
+            range("2025-01-01T10:30:00.123456+02:00"),
+            (at + 123, at + 123)
+        );
         // Minute precision (FHIRPath literal style).
         assert_eq!(range("2025-01-01T08:30Z"), (at, at + 59_999));
         // An instant west of UTC on 1 January falls on the previous day in UTC.

@@ -138,9 +138,15 @@ fn references_relative_absolute_and_by_identifier() {
         url: b("Patient/p1"),
         ..ReferenceValue::default()
     };
-    assert_eq!(values(&index, "subject"), vec![&IndexValue::Reference(subject.clone())]);
+    assert_eq!(
+        values(&index, "subject"),
+        vec![&IndexValue::Reference(subject.clone())]
+    );
     // `patient` is `Observation.subject.where(resolve() is Patient)`.
-    assert_eq!(values(&index, "patient"), vec![&IndexValue::Reference(subject)]);
+    assert_eq!(
+        values(&index, "patient"),
+        vec![&IndexValue::Reference(subject)]
+    );
     assert_eq!(
         values(&index, "performer"),
         vec![&IndexValue::Reference(ReferenceValue {

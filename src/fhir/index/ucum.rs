@@ -167,7 +167,10 @@ fn parse_component(part: &str) -> Option<(f64, Dims)> {
     if part.is_empty() {
         return Some((1.0, ONE));
     }
-    if let Some(exp) = part.strip_prefix("10*").or_else(|| part.strip_prefix("10^")) {
+    if let Some(exp) = part
+        .strip_prefix("10*")
+        .or_else(|| part.strip_prefix("10^"))
+    {
         let exp: i32 = exp.parse().ok()?;
         return Some((10f64.powi(exp), ONE));
     }
@@ -209,7 +212,13 @@ fn format_dims(dims: &Dims) -> String {
         .iter()
         .zip(dims)
         .filter(|(_, e)| **e != 0)
-        .map(|(u, e)| if *e == 1 { (*u).to_owned() } else { format!("{u}{e}") })
+        .map(|(u, e)| {
+            if *e == 1 {
+                (*u).to_owned()
+            } else {
+                format!("{u}{e}")
+            }
+        })
         .collect();
     if parts.is_empty() {
         "1".into()

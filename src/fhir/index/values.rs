@@ -55,7 +55,10 @@ impl Converter {
             ("Distance", Shape::Quantity),
             ("Count", Shape::Quantity),
         ];
-        let shapes = named.iter().filter_map(|(n, s)| model.id(n).map(|t| (t, *s))).collect();
+        let shapes = named
+            .iter()
+            .filter_map(|(n, s)| model.id(n).map(|t| (t, *s)))
+            .collect();
         Converter { shapes }
     }
 
@@ -65,7 +68,12 @@ impl Converter {
     }
 
     /// Converts one result for a parameter of type `kind`, passing each value to `sink`.
-    pub(crate) fn push<'a>(&self, kind: ParamType, item: &Item<'a>, sink: &mut dyn FnMut(IndexValue<'a>)) {
+    pub(crate) fn push<'a>(
+        &self,
+        kind: ParamType,
+        item: &Item<'a>,
+        sink: &mut dyn FnMut(IndexValue<'a>),
+    ) {
         match item {
             Item::Node { json, ty } => self.push_node(kind, json, self.shape(*ty), sink),
             Item::Boolean(b) if kind == ParamType::Token => sink(IndexValue::Token(Token {
@@ -79,7 +87,13 @@ impl Converter {
         }
     }
 
-    fn push_node<'a>(&self, kind: ParamType, json: &'a Value, shape: Shape, sink: &mut dyn FnMut(IndexValue<'a>)) {
+    fn push_node<'a>(
+        &self,
+        kind: ParamType,
+        json: &'a Value,
+        shape: Shape,
+        sink: &mut dyn FnMut(IndexValue<'a>),
+    ) {
         match json {
             Value::String(s) => return self.push_text(kind, Cow::Borrowed(s), sink),
             Value::Bool(b) if kind == ParamType::Token => {
@@ -128,7 +142,12 @@ impl Converter {
     }
 
     /// A string-valued primitive (string, code, uri, date, ...) for each parameter type.
-    fn push_text<'a>(&self, kind: ParamType, s: Cow<'a, str>, sink: &mut dyn FnMut(IndexValue<'a>)) {
+    fn push_text<'a>(
+        &self,
+        kind: ParamType,
+        s: Cow<'a, str>,
+        sink: &mut dyn FnMut(IndexValue<'a>),
+    ) {
         match kind {
             ParamType::Token => sink(IndexValue::Token(Token {
                 code: Some(s),
@@ -179,7 +198,12 @@ fn token<'a>(json: &'a Value, shape: Shape, sink: &mut dyn FnMut(IndexValue<'a>)
     match shape {
         Shape::Coding => sink(IndexValue::Token(coding_token(json))),
         Shape::CodeableConcept => {
-            for coding in json.get("coding").and_then(Value::as_array).into_iter().flatten() {
+            for coding in json
+                .get("coding")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let t = coding_token(coding);
                 if t.code.is_some() || t.system.is_some() || t.text.is_some() {
                     sink(IndexValue::Token(t));
@@ -226,7 +250,10 @@ fn string_value(s: Cow<'_, str>) -> StringValue<'_> {
         Cow::Borrowed(b) => normalize(b),
         Cow::Owned(o) => Cow::Owned(normalize(o).into_owned()),
     };
-    StringValue { normalized, exact: s }
+    StringValue {
+        normalized,
+        exact: s,
+    }
 }
 
 fn string<'a>(json: &'a Value, shape: Shape, sink: &mut dyn FnMut(IndexValue<'a>)) {

@@ -33,8 +33,14 @@ fn composite_components_know_their_types() {
     let registry = SearchParamRegistry::r4().unwrap();
     let cvq = registry.get("Observation", "code-value-quantity").unwrap();
     let types: Vec<_> = cvq.param.components.iter().map(|c| c.param_type).collect();
-    assert_eq!(types, vec![Some(ParamType::Token), Some(ParamType::Quantity)]);
-    assert_eq!(cvq.param.components[1].expression.source(), "value.as(Quantity)");
+    assert_eq!(
+        types,
+        vec![Some(ParamType::Token), Some(ParamType::Quantity)]
+    );
+    assert_eq!(
+        cvq.param.components[1].expression.source(),
+        "value.as(Quantity)"
+    );
 }
 
 #[test]
@@ -80,7 +86,8 @@ fn rejects_invalid_definitions() {
         registry.add(&bad_base),
         Err(SearchParamError::UnknownBase { .. })
     ));
-    let no_type = json!({"resourceType": "SearchParameter", "url": "u", "code": "c", "base": ["Patient"]});
+    let no_type =
+        json!({"resourceType": "SearchParameter", "url": "u", "code": "c", "base": ["Patient"]});
     assert!(matches!(
         registry.add(&no_type),
         Err(SearchParamError::Invalid { field: "type", .. })
