@@ -24,6 +24,12 @@ enum Command {
     Serve(ServeArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
+    /// Check FHIR JSON files against the R4 schema; exits non-zero if any is invalid.
+    Validate {
+        /// Files holding one resource each.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -34,6 +40,10 @@ struct DatabaseArgs {
     /// Database connections (PostgreSQL) or read connections (SQLite).
     #[arg(long, env = "HEARTH_POOL_SIZE", default_value_t = 8)]
     pool_size: u32,
+    /// SQLite commit durability: `full` fsyncs every commit (survives power loss); `normal`
+    /// survives a killed process but may lose the last commits on power loss, for faster loads.
+    #[arg(long, env = "HEARTH_SQLITE_SYNCHRONOUS", default_value = "full")]
+    sqlite_synchronous: SqliteSync,
 }
 
 #[derive(Args)]
@@ -51,11 +61,18 @@ struct ServeArgs {
     base_url: Option<String>,
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SqliteSync {
+    Full,
+    Normal,
+}
+
 impl DatabaseArgs {
     fn store_options(&self) -> StoreOptions {
         StoreOptions {
             pool_size: self.pool_size,
             pg_schema: None,
+            sqlite_full_sync: matches!(self.sqlite_synchronous, SqliteSync::Full),
         }
     }
 }
@@ -88,12 +105,32 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::Validate { files } => validate(&files),
         Command::Migrate(args) => {
             hearth::store::migrate(&args.database_url, &args.store_options()).await?;
             println!("database is up to date");
             Ok(())
         }
     }
+}
+
+fn validate(files: &[std::path::PathBuf]) -> anyhow::Result<()> {
+    let validator = hearth::validate::Validator::load()?;
+    let outcomes = hearth::validate::validate_files(&validator, files);
+    let invalid = outcomes
+        .iter()
+        .filter(|outcome| outcome.result.is_err())
+        .count();
+    for outcome in &outcomes {
+        println!("{outcome}");
+    }
+    if invalid > 0 {
+        anyhow::bail!(
+            "{invalid} of {} files are not valid FHIR R4",
+            outcomes.len()
+        );
+    }
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

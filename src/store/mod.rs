@@ -154,6 +154,8 @@ pub struct StoreOptions {
     pub pool_size: u32,
     /// Extra `search_path` schema on PostgreSQL, created if missing (tests isolate themselves this way).
     pub pg_schema: Option<String>,
+    /// SQLite `synchronous=FULL` (fsync every commit) rather than `NORMAL`.
+    pub sqlite_full_sync: bool,
 }
 
 impl Default for StoreOptions {
@@ -161,6 +163,7 @@ impl Default for StoreOptions {
         StoreOptions {
             pool_size: 8,
             pg_schema: None,
+            sqlite_full_sync: true,
         }
     }
 }

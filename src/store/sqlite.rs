@@ -34,8 +34,13 @@ impl SqliteStore {
             .create_if_missing(true)
             // WAL: readers never block the writer and a killed process loses no committed write.
             .journal_mode(SqliteJournalMode::Wal)
-            // FULL: every commit is fsynced, so a committed write survives power loss as well.
-            .synchronous(SqliteSynchronous::Normal)
+            // FULL (the default): every commit is fsynced, so a committed write survives power
+            // loss too. NORMAL still never loses or half-applies a commit when the process dies.
+            .synchronous(if options.sqlite_full_sync {
+                SqliteSynchronous::Full
+            } else {
+                SqliteSynchronous::Normal
+            })
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("cache_size", "-65536")
