@@ -6,4 +6,5 @@ mod concurrency;
 mod crud;
 mod helpers;
 mod history;
+mod spec_examples;
 mod transaction;
