@@ -123,13 +123,15 @@ pub fn extract_with<'a>(
         .and_then(Value::as_str)
         .ok_or(IndexError::MissingResourceType)?;
     let convert = values::Converter::new(engine.model());
+    let root = engine.root(resource);
+    let root = std::slice::from_ref(&root);
     let mut index = ResourceIndex::default();
     for param in registry.for_type(ty) {
         let Some(expr) = &param.expression else {
             continue;
         };
         let code = param.code();
-        let items = match engine.evaluate(expr, resource) {
+        let items = match engine.evaluate_in(expr, &root[0], root) {
             Ok(items) => items,
             Err(e) => {
                 index.skipped.push((code, e));
@@ -146,7 +148,7 @@ pub fn extract_with<'a>(
             continue;
         }
         for item in &items {
-            match composite_tuples(engine, &convert, param, resource, item) {
+            match composite_tuples(engine, &convert, param, &root[0], item) {
                 Ok(tuples) => index.entries.extend(tuples.into_iter().map(|t| IndexEntry {
                     code,
                     value: IndexValue::Composite(t),
@@ -164,7 +166,7 @@ fn composite_tuples<'a>(
     engine: &Engine<'_>,
     convert: &values::Converter,
     param: &'a super::search_params::TypedParam,
-    resource: &'a Value,
+    root: &super::fhirpath::Item<'a>,
     item: &super::fhirpath::Item<'a>,
 ) -> Result<Vec<Vec<IndexValue<'a>>>, EvalError> {
     let mut tuples: Vec<Vec<IndexValue<'a>>> = vec![Vec::new()];
@@ -173,7 +175,7 @@ fn composite_tuples<'a>(
             return Ok(Vec::new());
         };
         let results =
-            engine.evaluate_on(&component.expression, resource, std::slice::from_ref(item))?;
+            engine.evaluate_in(&component.expression, root, std::slice::from_ref(item))?;
         let mut values = Vec::new();
         for r in &results {
             convert.push(kind, r, &mut |v| values.push(v));

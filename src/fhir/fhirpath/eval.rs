@@ -143,19 +143,23 @@ impl<'a> Env<'a, '_> {
         };
         match ty.and_then(|t| self.model.element(t, name)) {
             Some(Element::Single(t)) => {
-                if let Some(v) = obj.get(name) {
+                if let Some(v) = property(obj, name) {
                     self.push_values(v, Some(*t), out);
                 }
             }
             Some(Element::Choice(members)) => {
-                for (prop, t) in members.iter() {
-                    if let Some(v) = obj.get(&**prop) {
+                // One pass over the object instead of a lookup per allowed type.
+                for (key, v) in obj {
+                    if key.len() <= name.len() || !key.starts_with(name) {
+                        continue;
+                    }
+                    if let Some((_, t)) = members.iter().find(|(prop, _)| **prop == **key) {
                         self.push_values(v, Some(*t), out);
                     }
                 }
             }
             None => {
-                if let Some(v) = obj.get(name) {
+                if let Some(v) = property(obj, name) {
                     let t = v
                         .get("resourceType")
                         .and_then(Value::as_str)
@@ -253,6 +257,16 @@ impl<'a> Env<'a, '_> {
         let l = self.eval(left, focus)?;
         let r = self.eval(right, focus)?;
         super::operators::apply(op, l, r)
+    }
+}
+
+/// A property of a JSON object. Resources and their elements mostly have a handful of
+/// properties, for which comparing keys is cheaper than hashing the name.
+fn property<'a>(obj: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if obj.len() <= 16 {
+        obj.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+    } else {
+        obj.get(name)
     }
 }
 

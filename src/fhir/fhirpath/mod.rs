@@ -123,9 +123,20 @@ impl<'r> Engine<'r> {
         resource: &'a Value,
         focus: &[Item<'a>],
     ) -> Result<Vec<Item<'a>>, EvalError> {
+        self.evaluate_in(expr, &self.root(resource), focus)
+    }
+
+    /// [`Engine::evaluate_on`] with the resource already wrapped by [`Engine::root`], for
+    /// callers that evaluate many expressions on one resource.
+    pub fn evaluate_in<'a>(
+        &self,
+        expr: &Expression,
+        root: &Item<'a>,
+        focus: &[Item<'a>],
+    ) -> Result<Vec<Item<'a>>, EvalError> {
         let env = Env {
             model: self.model,
-            root: self.root(resource),
+            root: root.clone(),
             resolver: self.resolver,
         };
         env.eval(
