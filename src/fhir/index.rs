@@ -123,15 +123,15 @@ pub fn extract_with<'a>(
         .and_then(Value::as_str)
         .ok_or(IndexError::MissingResourceType)?;
     let convert = values::Converter::new(engine.model());
-    let root = engine.root(resource);
-    let root = std::slice::from_ref(&root);
+    let root_item = engine.root(resource);
+    let root = std::slice::from_ref(&root_item);
     let mut index = ResourceIndex::default();
     for param in registry.for_type(ty) {
         let Some(expr) = &param.expression else {
             continue;
         };
         let code = param.code();
-        let items = match engine.evaluate_in(expr, &root[0], root) {
+        let items = match engine.evaluate_in(expr, &root_item, root) {
             Ok(items) => items,
             Err(e) => {
                 index.skipped.push((code, e));
@@ -148,7 +148,7 @@ pub fn extract_with<'a>(
             continue;
         }
         for item in &items {
-            match composite_tuples(engine, &convert, param, &root[0], item) {
+            match composite_tuples(engine, &convert, param, &root_item, item) {
                 Ok(tuples) => index.entries.extend(tuples.into_iter().map(|t| IndexEntry {
                     code,
                     value: IndexValue::Composite(t),

@@ -91,7 +91,9 @@ impl<'a> Env<'a, '_> {
                     (_, []) => Ok(Vec::new()),
                     (UnaryOp::Plus, _) => Ok(value),
                     (UnaryOp::Minus, [item]) => match item.prim() {
-                        super::item::Prim::Int(i) => Ok(vec![Item::Integer(-i)]),
+                        super::item::Prim::Int(i) => {
+                            Ok(i.checked_neg().map(Item::Integer).into_iter().collect())
+                        }
                         super::item::Prim::Dec(d) => Ok(vec![Item::Decimal(-d)]),
                         _ => Err(EvalError::TypeMismatch {
                             operation: "unary -",

@@ -207,3 +207,18 @@ fn evaluation_errors_are_typed() {
         Err(EvalError::UnknownConstant(_))
     ));
 }
+
+#[test]
+fn every_prefix_of_an_expression_parses_or_fails_cleanly() {
+    let source = "Patient.name.where(given.first() = 'Ré\\u00e9' and (use != 'old')).family[0] | %resource.id | @2020-01-01T10:00Z";
+    let mut boundaries: Vec<usize> = source.char_indices().map(|(i, _)| i).collect();
+    boundaries.push(source.len());
+    let patient = json!({"resourceType": "Patient", "name": [{"given": ["Réé"], "family": "X"}]});
+    let engine = Engine::r4().unwrap();
+    for end in boundaries {
+        if let Ok(expr) = Expression::parse(&source[..end]) {
+            let _ = engine.evaluate(&expr, &patient);
+        }
+    }
+    assert!(Expression::parse(source).is_ok());
+}

@@ -281,3 +281,24 @@ fn missing_resource_type_is_an_error() {
     let unknown = json!({"resourceType": "NotAType"});
     assert!(extract(registry(), &unknown).unwrap().entries.is_empty());
 }
+
+#[test]
+fn malformed_elements_are_ignored_without_panicking() {
+    let messy = json!({
+        "resourceType": "Observation",
+        "id": 7,
+        "code": "not-a-codeable-concept",
+        "subject": [1, 2, {"reference": 5}],
+        "performer": [null, {"reference": "Patient/"}, {"reference": "ünïcode/ß"}],
+        "valueQuantity": {"value": "abc", "code": "µg"},
+        "effectivePeriod": {"start": 7, "end": "2025-13-45"},
+        "issued": "yesterday",
+        "component": [null, {"valueQuantity": {"value": 1e308, "unit": "10*400"}}, []],
+        "meta": {"tag": "x", "lastUpdated": {"a": 1}}
+    });
+    let index = extract(registry(), &messy).unwrap();
+    assert!(values(&index, "date").is_empty());
+    assert!(values(&index, "value-quantity").is_empty());
+    assert!(values(&index, "patient").is_empty());
+    assert_eq!(crate::fhir::compartment::patient_compartment(&messy), None);
+}
