@@ -105,5 +105,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             n + usize::from(patient_compartment(black_box(&resource)).is_some())
         });
     }
+    spec_examples(&registry)?;
+    Ok(())
+}
+
+/// Every resource of the R4 examples package, when it is unpacked locally.
+fn spec_examples(registry: &SearchParamRegistry) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::path::Path::new("/work/npmcache/r4/package");
+    if !dir.is_dir() {
+        println!(
+            "(R4 examples package not found at {}; skipping the mixed run)",
+            dir.display()
+        );
+        return Ok(());
+    }
+    let mut resources = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|x| x == "json") {
+            if let Ok(v) = serde_json::from_str::<Value>(&std::fs::read_to_string(&path)?) {
+                if v.get("resourceType").is_some() {
+                    resources.push(v);
+                }
+            }
+        }
+    }
+    let clinical: Vec<&Value> = resources
+        .iter()
+        .filter(|r| patient_compartment(r).is_some())
+        .collect();
+    let n = u32::try_from(resources.len())?;
+    let mut i = 0;
+    measure(&format!("all {n} spec examples (mixed)"), n * 4, || {
+        i += 1;
+        extract(registry, &resources[i % resources.len()]).map_or(0, |x| x.entries.len())
+    });
+    let n = u32::try_from(clinical.len())?;
+    measure(&format!("{n} clinical spec examples"), n * 20, || {
+        i += 1;
+        let r = clinical[i % clinical.len()];
+        extract(registry, r).map_or(0, |x| x.entries.len())
+            + usize::from(patient_compartment(r).is_some())
+    });
     Ok(())
 }
