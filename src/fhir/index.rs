@@ -35,8 +35,70 @@ pub enum IndexError {
 /// One index row: the parameter code and one value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexEntry<'a> {
-    pub code: &'a str,
+    pub code: Cow<'a, str>,
     pub value: IndexValue<'a>,
+}
+
+impl IndexEntry<'_> {
+    /// A copy that owns its text, e.g. to hand the entries to another task.
+    pub fn into_owned(self) -> IndexEntry<'static> {
+        IndexEntry {
+            code: owned(self.code),
+            value: self.value.into_owned(),
+        }
+    }
+}
+
+fn owned(c: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(c.into_owned())
+}
+
+fn owned_opt(c: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
+    c.map(owned)
+}
+
+impl IndexValue<'_> {
+    /// A copy that owns its text.
+    pub fn into_owned(self) -> IndexValue<'static> {
+        match self {
+            IndexValue::Token(t) => IndexValue::Token(t.into_owned()),
+            IndexValue::String(s) => IndexValue::String(StringValue {
+                normalized: owned(s.normalized),
+                exact: owned(s.exact),
+            }),
+            IndexValue::Date(d) => IndexValue::Date(d),
+            IndexValue::Reference(r) => IndexValue::Reference(ReferenceValue {
+                resource_type: owned_opt(r.resource_type),
+                id: owned_opt(r.id),
+                version: owned_opt(r.version),
+                base: owned_opt(r.base),
+                url: owned_opt(r.url),
+                identifier: r.identifier.map(Token::into_owned),
+            }),
+            IndexValue::Quantity(q) => IndexValue::Quantity(QuantityValue {
+                value: q.value,
+                system: owned_opt(q.system),
+                code: owned_opt(q.code),
+                unit: owned_opt(q.unit),
+                canonical: q.canonical,
+            }),
+            IndexValue::Number(n) => IndexValue::Number(n),
+            IndexValue::Uri(u) => IndexValue::Uri(owned(u)),
+            IndexValue::Composite(parts) => {
+                IndexValue::Composite(parts.into_iter().map(IndexValue::into_owned).collect())
+            }
+        }
+    }
+}
+
+impl Token<'_> {
+    pub fn into_owned(self) -> Token<'static> {
+        Token {
+            system: owned_opt(self.system),
+            code: owned_opt(self.code),
+            text: owned_opt(self.text),
+        }
+    }
 }
 
 /// A typed index value. Text borrows from the resource where it can.
@@ -142,7 +204,10 @@ pub fn extract_with<'a>(
         if kind != ParamType::Composite {
             for item in &items {
                 convert.push(kind, item, &mut |value| {
-                    index.entries.push(IndexEntry { code, value })
+                    index.entries.push(IndexEntry {
+                        code: Cow::Borrowed(code),
+                        value,
+                    })
                 });
             }
             continue;
@@ -150,7 +215,7 @@ pub fn extract_with<'a>(
         for item in &items {
             match composite_tuples(engine, &convert, param, &root_item, item) {
                 Ok(tuples) => index.entries.extend(tuples.into_iter().map(|t| IndexEntry {
-                    code,
+                    code: Cow::Borrowed(code),
                     value: IndexValue::Composite(t),
                 })),
                 Err(e) => index.skipped.push((code, e)),

@@ -302,3 +302,41 @@ fn malformed_elements_are_ignored_without_panicking() {
     assert!(values(&index, "patient").is_empty());
     assert_eq!(crate::fhir::compartment::patient_compartment(&messy), None);
 }
+
+#[test]
+fn custom_parameters_are_indexed_and_entries_can_be_owned() {
+    let mut custom = SearchParamRegistry::r4().unwrap();
+    custom
+        .add(&json!({
+            "resourceType": "SearchParameter",
+            "url": "http://example.org/sp/birth-sex",
+            "code": "birthsex",
+            "base": ["Patient"],
+            "type": "token",
+            "expression": "Patient.extension('http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex').value"
+        }))
+        .unwrap();
+    let patient = json!({
+        "resourceType": "Patient",
+        "extension": [{
+            "url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex",
+            "valueCode": "F"
+        }]
+    });
+    let owned: Vec<IndexEntry<'static>> = extract(&custom, &patient)
+        .unwrap()
+        .entries
+        .into_iter()
+        .map(IndexEntry::into_owned)
+        .collect();
+    drop(custom);
+    let birthsex: Vec<_> = owned.iter().filter(|e| e.code == "birthsex").collect();
+    assert_eq!(
+        birthsex[0].value,
+        IndexValue::Token(Token {
+            code: b("F"),
+            ..Token::default()
+        })
+    );
+    assert_eq!(birthsex.len(), 1);
+}
