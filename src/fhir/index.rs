@@ -3,7 +3,6 @@
 //! reference, quantity, number, uri, composite). The storage layer writes these into its typed
 //! index tables; nothing here knows SQL.
 
-mod date;
 mod text;
 pub mod ucum;
 mod values;
@@ -16,7 +15,7 @@ use thiserror::Error;
 use super::fhirpath::{Engine, EvalError, ModelError};
 use super::search_params::{ParamType, SearchParamRegistry};
 
-pub use date::{DateRange, DATE_MAX, DATE_MIN};
+pub use super::fhirpath::{DateRange, DATE_MAX, DATE_MIN};
 pub use text::normalize;
 pub use ucum::Canonical;
 

@@ -16,12 +16,14 @@ pub mod model;
 mod operators;
 mod parser;
 mod resolve;
+mod temporal;
 
 pub use ast::{BinaryOp, Expr, Function, Literal, TypeOp, TypeSpec, UnaryOp};
 pub use error::{EvalError, ParseError};
 pub use item::Item;
 pub use model::{Element, ModelError, TypeId, TypeKind, TypeModel};
 pub use resolve::{LocalResolver, ReferenceParts, ReferenceResolver};
+pub use temporal::{DateRange, DATE_MAX, DATE_MIN};
 
 use serde_json::Value;
 

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use super::ast::BinaryOp;
 use super::error::EvalError;
 use super::eval::{bool_result, Collection};
-use super::item::{Item, Prim};
+use super::item::{Comparison, Item, Prim};
 
 pub(crate) fn apply<'a>(
     op: BinaryOp,
@@ -74,10 +74,14 @@ fn compare<'a>(op: BinaryOp, l: &[Item<'a>], r: &[Item<'a>]) -> Result<Collectio
             })
         }
     };
-    let Some(ord) = a.compare(b) else {
-        return Err(EvalError::TypeMismatch {
-            operation: "comparison",
-        });
+    let ord = match a.compare(b) {
+        Comparison::Ordered(ord) => ord,
+        Comparison::Unknown => return Ok(Vec::new()),
+        Comparison::Incomparable => {
+            return Err(EvalError::TypeMismatch {
+                operation: "comparison",
+            })
+        }
     };
     let result = match op {
         BinaryOp::Lt => ord.is_lt(),

@@ -222,3 +222,29 @@ fn every_prefix_of_an_expression_parses_or_fails_cleanly() {
     }
     assert!(Expression::parse(source).is_ok());
 }
+
+#[test]
+fn dates_compare_as_instants_with_precision() {
+    let period = json!({
+        "resourceType": "Encounter",
+        "period": {"start": "2025-01-01T10:00:00+01:00", "end": "2025-01-01T09:30:00Z"}
+    });
+    // Lexically "10:00" > "09:30", but 09:00Z is before 09:30Z.
+    assert_eq!(
+        eval("Encounter.period.start < Encounter.period.end", &period),
+        vec![json!(true)]
+    );
+    assert_eq!(
+        eval("Encounter.period.start = @2025-01-01T09:00:00Z", &period),
+        vec![json!(true)]
+    );
+    // Different precisions: ordered when the ranges are apart, empty when they overlap.
+    assert_eq!(
+        eval("Encounter.period.start > @2024", &period),
+        vec![json!(true)]
+    );
+    assert!(eval("Encounter.period.start > @2025-01", &period).is_empty());
+    assert!(eval("Encounter.period.start = @2025", &period).is_empty());
+    // Plain strings still compare lexically.
+    assert_eq!(eval("'abc' < 'abd'", &period), vec![json!(true)]);
+}

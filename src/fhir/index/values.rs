@@ -5,11 +5,10 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::date::DateRange;
 use super::text::normalize;
 use super::ucum;
 use super::{IndexValue, QuantityValue, ReferenceValue, StringValue, Token};
-use crate::fhir::fhirpath::{Item, ReferenceParts, TypeId, TypeModel};
+use crate::fhir::fhirpath::{DateRange, Item, ReferenceParts, TypeId, TypeModel};
 use crate::fhir::search_params::ParamType;
 
 const UCUM: &str = "http://unitsofmeasure.org";
