@@ -17,6 +17,9 @@ pub enum Item<'a> {
     Node {
         json: &'a Value,
         ty: Option<TypeId>,
+        /// For a primitive, its `_name` sibling (id and extensions). `json` is `null` when the
+        /// primitive has extensions but no value.
+        ext: Option<&'a Value>,
     },
     Boolean(bool),
     Integer(i64),
@@ -40,7 +43,11 @@ pub(crate) enum Prim<'a> {
 
 impl<'a> Item<'a> {
     pub(crate) fn node(json: &'a Value, ty: Option<TypeId>) -> Item<'a> {
-        Item::Node { json, ty }
+        Item::Node {
+            json,
+            ty,
+            ext: None,
+        }
     }
 
     /// The JSON behind a resource element, if this is one.
@@ -173,6 +180,10 @@ enum Temporal {
 /// instant; at different precisions only when their ranges do not overlap. `None` when either
 /// is not a date.
 fn temporal_order(a: &str, b: &str) -> Option<Temporal> {
+    let starts_with_digit = |s: &str| s.as_bytes().first().is_some_and(u8::is_ascii_digit);
+    if !starts_with_digit(a) || !starts_with_digit(b) {
+        return None;
+    }
     let (x, px) = DateRange::parse_with_precision(a)?;
     let (y, py) = DateRange::parse_with_precision(b)?;
     Some(if px == py {

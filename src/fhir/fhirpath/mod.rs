@@ -111,10 +111,7 @@ impl<'r> Engine<'r> {
 
     /// The item for a resource, typed by its `resourceType`.
     pub fn root<'a>(&self, resource: &'a Value) -> Item<'a> {
-        Item::Node {
-            json: resource,
-            ty: Some(self.model.resource_type(resource)),
-        }
+        Item::node(resource, Some(self.model.resource_type(resource)))
     }
 
     /// Evaluates `expr` with `focus` as `$this` (e.g. a composite search parameter's

@@ -248,3 +248,60 @@ fn dates_compare_as_instants_with_precision() {
     // Plain strings still compare lexically.
     assert_eq!(eval("'abc' < 'abd'", &period), vec![json!(true)]);
 }
+
+#[test]
+fn primitive_extensions_are_reachable() {
+    let birth_time = "http://hl7.org/fhir/StructureDefinition/patient-birthTime";
+    let patient = json!({
+        "resourceType": "Patient",
+        "birthDate": "1980-02-03",
+        "_birthDate": {"extension": [{"url": birth_time, "valueDateTime": "1980-02-03T10:15:00Z"}]},
+        "name": [{"given": ["Ann", "Bea"], "_given": [null, {"extension": [{"url": "http://x/nick", "valueString": "B"}]}]}],
+        "_gender": {"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "asked-declined"}]}
+    });
+    assert_eq!(
+        eval(
+            &format!("Patient.birthDate.extension('{birth_time}').value"),
+            &patient
+        ),
+        vec![json!("1980-02-03T10:15:00Z")]
+    );
+    assert_eq!(
+        eval(
+            "Patient.name.given.where(extension('http://x/nick').exists())",
+            &patient
+        ),
+        vec![json!("Bea")]
+    );
+    // A primitive with only extensions exists but has no value.
+    assert_eq!(eval("Patient.gender.exists()", &patient), vec![json!(true)]);
+    assert_eq!(
+        eval("Patient.gender.hasValue()", &patient),
+        vec![json!(false)]
+    );
+    assert_eq!(
+        eval("Patient.birthDate.hasValue()", &patient),
+        vec![json!(true)]
+    );
+    assert_eq!(eval("Patient.name.given.count()", &patient), vec![json!(2)]);
+}
+
+#[test]
+fn large_unions_deduplicate_by_value() {
+    let contains: Vec<Value> = (0..200)
+        .map(|i| json!({"code": format!("c{}", i % 150)}))
+        .collect();
+    let vs = json!({
+        "resourceType": "ValueSet",
+        "expansion": {"contains": contains},
+        "compose": {"include": [{"concept": [{"code": "c1"}, {"code": "new"}]}]}
+    });
+    let codes = eval(
+        "ValueSet.expansion.contains.code | ValueSet.compose.include.concept.code",
+        &vs,
+    );
+    assert_eq!(codes.len(), 151);
+    assert_eq!(codes[0], json!("c0"));
+    assert_eq!(codes[150], json!("new"));
+    assert_eq!(eval("(1 | 1.0 | 2 | 'a' | 'a')", &vs).len(), 3);
+}

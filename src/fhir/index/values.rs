@@ -74,7 +74,7 @@ impl Converter {
         sink: &mut dyn FnMut(IndexValue<'a>),
     ) {
         match item {
-            Item::Node { json, ty } => self.push_node(kind, json, self.shape(*ty), sink),
+            Item::Node { json, ty, .. } => self.push_node(kind, json, self.shape(*ty), sink),
             Item::Boolean(b) if kind == ParamType::Token => sink(IndexValue::Token(Token {
                 code: Some(Cow::Borrowed(if *b { "true" } else { "false" })),
                 ..Token::default()
