@@ -156,6 +156,23 @@ pub struct QuantityValue<'a> {
     pub canonical: Option<Canonical>,
 }
 
+/// The implicit range of a decimal search value by its precision (FHIR search, number and
+/// quantity): `100` is [99.5, 100.5), `5.40` is [5.395, 5.405). Also accepts exponents
+/// (`1e2` has the precision of its mantissa). `None` if `text` is not a decimal.
+pub fn implicit_range(text: &str) -> Option<(f64, f64)> {
+    let value: f64 = text.parse().ok()?;
+    if !value.is_finite() {
+        return None;
+    }
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(i) => (&text[..i], text[i + 1..].parse::<i32>().ok()?),
+        None => (text, 0),
+    };
+    let decimals = mantissa.split_once('.').map_or(0, |(_, f)| f.len() as i32);
+    let half = 0.5 * 10f64.powi(exponent - decimals);
+    Some((value - half, value + half))
+}
+
 /// The result of indexing one resource. `skipped` lists parameters whose expression failed on
 /// this resource (e.g. `is` over several items); the rest are still indexed.
 #[derive(Debug, Clone, Default)]

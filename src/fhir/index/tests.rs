@@ -340,3 +340,16 @@ fn custom_parameters_are_indexed_and_entries_can_be_owned() {
     );
     assert_eq!(birthsex.len(), 1);
 }
+
+#[test]
+fn implicit_ranges_follow_precision() {
+    let close =
+        |(a, b): (f64, f64), (x, y): (f64, f64)| (a - x).abs() < 1e-12 && (b - y).abs() < 1e-12;
+    assert!(close(implicit_range("100").unwrap(), (99.5, 100.5)));
+    assert!(close(implicit_range("5.40").unwrap(), (5.395, 5.405)));
+    assert!(close(implicit_range("-1.5").unwrap(), (-1.55, -1.45)));
+    assert!(close(implicit_range("1e2").unwrap(), (50.0, 150.0)));
+    assert!(close(implicit_range("1.0e2").unwrap(), (95.0, 105.0)));
+    assert_eq!(implicit_range("abc"), None);
+    assert_eq!(implicit_range("inf"), None);
+}
