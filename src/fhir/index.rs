@@ -23,6 +23,9 @@ pub use ucum::Canonical;
 /// values cannot multiply into an unbounded number of rows.
 const MAX_COMPOSITE_TUPLES: usize = 64;
 
+/// Values of one parameter are de-duplicated while there are at most this many.
+const DEDUPE_MAX: usize = 32;
+
 #[derive(Debug, Error)]
 pub enum IndexError {
     #[error("the resource has no resourceType")]
@@ -218,12 +221,18 @@ pub fn extract_with<'a>(
         };
         let kind = param.param.param_type;
         if kind != ParamType::Composite {
+            let first = index.entries.len();
             for item in &items {
                 convert.push(kind, item, &mut |value| {
-                    index.entries.push(IndexEntry {
-                        code: Cow::Borrowed(code),
-                        value,
-                    })
+                    // The same value from two elements (a given name in two HumanNames) is one
+                    // row; only checked for ordinary sizes to stay linear on huge ValueSets.
+                    let added = &index.entries[first..];
+                    if added.len() > DEDUPE_MAX || !added.iter().any(|e| e.value == value) {
+                        index.entries.push(IndexEntry {
+                            code: Cow::Borrowed(code),
+                            value,
+                        });
+                    }
                 });
             }
             continue;
@@ -259,7 +268,14 @@ fn composite_tuples<'a>(
             engine.evaluate_in(&component.expression, root, std::slice::from_ref(item))?;
         let mut values = Vec::new();
         for r in &results {
-            convert.push(kind, r, &mut |v| values.push(v));
+            convert.push(kind, r, &mut |v| {
+                // A text-only token (CodeableConcept.text) cannot match a `system|code$value`
+                // composite search.
+                let text_only = matches!(&v, IndexValue::Token(t) if t.code.is_none());
+                if !text_only {
+                    values.push(v);
+                }
+            });
         }
         if values.is_empty() {
             return Ok(Vec::new());

@@ -198,8 +198,9 @@ fn quantities_choice_types_and_ucum_canonical_values() {
         vec![&IndexValue::Quantity(expected.clone())]
     );
     // The composite pairs each code token with the value.
+    // Two coded tokens pair with the value; the text-only token does not.
     let cvq = values(&index, "code-value-quantity");
-    assert_eq!(cvq.len(), 3);
+    assert_eq!(cvq.len(), 2);
     assert_eq!(
         cvq[0],
         &IndexValue::Composite(vec![
@@ -251,6 +252,12 @@ fn strings_are_normalised_per_name_part() {
         ]
     );
     assert_eq!(values(&index, "address").len(), 2);
+    // A second HumanName repeating a given name adds no duplicate row.
+    let mut twice = patient.clone();
+    twice["name"] = json!([{"given": ["Anne"]}, {"given": ["Anne"], "family": "Smith"}]);
+    let index = extract(registry(), &twice).unwrap();
+    assert_eq!(values(&index, "given").len(), 1);
+    assert_eq!(values(&index, "name").len(), 2);
     assert_eq!(
         values(&index, "deceased"),
         vec![&IndexValue::Token(Token {
