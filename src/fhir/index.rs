@@ -2,6 +2,25 @@
 //! expression and turn the results into typed index values (token, string, date range,
 //! reference, quantity, number, uri, composite). The storage layer writes these into its typed
 //! index tables; nothing here knows SQL.
+//!
+//! ```no_run
+//! use hearth::fhir::index::{extract, IndexValue};
+//! use hearth::fhir::search_params::SearchParamRegistry;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let registry = SearchParamRegistry::r4()?; // once, at start; share it behind an Arc
+//! let resource: serde_json::Value = serde_json::from_str(r#"{"resourceType": "Patient"}"#)?;
+//! let index = extract(&registry, &resource)?;
+//! for entry in &index.entries {
+//!     match &entry.value {
+//!         IndexValue::Token(t) => { /* (code, system, value, text) row */ }
+//!         IndexValue::Date(range) => { /* (code, range.low, range.high) in UTC epoch ms */ }
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 mod text;
 pub mod ucum;
