@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
+use hearth::fhir::compartment::patient_compartment;
 use hearth::fhir::fhirpath::Engine;
+use hearth::fhir::index::extract;
 use hearth::fhir::search_params::{ParamType, SearchParamRegistry};
 use serde_json::{json, Value};
 
@@ -127,4 +129,51 @@ fn every_expression_evaluates_on_the_spec_examples() {
             .unwrap_or(0);
         assert!(n > 0, "{ty}.{code} found nothing in the examples");
     }
+}
+
+#[test]
+fn every_spec_example_indexes_and_gets_its_compartment() {
+    let dir = Path::new(EXAMPLES);
+    if !dir.is_dir() {
+        eprintln!("SKIPPED: the R4 examples package is missing at {EXAMPLES}");
+        return;
+    }
+    let registry = SearchParamRegistry::r4().unwrap();
+    let (mut resources, mut entries, mut with_key, mut skipped) = (0, 0, 0, Vec::new());
+    for path in std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+    {
+        if path.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let Ok(resource) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        if resource.get("resourceType").is_none() {
+            continue;
+        }
+        resources += 1;
+        let index = extract(&registry, &resource).unwrap();
+        entries += index.entries.len();
+        for (code, e) in &index.skipped {
+            skipped.push(format!("{}: {code}: {e}", path.display()));
+        }
+        if patient_compartment(&resource).is_some() {
+            with_key += 1;
+        }
+    }
+    println!(
+        "{resources} examples: {entries} index entries, {with_key} with a patient compartment key"
+    );
+    assert!(skipped.is_empty(), "{skipped:#?}");
+    // About 400 of the examples are clinical resources that reference a Patient (most of the
+    // 5,306 are conformance resources, which are in no patient compartment).
+    assert!(
+        with_key > 350,
+        "only {with_key} examples have a patient key"
+    );
 }

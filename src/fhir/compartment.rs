@@ -230,6 +230,15 @@ mod tests {
     }
 
     #[test]
+    fn shared_types_are_thread_safe() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<PatientCompartment>();
+        send_sync::<SearchParamRegistry>();
+        send_sync::<Engine<'static>>();
+        send_sync::<crate::fhir::index::IndexEntry<'static>>();
+    }
+
+    #[test]
     fn every_compartment_parameter_exists() {
         let registry = SearchParamRegistry::r4().unwrap();
         let compartment = PatientCompartment::r4(&registry).unwrap();

@@ -2,8 +2,26 @@
 //! expression and turn the results into typed index values (token, string, date range,
 //! reference, quantity, number, uri, composite). The storage layer writes these into its typed
 //! index tables; nothing here knows SQL.
+//!
+//! ```no_run
+//! use hearth::fhir::index::{extract, IndexValue};
+//! use hearth::fhir::search_params::SearchParamRegistry;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let registry = SearchParamRegistry::r4()?; // once, at start; share it behind an Arc
+//! let resource: serde_json::Value = serde_json::from_str(r#"{"resourceType": "Patient"}"#)?;
+//! let index = extract(&registry, &resource)?;
+//! for entry in &index.entries {
+//!     match &entry.value {
+//!         IndexValue::Token(t) => { /* (code, system, value, text) row */ }
+//!         IndexValue::Date(range) => { /* (code, range.low, range.high) in UTC epoch ms */ }
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
-mod date;
 mod text;
 pub mod ucum;
 mod values;
@@ -16,13 +34,16 @@ use thiserror::Error;
 use super::fhirpath::{Engine, EvalError, ModelError};
 use super::search_params::{ParamType, SearchParamRegistry};
 
-pub use date::{DateRange, DATE_MAX, DATE_MIN};
+pub use super::fhirpath::{DateRange, DATE_MAX, DATE_MIN};
 pub use text::normalize;
 pub use ucum::Canonical;
 
 /// At most this many tuples per composite value, so a resource with many codings and many
 /// values cannot multiply into an unbounded number of rows.
 const MAX_COMPOSITE_TUPLES: usize = 64;
+
+/// Values of one parameter are de-duplicated while there are at most this many.
+const DEDUPE_MAX: usize = 32;
 
 #[derive(Debug, Error)]
 pub enum IndexError {
@@ -35,8 +56,70 @@ pub enum IndexError {
 /// One index row: the parameter code and one value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexEntry<'a> {
-    pub code: &'a str,
+    pub code: Cow<'a, str>,
     pub value: IndexValue<'a>,
+}
+
+impl IndexEntry<'_> {
+    /// A copy that owns its text, e.g. to hand the entries to another task.
+    pub fn into_owned(self) -> IndexEntry<'static> {
+        IndexEntry {
+            code: owned(self.code),
+            value: self.value.into_owned(),
+        }
+    }
+}
+
+fn owned(c: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(c.into_owned())
+}
+
+fn owned_opt(c: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
+    c.map(owned)
+}
+
+impl IndexValue<'_> {
+    /// A copy that owns its text.
+    pub fn into_owned(self) -> IndexValue<'static> {
+        match self {
+            IndexValue::Token(t) => IndexValue::Token(t.into_owned()),
+            IndexValue::String(s) => IndexValue::String(StringValue {
+                normalized: owned(s.normalized),
+                exact: owned(s.exact),
+            }),
+            IndexValue::Date(d) => IndexValue::Date(d),
+            IndexValue::Reference(r) => IndexValue::Reference(ReferenceValue {
+                resource_type: owned_opt(r.resource_type),
+                id: owned_opt(r.id),
+                version: owned_opt(r.version),
+                base: owned_opt(r.base),
+                url: owned_opt(r.url),
+                identifier: r.identifier.map(Token::into_owned),
+            }),
+            IndexValue::Quantity(q) => IndexValue::Quantity(QuantityValue {
+                value: q.value,
+                system: owned_opt(q.system),
+                code: owned_opt(q.code),
+                unit: owned_opt(q.unit),
+                canonical: q.canonical,
+            }),
+            IndexValue::Number(n) => IndexValue::Number(n),
+            IndexValue::Uri(u) => IndexValue::Uri(owned(u)),
+            IndexValue::Composite(parts) => {
+                IndexValue::Composite(parts.into_iter().map(IndexValue::into_owned).collect())
+            }
+        }
+    }
+}
+
+impl Token<'_> {
+    pub fn into_owned(self) -> Token<'static> {
+        Token {
+            system: owned_opt(self.system),
+            code: owned_opt(self.code),
+            text: owned_opt(self.text),
+        }
+    }
 }
 
 /// A typed index value. Text borrows from the resource where it can.
@@ -95,6 +178,23 @@ pub struct QuantityValue<'a> {
     pub canonical: Option<Canonical>,
 }
 
+/// The implicit range of a decimal search value by its precision (FHIR search, number and
+/// quantity): `100` is [99.5, 100.5), `5.40` is [5.395, 5.405). Also accepts exponents
+/// (`1e2` has the precision of its mantissa). `None` if `text` is not a decimal.
+pub fn implicit_range(text: &str) -> Option<(f64, f64)> {
+    let value: f64 = text.parse().ok()?;
+    if !value.is_finite() {
+        return None;
+    }
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(i) => (&text[..i], text[i + 1..].parse::<i32>().ok()?),
+        None => (text, 0),
+    };
+    let decimals = mantissa.split_once('.').map_or(0, |(_, f)| f.len() as i32);
+    let half = 0.5 * 10f64.powi(exponent - decimals);
+    Some((value - half, value + half))
+}
+
 /// The result of indexing one resource. `skipped` lists parameters whose expression failed on
 /// this resource (e.g. `is` over several items); the rest are still indexed.
 #[derive(Debug, Clone, Default)]
@@ -123,13 +223,15 @@ pub fn extract_with<'a>(
         .and_then(Value::as_str)
         .ok_or(IndexError::MissingResourceType)?;
     let convert = values::Converter::new(engine.model());
+    let root_item = engine.root(resource);
+    let root = std::slice::from_ref(&root_item);
     let mut index = ResourceIndex::default();
     for param in registry.for_type(ty) {
         let Some(expr) = &param.expression else {
             continue;
         };
         let code = param.code();
-        let items = match engine.evaluate(expr, resource) {
+        let items = match engine.evaluate_in(expr, &root_item, root) {
             Ok(items) => items,
             Err(e) => {
                 index.skipped.push((code, e));
@@ -138,17 +240,26 @@ pub fn extract_with<'a>(
         };
         let kind = param.param.param_type;
         if kind != ParamType::Composite {
+            let first = index.entries.len();
             for item in &items {
                 convert.push(kind, item, &mut |value| {
-                    index.entries.push(IndexEntry { code, value })
+                    // The same value from two elements (a given name in two HumanNames) is one
+                    // row; only checked for ordinary sizes to stay linear on huge ValueSets.
+                    let added = &index.entries[first..];
+                    if added.len() > DEDUPE_MAX || !added.iter().any(|e| e.value == value) {
+                        index.entries.push(IndexEntry {
+                            code: Cow::Borrowed(code),
+                            value,
+                        });
+                    }
                 });
             }
             continue;
         }
         for item in &items {
-            match composite_tuples(engine, &convert, param, resource, item) {
+            match composite_tuples(engine, &convert, param, &root_item, item) {
                 Ok(tuples) => index.entries.extend(tuples.into_iter().map(|t| IndexEntry {
-                    code,
+                    code: Cow::Borrowed(code),
                     value: IndexValue::Composite(t),
                 })),
                 Err(e) => index.skipped.push((code, e)),
@@ -164,7 +275,7 @@ fn composite_tuples<'a>(
     engine: &Engine<'_>,
     convert: &values::Converter,
     param: &'a super::search_params::TypedParam,
-    resource: &'a Value,
+    root: &super::fhirpath::Item<'a>,
     item: &super::fhirpath::Item<'a>,
 ) -> Result<Vec<Vec<IndexValue<'a>>>, EvalError> {
     let mut tuples: Vec<Vec<IndexValue<'a>>> = vec![Vec::new()];
@@ -173,10 +284,17 @@ fn composite_tuples<'a>(
             return Ok(Vec::new());
         };
         let results =
-            engine.evaluate_on(&component.expression, resource, std::slice::from_ref(item))?;
+            engine.evaluate_in(&component.expression, root, std::slice::from_ref(item))?;
         let mut values = Vec::new();
         for r in &results {
-            convert.push(kind, r, &mut |v| values.push(v));
+            convert.push(kind, r, &mut |v| {
+                // A text-only token (CodeableConcept.text) cannot match a `system|code$value`
+                // composite search.
+                let text_only = matches!(&v, IndexValue::Token(t) if t.code.is_none());
+                if !text_only {
+                    values.push(v);
+                }
+            });
         }
         if values.is_empty() {
             return Ok(Vec::new());

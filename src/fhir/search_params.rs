@@ -46,6 +46,23 @@ pub enum ParamType {
     Special,
 }
 
+impl ParamType {
+    /// The FHIR code (`token`, `date`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParamType::Number => "number",
+            ParamType::Date => "date",
+            ParamType::String => "string",
+            ParamType::Token => "token",
+            ParamType::Reference => "reference",
+            ParamType::Composite => "composite",
+            ParamType::Quantity => "quantity",
+            ParamType::Uri => "uri",
+            ParamType::Special => "special",
+        }
+    }
+}
+
 impl FromStr for ParamType {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {

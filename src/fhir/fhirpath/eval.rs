@@ -91,7 +91,9 @@ impl<'a> Env<'a, '_> {
                     (_, []) => Ok(Vec::new()),
                     (UnaryOp::Plus, _) => Ok(value),
                     (UnaryOp::Minus, [item]) => match item.prim() {
-                        super::item::Prim::Int(i) => Ok(vec![Item::Integer(-i)]),
+                        super::item::Prim::Int(i) => {
+                            Ok(i.checked_neg().map(Item::Integer).into_iter().collect())
+                        }
                         super::item::Prim::Dec(d) => Ok(vec![Item::Decimal(-d)]),
                         _ => Err(EvalError::TypeMismatch {
                             operation: "unary -",
@@ -135,7 +137,7 @@ impl<'a> Env<'a, '_> {
     /// Child navigation: typed through the model (choice elements expand to their JSON
     /// properties), untyped by plain JSON property when the model does not know the path.
     pub(crate) fn member(&self, item: &Item<'a>, name: &str, out: &mut Collection<'a>) {
-        let Item::Node { json, ty } = item else {
+        let Item::Node { json, ty, .. } = item else {
             return;
         };
         let Value::Object(obj) = json else {
@@ -143,40 +145,83 @@ impl<'a> Env<'a, '_> {
         };
         match ty.and_then(|t| self.model.element(t, name)) {
             Some(Element::Single(t)) => {
-                if let Some(v) = obj.get(name) {
-                    self.push_values(v, Some(*t), out);
-                }
+                let ext = self.primitive_ext(obj, name, *t);
+                self.push_values(property(obj, name), ext, Some(*t), out);
             }
             Some(Element::Choice(members)) => {
-                for (prop, t) in members.iter() {
-                    if let Some(v) = obj.get(&**prop) {
-                        self.push_values(v, Some(*t), out);
+                // One pass over the object instead of a lookup per allowed type.
+                for (key, v) in obj {
+                    if key.len() <= name.len() || !key.starts_with(name) {
+                        continue;
+                    }
+                    if let Some((_, t)) = members.iter().find(|(prop, _)| **prop == **key) {
+                        let ext = self.primitive_ext(obj, key, *t);
+                        self.push_values(Some(v), ext, Some(*t), out);
                     }
                 }
             }
             None => {
-                if let Some(v) = obj.get(name) {
+                if let Some(v) = property(obj, name) {
                     let t = v
                         .get("resourceType")
                         .and_then(Value::as_str)
                         .and_then(|n| self.model.id(n));
-                    self.push_values(v, t, out);
+                    self.push_values(Some(v), None, t, out);
                 }
             }
         }
     }
 
+    /// The `_name` sibling of a primitive element, which holds its id and extensions.
+    fn primitive_ext(
+        &self,
+        obj: &'a serde_json::Map<String, Value>,
+        name: &str,
+        ty: super::model::TypeId,
+    ) -> Option<&'a Value> {
+        if self.model.kind(ty) != TypeKind::Primitive {
+            return None;
+        }
+        obj.iter()
+            .find(|(k, _)| k.len() == name.len() + 1 && k.starts_with('_') && k.ends_with(name))
+            .map(|(_, v)| v)
+    }
+
+    /// Adds the item(s) of one element: arrays expand, and a primitive's extensions pair with
+    /// its value by position.
     fn push_values(
         &self,
-        v: &'a Value,
+        value: Option<&'a Value>,
+        ext: Option<&'a Value>,
         ty: Option<super::model::TypeId>,
         out: &mut Collection<'a>,
     ) {
-        let typed = |json: &'a Value| Item::node(json, ty.map(|t| self.model.concrete(t, json)));
-        match v {
-            Value::Array(items) => out.extend(items.iter().filter(|j| !j.is_null()).map(typed)),
-            Value::Null => {}
-            single => out.push(typed(single)),
+        static NULL: Value = Value::Null;
+        let node = |json: &'a Value, ext: Option<&'a Value>| Item::Node {
+            json,
+            ty: ty.map(|t| self.model.concrete(t, json)),
+            ext: ext.filter(|e| !e.is_null()),
+        };
+        match (value, ext) {
+            (Some(Value::Array(items)), ext) => {
+                let exts = ext.and_then(Value::as_array);
+                for (i, json) in items.iter().enumerate() {
+                    let e = exts.and_then(|e| e.get(i)).filter(|e| !e.is_null());
+                    if !json.is_null() || e.is_some() {
+                        out.push(node(json, e));
+                    }
+                }
+            }
+            (Some(Value::Null) | None, Some(Value::Array(exts))) => {
+                out.extend(
+                    exts.iter()
+                        .filter(|e| !e.is_null())
+                        .map(|e| node(&NULL, Some(e))),
+                );
+            }
+            (Some(Value::Null) | None, Some(e)) if e.is_object() => out.push(node(&NULL, Some(e))),
+            (Some(Value::Null) | None, _) => {}
+            (Some(single), ext) => out.push(node(single, ext)),
         }
     }
 
@@ -185,7 +230,9 @@ impl<'a> Env<'a, '_> {
         let system = namespace == Some("System");
         match item {
             Item::Node { ty: Some(t), .. } if !system => self.model.is_a(*t, name),
-            Item::Node { ty: Some(t), json } => {
+            Item::Node {
+                ty: Some(t), json, ..
+            } => {
                 // A FHIR primitive also answers to its System type (FHIR.string is System.String).
                 self.model.kind(*t) == TypeKind::Primitive && system_name(json) == Some(name)
             }
@@ -253,6 +300,16 @@ impl<'a> Env<'a, '_> {
         let l = self.eval(left, focus)?;
         let r = self.eval(right, focus)?;
         super::operators::apply(op, l, r)
+    }
+}
+
+/// A property of a JSON object. Resources and their elements mostly have a handful of
+/// properties, for which comparing keys is cheaper than hashing the name.
+fn property<'a>(obj: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if obj.len() <= 16 {
+        obj.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+    } else {
+        obj.get(name)
     }
 }
 

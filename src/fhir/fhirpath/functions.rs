@@ -80,7 +80,7 @@ impl<'a> Env<'a, '_> {
             }
             F::HasValue => vec![Item::Boolean(matches!(
                 input.as_slice(),
-                [Item::Node { json, .. }] if !json.is_object() && !json.is_array()
+                [Item::Node { json, .. }] if !json.is_object() && !json.is_array() && !json.is_null()
             ))],
             F::Iif => {
                 let cond = to_bool(&arg(0)?, "iif")?;
@@ -211,7 +211,12 @@ impl<'a> Env<'a, '_> {
     }
 
     fn extensions(&self, item: &Item<'a>, url: &str, out: &mut Collection<'a>) {
-        let Some(Value::Array(exts)) = item.json().and_then(|j| j.get("extension")) else {
+        // A primitive keeps its extensions in its `_name` sibling.
+        let holder = match item {
+            Item::Node { ext: Some(ext), .. } => Some(*ext),
+            other => other.json(),
+        };
+        let Some(Value::Array(exts)) = holder.and_then(|j| j.get("extension")) else {
             return;
         };
         let ty = self.model.id("Extension");

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use super::model::{TypeId, TypeModel};
+use super::temporal::DateRange;
 
 /// One item of a FHIRPath collection. `'a` is the lifetime of the resource: elements borrow
 /// from it instead of copying.
@@ -16,6 +17,9 @@ pub enum Item<'a> {
     Node {
         json: &'a Value,
         ty: Option<TypeId>,
+        /// For a primitive, its `_name` sibling (id and extensions). `json` is `null` when the
+        /// primitive has extensions but no value.
+        ext: Option<&'a Value>,
     },
     Boolean(bool),
     Integer(i64),
@@ -39,7 +43,11 @@ pub(crate) enum Prim<'a> {
 
 impl<'a> Item<'a> {
     pub(crate) fn node(json: &'a Value, ty: Option<TypeId>) -> Item<'a> {
-        Item::Node { json, ty }
+        Item::Node {
+            json,
+            ty,
+            ext: None,
+        }
     }
 
     /// The JSON behind a resource element, if this is one.
@@ -102,7 +110,14 @@ impl<'a> Item<'a> {
             (Prim::Int(a), Prim::Int(b)) => a == b,
             (Prim::Int(a), Prim::Dec(b)) | (Prim::Dec(b), Prim::Int(a)) => (a as f64) == b,
             (Prim::Dec(a), Prim::Dec(b)) => a == b,
-            (Prim::Str(a), Prim::Str(b)) => a == b,
+            (Prim::Str(a), Prim::Str(b)) if a == b => true,
+            // Date/time values are equal as instants (`10:00+01:00` = `09:00Z`); of different
+            // precisions they are equal only if that cannot be known (empty).
+            (Prim::Str(a), Prim::Str(b)) => match temporal_order(a, b) {
+                Some(Temporal::Ordered(ord)) => ord.is_eq(),
+                Some(Temporal::Uncertain) => return None,
+                None => false,
+            },
             (Prim::Complex(a), Prim::Complex(b)) => std::ptr::eq(a, b) || a == b,
             (Prim::Type(a), Prim::Type(b)) => a == b,
             _ => false,
@@ -120,16 +135,22 @@ impl<'a> Item<'a> {
         }
     }
 
-    /// Ordering for `<`, `>`, ...: numbers numerically, strings (and dates of equal precision)
-    /// lexically.
-    pub(crate) fn compare(&self, other: &Item<'_>) -> Option<std::cmp::Ordering> {
+    /// Ordering for `<`, `>`, ...: numbers numerically, dates and times as instants (with
+    /// FHIRPath precision rules), other strings lexically.
+    pub(crate) fn compare(&self, other: &Item<'_>) -> Comparison {
+        use std::cmp::Ordering;
+        let numeric = |o: Option<Ordering>| o.map_or(Comparison::Incomparable, Comparison::Ordered);
         match (self.prim(), other.prim()) {
-            (Prim::Int(a), Prim::Int(b)) => Some(a.cmp(&b)),
-            (Prim::Int(a), Prim::Dec(b)) => (a as f64).partial_cmp(&b),
-            (Prim::Dec(a), Prim::Int(b)) => a.partial_cmp(&(b as f64)),
-            (Prim::Dec(a), Prim::Dec(b)) => a.partial_cmp(&b),
-            (Prim::Str(a), Prim::Str(b)) => Some(a.cmp(b)),
-            _ => None,
+            (Prim::Int(a), Prim::Int(b)) => Comparison::Ordered(a.cmp(&b)),
+            (Prim::Int(a), Prim::Dec(b)) => numeric((a as f64).partial_cmp(&b)),
+            (Prim::Dec(a), Prim::Int(b)) => numeric(a.partial_cmp(&(b as f64))),
+            (Prim::Dec(a), Prim::Dec(b)) => numeric(a.partial_cmp(&b)),
+            (Prim::Str(a), Prim::Str(b)) => match temporal_order(a, b) {
+                Some(Temporal::Ordered(ord)) => Comparison::Ordered(ord),
+                Some(Temporal::Uncertain) => Comparison::Unknown,
+                None => Comparison::Ordered(a.cmp(b)),
+            },
+            _ => Comparison::Incomparable,
         }
     }
 
@@ -138,4 +159,40 @@ impl<'a> Item<'a> {
     pub(crate) fn truthy(&self) -> bool {
         !matches!(self.prim(), Prim::Bool(false))
     }
+}
+
+/// The outcome of comparing two items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Comparison {
+    Ordered(std::cmp::Ordering),
+    /// Date/times of different precision that overlap: the result is empty.
+    Unknown,
+    /// Values of types that have no order between them.
+    Incomparable,
+}
+
+enum Temporal {
+    Ordered(std::cmp::Ordering),
+    Uncertain,
+}
+
+/// Orders two strings that are both FHIR dates/dateTimes/instants: at equal precision by
+/// instant; at different precisions only when their ranges do not overlap. `None` when either
+/// is not a date.
+fn temporal_order(a: &str, b: &str) -> Option<Temporal> {
+    let starts_with_digit = |s: &str| s.as_bytes().first().is_some_and(u8::is_ascii_digit);
+    if !starts_with_digit(a) || !starts_with_digit(b) {
+        return None;
+    }
+    let (x, px) = DateRange::parse_with_precision(a)?;
+    let (y, py) = DateRange::parse_with_precision(b)?;
+    Some(if px == py {
+        Temporal::Ordered(x.low.cmp(&y.low))
+    } else if x.high < y.low {
+        Temporal::Ordered(std::cmp::Ordering::Less)
+    } else if x.low > y.high {
+        Temporal::Ordered(std::cmp::Ordering::Greater)
+    } else {
+        Temporal::Uncertain
+    })
 }

@@ -16,12 +16,14 @@ pub mod model;
 mod operators;
 mod parser;
 mod resolve;
+mod temporal;
 
 pub use ast::{BinaryOp, Expr, Function, Literal, TypeOp, TypeSpec, UnaryOp};
 pub use error::{EvalError, ParseError};
 pub use item::Item;
 pub use model::{Element, ModelError, TypeId, TypeKind, TypeModel};
 pub use resolve::{LocalResolver, ReferenceParts, ReferenceResolver};
+pub use temporal::{DateRange, DATE_MAX, DATE_MIN};
 
 use serde_json::Value;
 
@@ -109,10 +111,7 @@ impl<'r> Engine<'r> {
 
     /// The item for a resource, typed by its `resourceType`.
     pub fn root<'a>(&self, resource: &'a Value) -> Item<'a> {
-        Item::Node {
-            json: resource,
-            ty: Some(self.model.resource_type(resource)),
-        }
+        Item::node(resource, Some(self.model.resource_type(resource)))
     }
 
     /// Evaluates `expr` with `focus` as `$this` (e.g. a composite search parameter's
@@ -123,9 +122,20 @@ impl<'r> Engine<'r> {
         resource: &'a Value,
         focus: &[Item<'a>],
     ) -> Result<Vec<Item<'a>>, EvalError> {
+        self.evaluate_in(expr, &self.root(resource), focus)
+    }
+
+    /// [`Engine::evaluate_on`] with the resource already wrapped by [`Engine::root`], for
+    /// callers that evaluate many expressions on one resource.
+    pub fn evaluate_in<'a>(
+        &self,
+        expr: &Expression,
+        root: &Item<'a>,
+        focus: &[Item<'a>],
+    ) -> Result<Vec<Item<'a>>, EvalError> {
         let env = Env {
             model: self.model,
-            root: self.root(resource),
+            root: root.clone(),
             resolver: self.resolver,
         };
         env.eval(

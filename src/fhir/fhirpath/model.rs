@@ -11,9 +11,37 @@
 //! and no plain `<name>` property.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 use serde_json::Value;
+
+/// Maps keyed by element and type names. Every lookup on the evaluation path goes through
+/// them, so they use FNV-1a rather than SipHash: the keys come from the schema, and inputs
+/// only probe, so there is no hash-flooding exposure.
+type FastMap<V> = HashMap<Box<str>, V, BuildHasherDefault<Fnv>>;
+
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
 
 static SCHEMA: &str = include_str!("../../../fhir-profiles/fhir.schema.json");
 
@@ -47,14 +75,14 @@ struct TypeInfo {
     name: Box<str>,
     kind: TypeKind,
     base: Option<TypeId>,
-    elements: HashMap<Box<str>, Element>,
+    elements: FastMap<Element>,
 }
 
 /// The FHIR R4 type model.
 #[derive(Debug)]
 pub struct TypeModel {
     types: Vec<TypeInfo>,
-    by_name: HashMap<Box<str>, TypeId>,
+    by_name: FastMap<TypeId>,
     any_resource: TypeId,
 }
 
@@ -112,7 +140,7 @@ impl TypeModel {
             .unwrap_or_default();
         let mut model = TypeModel {
             types: Vec::new(),
-            by_name: HashMap::new(),
+            by_name: FastMap::default(),
             any_resource: TypeId(0),
         };
         model.any_resource = model.add("Resource", TypeKind::AnyResource);
@@ -153,7 +181,7 @@ impl TypeModel {
             name: name.into(),
             kind,
             base: None,
-            elements: HashMap::new(),
+            elements: FastMap::default(),
         });
         self.by_name.insert(name.into(), id);
         id
@@ -181,8 +209,8 @@ impl TypeModel {
     }
 
     /// Element table of one definition: plain elements, then choice groups.
-    fn elements_of(&self, props: &serde_json::Map<String, Value>) -> HashMap<Box<str>, Element> {
-        let mut elements = HashMap::new();
+    fn elements_of(&self, props: &serde_json::Map<String, Value>) -> FastMap<Element> {
+        let mut elements = FastMap::default();
         let mut groups: HashMap<&str, Vec<(Box<str>, TypeId)>> = HashMap::new();
         for (name, prop) in props {
             if name.starts_with('_') || name == "resourceType" || name == "fhir_comments" {

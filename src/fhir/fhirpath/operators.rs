@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use super::ast::BinaryOp;
 use super::error::EvalError;
 use super::eval::{bool_result, Collection};
-use super::item::{Item, Prim};
+use super::item::{Comparison, Item, Prim};
 
 pub(crate) fn apply<'a>(
     op: BinaryOp,
@@ -30,15 +30,58 @@ pub(crate) fn apply<'a>(
     }
 }
 
+/// Above this size `|` de-duplicates by hashing instead of comparing every pair (a ValueSet
+/// expansion can hold thousands of codes).
+const QUADRATIC_UNION_MAX: usize = 32;
+
 /// `|`: both collections, without duplicates.
 pub(crate) fn union<'a>(l: Collection<'a>, r: Collection<'a>) -> Collection<'a> {
-    let mut out: Collection<'a> = Vec::with_capacity(l.len() + r.len());
-    for item in l.into_iter().chain(r) {
-        if !out.iter().any(|o| o.equals(&item) == Some(true)) {
-            out.push(item);
+    let total = l.len() + r.len();
+    let mut out: Collection<'a> = Vec::with_capacity(total);
+    if total <= QUADRATIC_UNION_MAX {
+        for item in l.into_iter().chain(r) {
+            if !out.iter().any(|o| o.equals(&item) == Some(true)) {
+                out.push(item);
+            }
         }
+        return out;
     }
-    out
+    // Large collections: exact keys (same text, same number, same element). Unlike `=`, this
+    // keeps date/times that are equal only as instants, and equal copies of complex elements.
+    out.extend(l);
+    out.extend(r);
+    let keep: Vec<bool> = {
+        let mut seen = std::collections::HashSet::with_capacity(total);
+        out.iter()
+            .map(|item| seen.insert(dedupe_key(item)))
+            .collect()
+    };
+    out.into_iter()
+        .zip(keep)
+        .filter_map(|(item, keep)| keep.then_some(item))
+        .collect()
+}
+
+#[derive(PartialEq, Eq, Hash)]
+enum Key<'k> {
+    Bool(bool),
+    Int(i64),
+    Dec(u64),
+    Str(&'k str),
+    Element(usize),
+    Type(&'k str),
+}
+
+fn dedupe_key<'k>(item: &'k Item<'_>) -> Key<'k> {
+    match item.prim() {
+        Prim::Bool(b) => Key::Bool(b),
+        Prim::Int(i) => Key::Int(i),
+        Prim::Dec(d) if d.fract() == 0.0 && d.abs() < 9.0e15 => Key::Int(d as i64),
+        Prim::Dec(d) => Key::Dec(d.to_bits()),
+        Prim::Str(s) => Key::Str(s),
+        Prim::Complex(v) => Key::Element(std::ptr::from_ref(v) as usize),
+        Prim::Type(t) => Key::Type(t),
+    }
 }
 
 fn equal(l: &[Item<'_>], r: &[Item<'_>]) -> Option<bool> {
@@ -74,10 +117,14 @@ fn compare<'a>(op: BinaryOp, l: &[Item<'a>], r: &[Item<'a>]) -> Result<Collectio
             })
         }
     };
-    let Some(ord) = a.compare(b) else {
-        return Err(EvalError::TypeMismatch {
-            operation: "comparison",
-        });
+    let ord = match a.compare(b) {
+        Comparison::Ordered(ord) => ord,
+        Comparison::Unknown => return Ok(Vec::new()),
+        Comparison::Incomparable => {
+            return Err(EvalError::TypeMismatch {
+                operation: "comparison",
+            })
+        }
     };
     let result = match op {
         BinaryOp::Lt => ord.is_lt(),

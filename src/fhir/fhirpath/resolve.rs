@@ -41,10 +41,7 @@ impl ReferenceResolver for LocalResolver {
             let target = contained
                 .iter()
                 .find(|c| c.get("id").and_then(Value::as_str) == Some(local))?;
-            return Some(Item::Node {
-                json: target,
-                ty: Some(self.model.resource_type(target)),
-            });
+            return Some(Item::node(target, Some(self.model.resource_type(target))));
         }
         let is_resource = |t: &str| {
             self.model

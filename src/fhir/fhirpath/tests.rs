@@ -207,3 +207,101 @@ fn evaluation_errors_are_typed() {
         Err(EvalError::UnknownConstant(_))
     ));
 }
+
+#[test]
+fn every_prefix_of_an_expression_parses_or_fails_cleanly() {
+    let source = "Patient.name.where(given.first() = 'Ré\\u00e9' and (use != 'old')).family[0] | %resource.id | @2020-01-01T10:00Z";
+    let mut boundaries: Vec<usize> = source.char_indices().map(|(i, _)| i).collect();
+    boundaries.push(source.len());
+    let patient = json!({"resourceType": "Patient", "name": [{"given": ["Réé"], "family": "X"}]});
+    let engine = Engine::r4().unwrap();
+    for end in boundaries {
+        if let Ok(expr) = Expression::parse(&source[..end]) {
+            let _ = engine.evaluate(&expr, &patient);
+        }
+    }
+    assert!(Expression::parse(source).is_ok());
+}
+
+#[test]
+fn dates_compare_as_instants_with_precision() {
+    let period = json!({
+        "resourceType": "Encounter",
+        "period": {"start": "2025-01-01T10:00:00+01:00", "end": "2025-01-01T09:30:00Z"}
+    });
+    // Lexically "10:00" > "09:30", but 09:00Z is before 09:30Z.
+    assert_eq!(
+        eval("Encounter.period.start < Encounter.period.end", &period),
+        vec![json!(true)]
+    );
+    assert_eq!(
+        eval("Encounter.period.start = @2025-01-01T09:00:00Z", &period),
+        vec![json!(true)]
+    );
+    // Different precisions: ordered when the ranges are apart, empty when they overlap.
+    assert_eq!(
+        eval("Encounter.period.start > @2024", &period),
+        vec![json!(true)]
+    );
+    assert!(eval("Encounter.period.start > @2025-01", &period).is_empty());
+    assert!(eval("Encounter.period.start = @2025", &period).is_empty());
+    // Plain strings still compare lexically.
+    assert_eq!(eval("'abc' < 'abd'", &period), vec![json!(true)]);
+}
+
+#[test]
+fn primitive_extensions_are_reachable() {
+    let birth_time = "http://hl7.org/fhir/StructureDefinition/patient-birthTime";
+    let patient = json!({
+        "resourceType": "Patient",
+        "birthDate": "1980-02-03",
+        "_birthDate": {"extension": [{"url": birth_time, "valueDateTime": "1980-02-03T10:15:00Z"}]},
+        "name": [{"given": ["Ann", "Bea"], "_given": [null, {"extension": [{"url": "http://x/nick", "valueString": "B"}]}]}],
+        "_gender": {"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "asked-declined"}]}
+    });
+    assert_eq!(
+        eval(
+            &format!("Patient.birthDate.extension('{birth_time}').value"),
+            &patient
+        ),
+        vec![json!("1980-02-03T10:15:00Z")]
+    );
+    assert_eq!(
+        eval(
+            "Patient.name.given.where(extension('http://x/nick').exists())",
+            &patient
+        ),
+        vec![json!("Bea")]
+    );
+    // A primitive with only extensions exists but has no value.
+    assert_eq!(eval("Patient.gender.exists()", &patient), vec![json!(true)]);
+    assert_eq!(
+        eval("Patient.gender.hasValue()", &patient),
+        vec![json!(false)]
+    );
+    assert_eq!(
+        eval("Patient.birthDate.hasValue()", &patient),
+        vec![json!(true)]
+    );
+    assert_eq!(eval("Patient.name.given.count()", &patient), vec![json!(2)]);
+}
+
+#[test]
+fn large_unions_deduplicate_by_value() {
+    let contains: Vec<Value> = (0..200)
+        .map(|i| json!({"code": format!("c{}", i % 150)}))
+        .collect();
+    let vs = json!({
+        "resourceType": "ValueSet",
+        "expansion": {"contains": contains},
+        "compose": {"include": [{"concept": [{"code": "c1"}, {"code": "new"}]}]}
+    });
+    let codes = eval(
+        "ValueSet.expansion.contains.code | ValueSet.compose.include.concept.code",
+        &vs,
+    );
+    assert_eq!(codes.len(), 151);
+    assert_eq!(codes[0], json!("c0"));
+    assert_eq!(codes[150], json!("new"));
+    assert_eq!(eval("(1 | 1.0 | 2 | 'a' | 'a')", &vs).len(), 3);
+}

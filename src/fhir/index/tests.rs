@@ -198,8 +198,9 @@ fn quantities_choice_types_and_ucum_canonical_values() {
         vec![&IndexValue::Quantity(expected.clone())]
     );
     // The composite pairs each code token with the value.
+    // Two coded tokens pair with the value; the text-only token does not.
     let cvq = values(&index, "code-value-quantity");
-    assert_eq!(cvq.len(), 3);
+    assert_eq!(cvq.len(), 2);
     assert_eq!(
         cvq[0],
         &IndexValue::Composite(vec![
@@ -251,6 +252,12 @@ fn strings_are_normalised_per_name_part() {
         ]
     );
     assert_eq!(values(&index, "address").len(), 2);
+    // A second HumanName repeating a given name adds no duplicate row.
+    let mut twice = patient.clone();
+    twice["name"] = json!([{"given": ["Anne"]}, {"given": ["Anne"], "family": "Smith"}]);
+    let index = extract(registry(), &twice).unwrap();
+    assert_eq!(values(&index, "given").len(), 1);
+    assert_eq!(values(&index, "name").len(), 2);
     assert_eq!(
         values(&index, "deceased"),
         vec![&IndexValue::Token(Token {
@@ -280,4 +287,76 @@ fn missing_resource_type_is_an_error() {
     ));
     let unknown = json!({"resourceType": "NotAType"});
     assert!(extract(registry(), &unknown).unwrap().entries.is_empty());
+}
+
+#[test]
+fn malformed_elements_are_ignored_without_panicking() {
+    let messy = json!({
+        "resourceType": "Observation",
+        "id": 7,
+        "code": "not-a-codeable-concept",
+        "subject": [1, 2, {"reference": 5}],
+        "performer": [null, {"reference": "Patient/"}, {"reference": "ünïcode/ß"}],
+        "valueQuantity": {"value": "abc", "code": "µg"},
+        "effectivePeriod": {"start": 7, "end": "2025-13-45"},
+        "issued": "yesterday",
+        "component": [null, {"valueQuantity": {"value": 1e308, "unit": "10*400"}}, []],
+        "meta": {"tag": "x", "lastUpdated": {"a": 1}}
+    });
+    let index = extract(registry(), &messy).unwrap();
+    assert!(values(&index, "date").is_empty());
+    assert!(values(&index, "value-quantity").is_empty());
+    assert!(values(&index, "patient").is_empty());
+    assert_eq!(crate::fhir::compartment::patient_compartment(&messy), None);
+}
+
+#[test]
+fn custom_parameters_are_indexed_and_entries_can_be_owned() {
+    let mut custom = SearchParamRegistry::r4().unwrap();
+    custom
+        .add(&json!({
+            "resourceType": "SearchParameter",
+            "url": "http://example.org/sp/birth-sex",
+            "code": "birthsex",
+            "base": ["Patient"],
+            "type": "token",
+            "expression": "Patient.extension('http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex').value"
+        }))
+        .unwrap();
+    let patient = json!({
+        "resourceType": "Patient",
+        "extension": [{
+            "url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex",
+            "valueCode": "F"
+        }]
+    });
+    let owned: Vec<IndexEntry<'static>> = extract(&custom, &patient)
+        .unwrap()
+        .entries
+        .into_iter()
+        .map(IndexEntry::into_owned)
+        .collect();
+    drop(custom);
+    let birthsex: Vec<_> = owned.iter().filter(|e| e.code == "birthsex").collect();
+    assert_eq!(
+        birthsex[0].value,
+        IndexValue::Token(Token {
+            code: b("F"),
+            ..Token::default()
+        })
+    );
+    assert_eq!(birthsex.len(), 1);
+}
+
+#[test]
+fn implicit_ranges_follow_precision() {
+    let close =
+        |(a, b): (f64, f64), (x, y): (f64, f64)| (a - x).abs() < 1e-12 && (b - y).abs() < 1e-12;
+    assert!(close(implicit_range("100").unwrap(), (99.5, 100.5)));
+    assert!(close(implicit_range("5.40").unwrap(), (5.395, 5.405)));
+    assert!(close(implicit_range("-1.5").unwrap(), (-1.55, -1.45)));
+    assert!(close(implicit_range("1e2").unwrap(), (50.0, 150.0)));
+    assert!(close(implicit_range("1.0e2").unwrap(), (95.0, 105.0)));
+    assert_eq!(implicit_range("abc"), None);
+    assert_eq!(implicit_range("inf"), None);
 }

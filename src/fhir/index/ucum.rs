@@ -100,6 +100,10 @@ const PREFIXES: &[(&str, f64)] = &[
 /// Converts `value unit` to canonical base units, or `None` when the unit is not understood.
 pub fn canonicalize(value: f64, unit: &str) -> Option<Canonical> {
     let unit = unit.trim();
+    // UCUM codes are ASCII; this also keeps the byte-wise parsing below on char boundaries.
+    if !unit.is_ascii() {
+        return None;
+    }
     // Temperatures on offset scales only convert on their own, not inside compound units.
     let kelvin = match unit {
         "Cel" => Some(value + 273.15),
@@ -289,7 +293,16 @@ mod tests {
 
     #[test]
     fn unknown_units_are_not_converted() {
-        for unit in ["", "tablets", "mg/dL(", "[foo]", "mg per dL", "m99999"] {
+        for unit in [
+            "",
+            "tablets",
+            "mg/dL(",
+            "[foo]",
+            "mg per dL",
+            "m99999",
+            "mµ2",
+            "µg",
+        ] {
             assert!(canonicalize(1.0, unit).is_none(), "{unit}");
         }
     }

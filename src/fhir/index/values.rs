@@ -5,11 +5,10 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::date::DateRange;
 use super::text::normalize;
 use super::ucum;
 use super::{IndexValue, QuantityValue, ReferenceValue, StringValue, Token};
-use crate::fhir::fhirpath::{Item, ReferenceParts, TypeId, TypeModel};
+use crate::fhir::fhirpath::{DateRange, Item, ReferenceParts, TypeId, TypeModel};
 use crate::fhir::search_params::ParamType;
 
 const UCUM: &str = "http://unitsofmeasure.org";
@@ -75,7 +74,7 @@ impl Converter {
         sink: &mut dyn FnMut(IndexValue<'a>),
     ) {
         match item {
-            Item::Node { json, ty } => self.push_node(kind, json, self.shape(*ty), sink),
+            Item::Node { json, ty, .. } => self.push_node(kind, json, self.shape(*ty), sink),
             Item::Boolean(b) if kind == ParamType::Token => sink(IndexValue::Token(Token {
                 code: Some(Cow::Borrowed(if *b { "true" } else { "false" })),
                 ..Token::default()

@@ -93,3 +93,21 @@ fn rejects_invalid_definitions() {
         Err(SearchParamError::Invalid { field: "type", .. })
     ));
 }
+
+#[test]
+fn param_types_round_trip() {
+    for t in [
+        "number",
+        "date",
+        "string",
+        "token",
+        "reference",
+        "composite",
+        "quantity",
+        "uri",
+        "special",
+    ] {
+        assert_eq!(t.parse::<ParamType>().unwrap().as_str(), t);
+    }
+    assert!("bogus".parse::<ParamType>().is_err());
+}

@@ -1,5 +1,5 @@
 //! FHIR date/dateTime/instant values as the instant range their precision covers, in UTC epoch
-//! milliseconds: `2025` is 2025-01-01T00:00:00.000 .. 2025-12-31T23:59:59.999. Values without a
+//! milliseconds (used by FHIRPath comparisons and by date search indexing): `2025` is 2025-01-01T00:00:00.000 .. 2025-12-31T23:59:59.999. Values without a
 //! time zone (dates, partial dateTimes) are taken as UTC.
 
 use time::{Date, Month};
@@ -23,6 +23,12 @@ pub struct DateRange {
 impl DateRange {
     /// The range a FHIR date, dateTime or instant covers; `None` if it is not one.
     pub fn parse(text: &str) -> Option<DateRange> {
+        DateRange::parse_with_precision(text).map(|(range, _)| range)
+    }
+
+    /// [`DateRange::parse`], with the precision written: 1 year, 2 month, 3 day, 5 minute,
+    /// 6 second, 7 fractional seconds.
+    pub fn parse_with_precision(text: &str) -> Option<(DateRange, u8)> {
         let (date_part, time_part) = match text.split_once('T') {
             Some((d, t)) => (d, Some(t)),
             None => (text, None),
@@ -43,10 +49,13 @@ impl DateRange {
         let Some(month) = month else {
             let start = day_start(year, 1, 1)?;
             let end = day_start(year.checked_add(1)?, 1, 1).unwrap_or(DATE_MAX + 1);
-            return Some(DateRange {
-                low: start,
-                high: end - 1,
-            });
+            return Some((
+                DateRange {
+                    low: start,
+                    high: end - 1,
+                },
+                1,
+            ));
         };
         let Some(day) = day else {
             let start = day_start(year, month, 1)?;
@@ -56,17 +65,23 @@ impl DateRange {
                 (year, month + 1)
             };
             let end = day_start(ny, nm, 1).unwrap_or(DATE_MAX + 1);
-            return Some(DateRange {
-                low: start,
-                high: end - 1,
-            });
+            return Some((
+                DateRange {
+                    low: start,
+                    high: end - 1,
+                },
+                2,
+            ));
         };
         let midnight = day_start(year, month, day)?;
         let Some(time_part) = time_part else {
-            return Some(DateRange {
-                low: midnight,
-                high: midnight + MS_PER_DAY - 1,
-            });
+            return Some((
+                DateRange {
+                    low: midnight,
+                    high: midnight + MS_PER_DAY - 1,
+                },
+                3,
+            ));
         };
         let (clock, offset_ms) = split_zone(time_part)?;
         let mut parts = clock.split(':');
@@ -78,10 +93,13 @@ impl DateRange {
         }
         let base = midnight + (hour * 60 + minute) * 60_000 - offset_ms;
         let Some(seconds) = seconds else {
-            return Some(DateRange {
-                low: base,
-                high: base + 59_999,
-            });
+            return Some((
+                DateRange {
+                    low: base,
+                    high: base + 59_999,
+                },
+                5,
+            ));
         };
         let (whole, fraction) = match seconds.split_once('.') {
             Some((w, f)) => (w, Some(f)),
@@ -91,10 +109,13 @@ impl DateRange {
         let second: i64 = parse_digits::<i64>(whole, 2)?.min(59);
         let low = base + second * 1000;
         match fraction {
-            None => Some(DateRange {
-                low,
-                high: low + 999,
-            }),
+            None => Some((
+                DateRange {
+                    low,
+                    high: low + 999,
+                },
+                6,
+            )),
             Some(f) if !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) => {
                 // Milliseconds precision at most; finer digits fall inside the same millisecond.
                 let digits: String = f.chars().chain("000".chars()).take(3).collect();
@@ -105,7 +126,7 @@ impl DateRange {
                 } else {
                     low + 10_i64.pow(3 - f.len() as u32) - 1
                 };
-                Some(DateRange { low, high })
+                Some((DateRange { low, high }, 7))
             }
             Some(_) => None,
         }
