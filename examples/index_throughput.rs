@@ -111,7 +111,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// Every resource of the R4 examples package, when it is unpacked locally.
 fn spec_examples(registry: &SearchParamRegistry) -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::path::Path::new("/work/npmcache/r4/package");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".fhir-packages/hl7.fhir.r4.examples/package");
     if !dir.is_dir() {
         println!(
             "(R4 examples package not found at {}; skipping the mixed run)",

@@ -1,8 +1,6 @@
 //! Every R4 SearchParameter expression parses and evaluates: against an empty resource of each
 //! base type, and against the FHIR R4 spec examples (hl7.fhir.r4.examples 4.0.1, read from
-//! /work/npmcache/r4/package when present).
-
-use std::path::Path;
+//! .fhir-packages/ or $HEARTH_FHIR_EXAMPLES when present).
 
 use hearth::fhir::compartment::patient_compartment;
 use hearth::fhir::fhirpath::Engine;
@@ -10,7 +8,7 @@ use hearth::fhir::index::extract;
 use hearth::fhir::search_params::{ParamType, SearchParamRegistry};
 use serde_json::{json, Value};
 
-const EXAMPLES: &str = "/work/npmcache/r4/package";
+mod common;
 
 #[test]
 fn every_expression_evaluates_on_an_empty_resource_of_its_type() {
@@ -43,9 +41,12 @@ fn every_expression_evaluates_on_an_empty_resource_of_its_type() {
 
 #[test]
 fn every_expression_evaluates_on_the_spec_examples() {
-    let dir = Path::new(EXAMPLES);
+    let dir = common::examples_dir();
     if !dir.is_dir() {
-        eprintln!("SKIPPED: the R4 examples package is missing at {EXAMPLES}");
+        eprintln!(
+            "SKIPPED: the R4 examples package is missing at {}",
+            dir.display()
+        );
         return;
     }
     let registry = SearchParamRegistry::r4().unwrap();
@@ -133,9 +134,12 @@ fn every_expression_evaluates_on_the_spec_examples() {
 
 #[test]
 fn every_spec_example_indexes_and_gets_its_compartment() {
-    let dir = Path::new(EXAMPLES);
+    let dir = common::examples_dir();
     if !dir.is_dir() {
-        eprintln!("SKIPPED: the R4 examples package is missing at {EXAMPLES}");
+        eprintln!(
+            "SKIPPED: the R4 examples package is missing at {}",
+            dir.display()
+        );
         return;
     }
     let registry = SearchParamRegistry::r4().unwrap();

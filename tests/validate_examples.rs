@@ -13,13 +13,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-fn examples_dir() -> PathBuf {
-    match std::env::var_os("HEARTH_FHIR_EXAMPLES") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join(".fhir-packages/hl7.fhir.r4.examples/package"),
-    }
-}
+mod common;
+use common::examples_dir;
 
 /// Every example resource of the package, with its file name, read once for all tests.
 fn examples() -> Option<&'static [(String, Value)]> {

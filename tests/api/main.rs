@@ -1,6 +1,9 @@
 //! Integration tests: the real server over HTTP, on SQLite by default and on PostgreSQL when
 //! HEARTH_TEST_DATABASE_URL is set. One binary, so the crate links once.
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod bad_input;
 mod concurrency;
 mod crud;

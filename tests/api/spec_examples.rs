@@ -7,15 +7,8 @@ use std::sync::Arc;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::common::examples_dir;
 use crate::helpers::spawn_app_with;
-
-fn examples_dir() -> PathBuf {
-    match std::env::var_os("HEARTH_FHIR_EXAMPLES") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join(".fhir-packages/hl7.fhir.r4.examples/package"),
-    }
-}
 
 /// The example without the server-maintained meta fields (and without meta once it is empty).
 fn comparable(mut resource: Value) -> Value {
