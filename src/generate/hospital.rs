@@ -36,6 +36,7 @@ impl Life<'_> {
             practitioner: &physician,
         };
         let end = at.plus_minutes(self.rng.range(90, 420));
+        self.admitted_until = end;
         let problem = self.rng.pick(&codes::ACUTE_ED);
         let condition_id = self.rng.uuid();
         let mut out = vec![resources::condition(
@@ -159,6 +160,7 @@ impl Life<'_> {
                 },
             ));
         }
+        self.admitted_until = discharge;
         let emergency = self.rng.chance(0.7);
         let disposition = DISPOSITIONS
             .get(self.rng.weighted(&DISPOSITION_WEIGHTS))

@@ -72,6 +72,8 @@ pub(crate) struct Life<'a> {
     pub(crate) referrals: Vec<ReferralState>,
     pub(crate) vaccines_given: Vec<&'static str>,
     pub(crate) last_flu_season: i64,
+    /// Discharge time of the latest hospital stay; no one is seen elsewhere while admitted.
+    pub(crate) admitted_until: Instant,
     patients: [Option<Value>; 3],
     batches: Vec<Batch>,
     queue: BinaryHeap<Reverse<(i64, u64)>>,
@@ -128,6 +130,7 @@ impl<'a> Life<'a> {
             referrals: Vec::new(),
             vaccines_given: Vec::new(),
             last_flu_season: i64::MIN,
+            admitted_until: Instant(i64::MIN),
             patients: [None, None, None],
             batches: Vec::new(),
             queue: BinaryHeap::new(),
@@ -281,7 +284,11 @@ impl<'a> Life<'a> {
     }
 
     fn play(&mut self, event: Event, at: Instant) {
+        // Visits and admissions planned independently can fall inside a hospital stay; those
+        // did not happen. Referral follow-ups and results still arrive.
+        let in_hospital = at < self.admitted_until;
         match event {
+            Event::Office { .. } | Event::Emergency | Event::Inpatient { .. } if in_hospital => {}
             Event::Office { visit, refer } => self.office_visit(visit, refer, at),
             Event::Emergency => self.emergency_visit(at),
             Event::Inpatient { readmission_depth } => self.inpatient_stay(at, readmission_depth),
