@@ -706,3 +706,143 @@ fn invalid_configurations_are_rejected() {
         assert!(Population::new(config).is_err());
     }
 }
+
+/// A stand-in FHIR server that records every transaction it receives, or refuses them all.
+async fn spawn_sink(refuse: bool) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    use axum::{extract::State, http::StatusCode, routing::post, Json, Router};
+    type Seen = std::sync::Arc<std::sync::Mutex<Vec<Value>>>;
+    let seen: Seen = Default::default();
+    let app = Router::new()
+        .route(
+            "/fhir",
+            post(
+                move |State(seen): State<Seen>, Json(bundle): Json<Value>| async move {
+                    if let Ok(mut seen) = seen.lock() {
+                        seen.push(bundle);
+                    }
+                    if refuse {
+                        StatusCode::UNPROCESSABLE_ENTITY
+                    } else {
+                        StatusCode::OK
+                    }
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+        Ok(listener) => listener,
+        Err(e) => panic!("bind: {e}"),
+    };
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{address}/fhir/"), seen)
+}
+
+#[tokio::test]
+async fn load_posts_the_directory_then_every_bundle_of_every_person() {
+    let (url, seen) = spawn_sink(false).await;
+    let pop = population(91, 12);
+    let expected: usize = outputs(&pop).iter().map(|o| o.batches.len()).sum::<usize>() + 1;
+    let client = reqwest::Client::new();
+    let summary = match hearth::generate::load(&pop, &client, &url, 4).await {
+        Ok(summary) => summary,
+        Err(e) => panic!("load failed: {e}"),
+    };
+    assert_eq!(summary.persons, 12);
+    assert_eq!(summary.bundles as usize, expected);
+    let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+    assert_eq!(seen.len(), expected);
+    assert_eq!(seen[0], pop.directory_bundle(), "directory goes first");
+    // Within one person, Bundles arrive in sending order whatever the concurrency.
+    let mut by_person: HashMap<String, Vec<Value>> = HashMap::new();
+    let first_patient = |b: &Value| str_at(b, "/entry/0/resource/id").to_owned();
+    for bundle in &seen[1..] {
+        by_person
+            .entry(first_patient(bundle))
+            .or_default()
+            .push(bundle.clone());
+    }
+    for output in outputs(&pop) {
+        let mut sent: HashMap<String, Vec<Value>> = HashMap::new();
+        for bundle in output.bundles() {
+            sent.entry(first_patient(&bundle)).or_default().push(bundle);
+        }
+        for (patient, bundles) in sent {
+            assert_eq!(by_person.get(&patient), Some(&bundles));
+        }
+    }
+}
+
+#[tokio::test]
+async fn load_stops_when_the_server_refuses_a_transaction() {
+    let (url, seen) = spawn_sink(true).await;
+    let pop = population(92, 50);
+    let client = reqwest::Client::new();
+    match hearth::generate::load(&pop, &client, &url, 2).await {
+        Err(hearth::generate::GenerateError::Rejected { status }) => assert_eq!(status, 422),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    assert_eq!(
+        seen.lock().map(|s| s.len()).unwrap_or(0),
+        1,
+        "nothing after the refused directory"
+    );
+}
+
+/// The official schema with its root narrowed: `anyOf` the given resource types, so a valid
+/// resource stops at its own definition (the root's `oneOf` over all 146 types is very slow).
+fn schema_validator(types: &[&str]) -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fhir-profiles/fhir.schema.json");
+    let mut schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{} unreadable: {e}", path.display()));
+    let refs: Vec<Value> = types
+        .iter()
+        .map(|t| serde_json::json!({"$ref": format!("#/definitions/{t}")}))
+        .collect();
+    if let Some(root) = schema.as_object_mut() {
+        root.remove("discriminator");
+        root.remove("oneOf");
+        root.insert("anyOf".into(), Value::Array(refs));
+    }
+    jsonschema::draft6::new(&schema).unwrap_or_else(|e| panic!("schema does not compile: {e}"))
+}
+
+#[test]
+fn resources_validate_against_the_official_r4_schema() {
+    let pop = population(101, 6);
+    let resources: Vec<Value> = pop
+        .directory_resources()
+        .cloned()
+        .chain(
+            outputs(&pop)
+                .iter()
+                .flat_map(|o| o.batches.iter().flat_map(|b| b.resources.clone())),
+        )
+        .collect();
+    let mut types: Vec<&str> = resources
+        .iter()
+        .map(|r| str_at(r, "/resourceType"))
+        .collect();
+    types.sort_unstable();
+    types.dedup();
+    assert!(types.len() >= 12, "{types:?}");
+    let validator = schema_validator(&types);
+    for resource in &resources {
+        if !validator.is_valid(resource) {
+            // Re-check against the one type for readable errors.
+            let resource_type = str_at(resource, "/resourceType");
+            let errors: Vec<String> = schema_validator(&[resource_type])
+                .iter_errors(resource)
+                .take(5)
+                .map(|e| format!("{} at {}", e, e.instance_path))
+                .collect();
+            panic!("{resource_type} invalid: {errors:?}");
+        }
+    }
+}
