@@ -846,3 +846,21 @@ fn resources_validate_against_the_official_r4_schema() {
         }
     }
 }
+
+#[test]
+fn streamed_bundles_are_byte_identical_to_built_ones() {
+    let pop = population(111, 20);
+    let mut batches = 0;
+    for output in outputs(&pop) {
+        for batch in &output.batches {
+            let mut streamed = Vec::new();
+            if let Err(e) = batch.write_bundle(&mut streamed) {
+                panic!("{e}");
+            }
+            let built = serde_json::to_vec(&batch.to_bundle()).unwrap_or_default();
+            assert_eq!(streamed, built);
+            batches += 1;
+        }
+    }
+    assert!(batches > 20);
+}

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{json, Value};
 
 use super::{Batch, PatientOutput};
@@ -70,6 +71,139 @@ impl Batch {
     /// This batch as the source's transaction Bundle.
     pub fn to_bundle(&self) -> Value {
         transaction(self.resources.iter())
+    }
+
+    /// The same Bundle as [`Batch::to_bundle`], serialized straight from the resources without
+    /// building the Bundle tree first: byte-identical output at a fraction of the allocations.
+    pub fn write_bundle(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        let local: HashMap<String, String> = self
+            .resources
+            .iter()
+            .filter_map(|r| {
+                let key = key(r)?;
+                let id = r.get("id")?.as_str()?;
+                Some((key, format!("urn:uuid:{id}")))
+            })
+            .collect();
+        let bundle = StreamedBundle {
+            resources: &self.resources,
+            local: &local,
+        };
+        serde_json::to_writer(out, &bundle)
+    }
+}
+
+struct StreamedBundle<'a> {
+    resources: &'a [Value],
+    local: &'a HashMap<String, String>,
+}
+
+impl Serialize for StreamedBundle<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("resourceType", "Bundle")?;
+        map.serialize_entry("type", "transaction")?;
+        map.serialize_entry("entry", &Entries(self))?;
+        map.end()
+    }
+}
+
+struct Entries<'a, 'b>(&'b StreamedBundle<'a>);
+
+impl Serialize for Entries<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let bundle = self.0;
+        let mut seq = serializer.serialize_seq(None)?;
+        for resource in bundle.resources {
+            let Some(key) = key(resource) else {
+                continue;
+            };
+            let Some(full_url) = bundle.local.get(&key) else {
+                continue;
+            };
+            seq.serialize_element(&Entry {
+                full_url,
+                resource: Rewritten {
+                    value: resource,
+                    local: bundle.local,
+                },
+                url: &key,
+            })?;
+        }
+        seq.end()
+    }
+}
+
+struct Entry<'a> {
+    full_url: &'a str,
+    resource: Rewritten<'a>,
+    url: &'a str,
+}
+
+impl Serialize for Entry<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("fullUrl", self.full_url)?;
+        map.serialize_entry("resource", &self.resource)?;
+        map.serialize_entry("request", &Request { url: self.url })?;
+        map.end()
+    }
+}
+
+struct Request<'a> {
+    url: &'a str,
+}
+
+impl Serialize for Request<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("method", "PUT")?;
+        map.serialize_entry("url", self.url)?;
+        map.end()
+    }
+}
+
+/// A resource serialized with in-Bundle references replaced by fullUrls (as
+/// [`point_at_entries`] does on a copy).
+struct Rewritten<'a> {
+    value: &'a Value,
+    local: &'a HashMap<String, String>,
+}
+
+impl Serialize for Rewritten<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.value {
+            Value::Object(object) => {
+                let mut map = serializer.serialize_map(Some(object.len()))?;
+                for (name, child) in object {
+                    let local = (name == "reference")
+                        .then(|| child.as_str().and_then(|r| self.local.get(r)))
+                        .flatten();
+                    match local {
+                        Some(full_url) => map.serialize_entry(name, full_url)?,
+                        None => map.serialize_entry(
+                            name,
+                            &Rewritten {
+                                value: child,
+                                local: self.local,
+                            },
+                        )?,
+                    }
+                }
+                map.end()
+            }
+            Value::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&Rewritten {
+                        value: item,
+                        local: self.local,
+                    })?;
+                }
+                seq.end()
+            }
+            scalar => scalar.serialize(serializer),
+        }
     }
 }
 

@@ -33,8 +33,8 @@ pub struct WriteSummary {
     pub bytes: u64,
 }
 
-/// Lines ready to write: (file name, line).
-type Lines = Vec<(String, String)>;
+/// Lines ready to write: (file name, line without its newline).
+type Lines = Vec<(String, Vec<u8>)>;
 
 pub fn write(
     population: &Population,
@@ -91,8 +91,10 @@ fn render(output: &PatientOutput, format: Format) -> Result<(Lines, u64, u64, u6
         .count() as u64;
     let bundles = match format {
         Format::Bundles => {
-            for bundle in output.bundles() {
-                lines.push(("bundles.ndjson".to_owned(), line(&bundle)?));
+            for batch in &output.batches {
+                let mut bytes = Vec::with_capacity(8 << 10);
+                batch.write_bundle(&mut bytes)?;
+                lines.push(("bundles.ndjson".to_owned(), bytes));
             }
             output.batches.len() as u64
         }
@@ -105,7 +107,7 @@ fn render(output: &PatientOutput, format: Format) -> Result<(Lines, u64, u64, u6
     };
     lines.push((
         "ground-truth.ndjson".to_owned(),
-        serde_json::to_string(&output.ground_truth)?,
+        serde_json::to_vec(&output.ground_truth)?,
     ));
     Ok((lines, bundles, latest.len() as u64, patients))
 }
@@ -118,8 +120,8 @@ fn file_for(resource: &Value) -> String {
     format!("{resource_type}.ndjson")
 }
 
-fn line(value: &Value) -> Result<String, GenerateError> {
-    Ok(serde_json::to_string(value)?)
+fn line(value: &Value) -> Result<Vec<u8>, GenerateError> {
+    Ok(serde_json::to_vec(value)?)
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> GenerateError {
@@ -157,7 +159,7 @@ impl Files {
             }
             if let Some(writer) = self.open.get_mut(name) {
                 writer
-                    .write_all(text.as_bytes())
+                    .write_all(text)
                     .and_then(|()| writer.write_all(b"\n"))
                     .map_err(|source| io_error(&path, source))?;
                 summary.bytes += text.len() as u64 + 1;

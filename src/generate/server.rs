@@ -5,7 +5,6 @@
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
-use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::{GenerateError, Population};
@@ -50,8 +49,13 @@ pub async fn load(
         };
         for output in population.patients() {
             let bundles: Result<Vec<Vec<u8>>, GenerateError> = output
-                .bundles()
-                .map(|b: Value| serde_json::to_vec(&b).map_err(GenerateError::from))
+                .batches
+                .iter()
+                .map(|batch| {
+                    let mut bytes = Vec::with_capacity(8 << 10);
+                    batch.write_bundle(&mut bytes)?;
+                    Ok(bytes)
+                })
                 .collect();
             if sender.blocking_send(bundles).is_err() {
                 return;
