@@ -864,3 +864,33 @@ fn streamed_bundles_are_byte_identical_to_built_ones() {
     }
     assert!(batches > 20);
 }
+
+#[test]
+fn the_medical_home_re_records_hospital_diagnoses_after_discharge() {
+    let pop = population(121, 200);
+    let mut duplicated = 0;
+    for output in outputs(&pop) {
+        let conditions = |source: Source| -> Vec<(String, String)> {
+            output
+                .batches
+                .iter()
+                .filter(|b| b.source == source)
+                .flat_map(|b| b.resources.iter())
+                .filter(|r| str_at(r, "/resourceType") == "Condition")
+                .map(|r| {
+                    (
+                        str_at(r, "/code/coding/0/code").to_owned(),
+                        str_at(r, "/onsetDateTime").to_owned(),
+                    )
+                })
+                .collect()
+        };
+        let hospital = conditions(Source::Hospital);
+        let clinic = conditions(Source::Clinic);
+        let shared = clinic.iter().filter(|c| hospital.contains(c)).count();
+        duplicated += shared;
+        // Only a hospital stay is re-recorded: never more copies than hospital diagnoses.
+        assert!(shared <= hospital.len());
+    }
+    assert!(duplicated > 3, "cross-source duplicates: {duplicated}");
+}

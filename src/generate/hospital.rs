@@ -98,7 +98,7 @@ impl Life<'_> {
             practitioner: &physician,
         };
         let day = at.day();
-        let reason: &[Code; 2] = if self.has(Chronic::Copd, day) && self.rng.chance(0.5) {
+        let reason: &'static [Code; 2] = if self.has(Chronic::Copd, day) && self.rng.chance(0.5) {
             &codes::ADMISSION_REASONS[2]
         } else if self.has(Chronic::Hypertension, day) && self.rng.chance(0.3) {
             &codes::ADMISSION_REASONS[1]
@@ -114,13 +114,15 @@ impl Life<'_> {
             discharge
         };
         let condition_id = self.rng.uuid();
+        let onset = at.plus_minutes(-self.rng.range(120, 4_000));
+        self.last_discharge = Some((reason, onset, discharge));
         let mut out = vec![resources::condition(
             &ctx,
             ConditionSpec {
                 id: &condition_id,
                 codes: reason,
                 category: "encounter-diagnosis",
-                onset: at.plus_minutes(-self.rng.range(120, 4_000)),
+                onset,
                 recorded: at,
                 abated: Some(discharge),
             },

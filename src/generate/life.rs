@@ -74,6 +74,8 @@ pub(crate) struct Life<'a> {
     pub(crate) last_flu_season: i64,
     /// Discharge time of the latest hospital stay; no one is seen elsewhere while admitted.
     pub(crate) admitted_until: Instant,
+    /// The latest stay's diagnosis, onset and discharge, for the medical home to reconcile.
+    pub(crate) last_discharge: Option<(&'static [super::codes::Code; 2], Instant, Instant)>,
     patients: [Option<Value>; 3],
     batches: Vec<Batch>,
     queue: BinaryHeap<Reverse<(i64, u64)>>,
@@ -131,6 +133,7 @@ impl<'a> Life<'a> {
             vaccines_given: Vec::new(),
             last_flu_season: i64::MIN,
             admitted_until: Instant(i64::MIN),
+            last_discharge: None,
             patients: [None, None, None],
             batches: Vec::new(),
             queue: BinaryHeap::new(),

@@ -1,15 +1,14 @@
-//! What the medical home sends: office visits with their vitals, labs, problems, medications,
-//! care plans, immunizations and referrals; screening results; referral Task updates.
+//! The medical home's office visits: problems coded, treatment started and intensified, goals
+//! and plans, with the measurements and orders of the visit (see `findings` and `referral_loop`).
 
 use serde_json::Value;
 
 use super::care::{self, PlanIds};
 use super::chronic::Chronic;
-use super::clock::{civil_from_days, Instant};
+use super::clock::Instant;
 use super::codes::{self, Code};
 use super::directory::Role;
-use super::life::{Event, Life, ReferralState, Visit};
-use super::referral::{self, Referral, TaskState};
+use super::life::{Life, Visit};
 use super::resources::{
     self, ConditionSpec, Context, EncounterClass, EncounterSpec, MedicationSpec, ObsValue,
 };
@@ -42,6 +41,25 @@ impl Life<'_> {
         if matches!(visit, Visit::FollowUp | Visit::PostDischarge) {
             diagnoses.extend(self.chronic.iter().filter_map(|c| c.condition_id.clone()));
             diagnoses.dedup();
+        }
+        if visit == Visit::PostDischarge {
+            // The medical home codes the hospital's diagnosis again under its own record: the
+            // same clinical fact from two sources, for de-duplication to find.
+            if let Some((reason, onset, discharge)) = self.last_discharge.take() {
+                let id = self.rng.uuid();
+                out.push(resources::condition(
+                    &ctx,
+                    ConditionSpec {
+                        id: &id,
+                        codes: reason,
+                        category: "encounter-diagnosis",
+                        onset,
+                        recorded: at,
+                        abated: Some(discharge),
+                    },
+                ));
+                diagnoses.push(id);
+            }
         }
         let acute = if visit == Visit::Acute {
             Some(self.acute_problem(&ctx, at, end, &mut out))
@@ -281,388 +299,5 @@ impl Life<'_> {
             ));
         }
         id
-    }
-
-    fn vitals(
-        &mut self,
-        ctx: &Context<'_>,
-        visit: Visit,
-        age: i64,
-        at: Instant,
-        out: &mut Vec<Value>,
-    ) {
-        if age >= 18 {
-            let (systolic, diastolic) = self.blood_pressure(at.day());
-            let id = self.rng.uuid();
-            out.push(resources::observation(
-                ctx,
-                &id,
-                "vital-signs",
-                codes::BP_PANEL,
-                ObsValue::BloodPressure(systolic, diastolic),
-                at,
-            ));
-            // A high first reading is often repeated after rest; CMS165 takes the lowest.
-            if systolic >= 140 && self.rng.chance(0.5) {
-                let id = self.rng.uuid();
-                let repeat = ObsValue::BloodPressure(
-                    systolic - self.rng.range(4, 16),
-                    diastolic - self.rng.range(2, 8),
-                );
-                out.push(resources::observation(
-                    ctx,
-                    &id,
-                    "vital-signs",
-                    codes::BP_PANEL,
-                    repeat,
-                    at.plus_minutes(10),
-                ));
-            }
-            let id = self.rng.uuid();
-            let pulse = self.rng.normal(74.0, 9.0).clamp(48.0, 130.0).round();
-            out.push(resources::observation(
-                ctx,
-                &id,
-                "vital-signs",
-                codes::HEART_RATE,
-                ObsValue::Quantity(pulse, "/min"),
-                at,
-            ));
-        }
-        if age >= 2 && (visit == Visit::Wellness || self.rng.chance(0.5)) {
-            let height = if age >= 18 {
-                self.rng.normal(169.0, 9.0).clamp(140.0, 205.0)
-            } else {
-                (80.0 + 6.5 * age as f64 + self.rng.normal(0.0, 5.0)).clamp(75.0, 200.0)
-            };
-            let bmi = if age >= 18 {
-                self.rng.normal(28.5, 5.5).clamp(16.0, 55.0)
-            } else {
-                self.rng.normal(19.0, 3.0).clamp(13.0, 35.0)
-            };
-            let weight = bmi * (height / 100.0) * (height / 100.0);
-            for (code, value, unit) in [
-                (codes::BODY_WEIGHT, weight, "kg"),
-                (codes::BODY_HEIGHT, height, "cm"),
-                (codes::BMI, bmi, "kg/m2"),
-            ] {
-                let id = self.rng.uuid();
-                out.push(resources::observation(
-                    ctx,
-                    &id,
-                    "vital-signs",
-                    code,
-                    ObsValue::Quantity(value, unit),
-                    at,
-                ));
-            }
-        }
-    }
-
-    /// A blood pressure reading: hypertensive patients are controlled or not for life, so the
-    /// population splits into CMS165 numerator and non-numerator patients.
-    pub(crate) fn blood_pressure(&mut self, day: i64) -> (i64, i64) {
-        let (s_mean, d_mean) = if !self.has(Chronic::Hypertension, day) {
-            (118.0, 75.0)
-        } else if self.bp_controlled {
-            (127.0, 79.0)
-        } else {
-            (148.0, 92.0)
-        };
-        let systolic = self.rng.normal(s_mean, 9.0).clamp(88.0, 220.0).round() as i64;
-        let diastolic = self.rng.normal(d_mean, 7.0).clamp(48.0, 130.0).round() as i64;
-        (systolic, diastolic.min(systolic - 20))
-    }
-
-    fn chronic_labs(&mut self, ctx: &Context<'_>, visit: Visit, at: Instant, out: &mut Vec<Value>) {
-        let day = at.day();
-        let checkup = matches!(visit, Visit::Wellness | Visit::FollowUp);
-        if checkup && self.has(Chronic::Diabetes, day) && self.rng.chance(0.6) {
-            let value = if self.a1c_controlled {
-                self.rng.normal(6.9, 0.5)
-            } else {
-                self.rng.normal(9.3, 1.1)
-            };
-            let id = self.rng.uuid();
-            out.push(resources::observation(
-                ctx,
-                &id,
-                "laboratory",
-                codes::HBA1C,
-                ObsValue::Quantity(value.clamp(4.8, 14.5), "%"),
-                at,
-            ));
-        }
-        if visit == Visit::Wellness
-            && self.has(Chronic::Hyperlipidemia, day)
-            && self.rng.chance(0.6)
-        {
-            let id = self.rng.uuid();
-            let value = self.rng.normal(118.0, 30.0).clamp(40.0, 260.0).round();
-            out.push(resources::observation(
-                ctx,
-                &id,
-                "laboratory",
-                codes::LDL,
-                ObsValue::Quantity(value, "mg/dL"),
-                at,
-            ));
-        }
-        if checkup && self.has(Chronic::Depression, day) && self.rng.chance(0.75) {
-            let id = self.rng.uuid();
-            let score = self.rng.normal(9.0, 5.0).clamp(0.0, 27.0).round();
-            out.push(resources::observation(
-                ctx,
-                &id,
-                "survey",
-                codes::PHQ9,
-                ObsValue::Quantity(score, "{score}"),
-                at,
-            ));
-        }
-    }
-
-    fn immunizations(
-        &mut self,
-        ctx: &Context<'_>,
-        visit: Visit,
-        age: i64,
-        at: Instant,
-        out: &mut Vec<Value>,
-    ) {
-        let (year, month, _) = civil_from_days(at.day());
-        // Flu season runs September to March; a season is named by the year it starts.
-        let season = if month >= 9 { year } else { year - 1 };
-        let mut vaccines: Vec<Code> = Vec::new();
-        if (month >= 9 || month <= 3)
-            && age >= 1
-            && season != self.last_flu_season
-            && self.rng.chance(self.flu_propensity)
-        {
-            self.last_flu_season = season;
-            vaccines.push(codes::FLU_VACCINE);
-        }
-        if visit == Visit::Wellness {
-            let once = [
-                (codes::TDAP_VACCINE, age >= 11, 0.15),
-                (codes::ZOSTER_VACCINE, age >= 50, 0.25),
-                (codes::PNEUMOCOCCAL_VACCINE, age >= 65, 0.4),
-                (
-                    codes::COVID_VACCINE,
-                    (2021..=2023).contains(&year) && age >= 12,
-                    0.4,
-                ),
-            ];
-            for (vaccine, eligible, chance) in once {
-                if eligible
-                    && !self.vaccines_given.contains(&vaccine.code)
-                    && self.rng.chance(chance)
-                {
-                    self.vaccines_given.push(vaccine.code);
-                    vaccines.push(vaccine);
-                }
-            }
-        }
-        for vaccine in vaccines {
-            let id = self.rng.uuid();
-            let lot = format!("L{}", self.rng.digits(6));
-            out.push(resources::immunization(
-                ctx,
-                &id,
-                vaccine,
-                at.plus_minutes(10),
-                &lot,
-            ));
-        }
-    }
-
-    /// Orders a referral, sends its Task as requested, and schedules how the loop plays out.
-    fn refer(&mut self, ctx: &Context<'_>, encounter: &str, at: Instant, out: &mut Vec<Value>) {
-        let day = at.day();
-        let present: Vec<(Chronic, Option<String>)> = self
-            .chronic
-            .iter()
-            .filter(|c| c.onset <= day)
-            .map(|c| (c.kind, c.condition_id.clone()))
-            .collect();
-        let (specialty, reason) =
-            match present.get(self.rng.range(0, present.len() as i64 - 1) as usize) {
-                Some((kind, condition)) if self.rng.chance(0.75) => {
-                    (kind.specialty(), condition.clone())
-                }
-                _ => {
-                    let other = [
-                        codes::ORTHOPEDICS,
-                        codes::DERMATOLOGY,
-                        codes::GASTROENTEROLOGY,
-                    ];
-                    (*self.rng.pick(&other), None)
-                }
-            };
-        let index = codes::SPECIALTIES
-            .iter()
-            .position(|s| s.name == specialty.name)
-            .unwrap_or(0);
-        let consultant = self
-            .population
-            .directory
-            .pick(Role::Specialist(index), self.rng.range(0, 1_000) as u64)
-            .to_owned();
-        let state = ReferralState {
-            request_id: self.rng.uuid(),
-            task_id: self.rng.uuid(),
-            encounter_id: encounter.to_owned(),
-            consultant,
-            specialty,
-            reason,
-            authored: at.plus_minutes(20),
-            note_id: None,
-        };
-        let view = referral_view(&state, ctx.patient, ctx.practitioner);
-        out.push(referral::service_request(&view, TaskState::Requested));
-        out.push(referral::task(
-            &view,
-            TaskState::Requested,
-            state.authored,
-            None,
-        ));
-        let slot = self.referrals.len();
-        self.referrals.push(state);
-
-        let accepted = at.plus_days(self.rng.range(1, 7));
-        match self.rng.weighted(&[0.55, 0.15, 0.12, 0.1, 0.08]) {
-            // Seen, with (0) or without (1) the report coming back.
-            outcome @ (0 | 1) => {
-                let consult = accepted.plus_days(self.rng.range(7, 45));
-                let consult = Instant::at(consult.day(), self.rng.range(8, 16), 0);
-                self.schedule(
-                    accepted,
-                    Event::TaskUpdate {
-                        referral: slot,
-                        state: TaskState::Accepted,
-                    },
-                );
-                self.schedule(consult, Event::Consult { referral: slot });
-                self.schedule(
-                    consult.plus_minutes(90),
-                    Event::TaskUpdate {
-                        referral: slot,
-                        state: TaskState::InProgress,
-                    },
-                );
-                if outcome == 0 {
-                    let back = consult.plus_days(self.rng.range(1, 14));
-                    self.schedule(
-                        back,
-                        Event::TaskUpdate {
-                            referral: slot,
-                            state: TaskState::Completed,
-                        },
-                    );
-                }
-            }
-            // Never acted on: the Task stays requested.
-            2 => {}
-            3 => self.schedule(
-                accepted,
-                Event::TaskUpdate {
-                    referral: slot,
-                    state: TaskState::Rejected,
-                },
-            ),
-            _ => {
-                self.schedule(
-                    accepted,
-                    Event::TaskUpdate {
-                        referral: slot,
-                        state: TaskState::Accepted,
-                    },
-                );
-                let cancelled = accepted.plus_days(self.rng.range(3, 30));
-                self.schedule(
-                    cancelled,
-                    Event::TaskUpdate {
-                        referral: slot,
-                        state: TaskState::Cancelled,
-                    },
-                );
-            }
-        }
-    }
-
-    /// The medical home's Task (and, when its status follows, ServiceRequest) update.
-    pub(crate) fn task_update(&mut self, slot: usize, state: TaskState, at: Instant) {
-        let patient = self.patient_id(Source::Clinic);
-        let Some(referral) = self.referrals.get(slot) else {
-            return;
-        };
-        let view = referral_view(referral, &patient, &self.pcp);
-        let report = if state == TaskState::Completed {
-            referral.note_id.as_deref()
-        } else {
-            None
-        };
-        let mut out = vec![referral::task(&view, state, at, report)];
-        if state.request_status() != TaskState::Requested.request_status() {
-            out.push(referral::service_request(&view, state));
-        }
-        self.send(Source::Clinic, out);
-    }
-
-    pub(crate) fn mammogram(&mut self, at: Instant) {
-        let patient = self.patient_id(Source::Clinic);
-        let pcp = self.pcp.clone();
-        let ctx = Context {
-            patient: &patient,
-            encounter: None,
-            practitioner: &pcp,
-        };
-        let id = self.rng.uuid();
-        let observation =
-            resources::observation(&ctx, &id, "imaging", codes::MAMMOGRAPHY, ObsValue::None, at);
-        self.send(Source::Clinic, vec![observation]);
-    }
-
-    pub(crate) fn stool_test(&mut self, at: Instant) {
-        let patient = self.patient_id(Source::Clinic);
-        let pcp = self.pcp.clone();
-        let ctx = Context {
-            patient: &patient,
-            encounter: None,
-            practitioner: &pcp,
-        };
-        let id = self.rng.uuid();
-        let result = if self.rng.chance(0.05) {
-            codes::POSITIVE
-        } else {
-            codes::NEGATIVE
-        };
-        let observation = resources::observation(
-            &ctx,
-            &id,
-            "laboratory",
-            codes::FIT,
-            ObsValue::Concept(result),
-            at,
-        );
-        self.send(Source::Clinic, vec![observation]);
-    }
-}
-
-pub(crate) fn referral_view<'a>(
-    state: &'a ReferralState,
-    patient: &'a str,
-    requester: &'a str,
-) -> Referral<'a> {
-    Referral {
-        request_id: &state.request_id,
-        task_id: &state.task_id,
-        patient,
-        encounter: &state.encounter_id,
-        requester,
-        consultant: &state.consultant,
-        specialty: state.specialty,
-        reason: state.reason.as_deref(),
-        authored: state.authored,
     }
 }
