@@ -24,6 +24,8 @@ enum Command {
     Serve(ServeArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
+    /// Generate a synthetic population (files or straight into a FHIR server).
+    Generate(hearth::generate::GenerateArgs),
     /// Check FHIR JSON files against the R4 schema; exits non-zero if any is invalid.
     Validate {
         /// Files holding one resource each.
@@ -106,6 +108,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Validate { files } => validate(&files),
+        Command::Generate(args) => Ok(hearth::generate::run(args).await?),
         Command::Migrate(args) => {
             hearth::store::migrate(&args.database_url, &args.store_options()).await?;
             println!("database is up to date");
