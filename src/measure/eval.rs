@@ -1,0 +1,566 @@
+//! Evaluation of the compiled plan for one patient.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use super::model::model;
+use super::node::{Node, Query, SortKey, TypeSpec};
+use super::program::Program;
+use super::value::{self, Json, Tuple, Value};
+use super::{MeasureError, PatientData};
+
+pub type R<'a> = Result<Value<'a>, MeasureError>;
+
+/// Per-patient evaluation state: expression cache and the slot stack.
+pub struct Cx<'a> {
+    pub prog: &'a Program,
+    pub data: &'a dyn PatientData,
+    pub params: Vec<Option<Value<'a>>>,
+    cache: Vec<Option<Value<'a>>>,
+    stack: Vec<Value<'a>>,
+    base: usize,
+}
+
+pub fn rt_err(msg: impl Into<String>) -> MeasureError {
+    MeasureError::Eval(msg.into())
+}
+
+impl<'a> Cx<'a> {
+    pub fn new(
+        prog: &'a Program,
+        data: &'a dyn PatientData,
+        params: Vec<Option<Value<'a>>>,
+    ) -> Cx<'a> {
+        Cx {
+            prog,
+            data,
+            params,
+            cache: vec![None; prog.defs.len()],
+            stack: Vec::with_capacity(64),
+            base: 0,
+        }
+    }
+
+    pub fn expression(&mut self, id: usize) -> R<'a> {
+        if let Some(Some(v)) = self.cache.get(id) {
+            return Ok(v.clone());
+        }
+        let v = self.call_values(id, Vec::new())?;
+        if let Some(slot) = self.cache.get_mut(id) {
+            *slot = Some(v.clone());
+        }
+        Ok(v)
+    }
+
+    fn call_values(&mut self, id: usize, args: Vec<Value<'a>>) -> R<'a> {
+        let prog = self.prog;
+        let def = prog
+            .defs
+            .get(id)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| rt_err(format!("definition #{id} was not compiled")))?;
+        let new_base = self.stack.len();
+        self.stack.extend(args);
+        self.stack
+            .resize(new_base + def.frame.max(def.operands.len()), Value::Null);
+        let saved = std::mem::replace(&mut self.base, new_base);
+        let r = self.eval(&def.body);
+        self.base = saved;
+        self.stack.truncate(new_base);
+        r.map_err(|e| match e {
+            MeasureError::Eval(m) if !m.contains(" in ") => {
+                MeasureError::Eval(format!("{m} in {}.{}", def.library, def.name))
+            }
+            e => e,
+        })
+    }
+
+    fn set(&mut self, slot: usize, v: Value<'a>) {
+        let i = self.base + slot;
+        if i >= self.stack.len() {
+            self.stack.resize(i + 1, Value::Null);
+        }
+        self.stack[i] = v;
+    }
+
+    fn param(&mut self, id: usize) -> R<'a> {
+        if let Some(Some(v)) = self.params.get(id) {
+            return Ok(v.clone());
+        }
+        let prog = self.prog;
+        let v = match prog.params.get(id).and_then(|p| p.default.as_ref()) {
+            Some(d) => self.eval(d)?,
+            None => Value::Null,
+        };
+        if let Some(p) = self.params.get_mut(id) {
+            *p = Some(v.clone());
+        }
+        Ok(v)
+    }
+
+    pub fn eval(&mut self, n: &Node) -> R<'a> {
+        match n {
+            Node::Lit(v) => Ok(v.clone()),
+            Node::ExprRef(id) => self.expression(*id),
+            Node::ParamRef(id) => self.param(*id),
+            Node::Slot(i) => Ok(self.stack.get(self.base + i).cloned().unwrap_or_default()),
+            Node::Call(id, args) => {
+                let vals = args
+                    .iter()
+                    .map(|a| self.eval(a))
+                    .collect::<Result<Vec<_>, _>>()?;
+                self.call_values(*id, vals)
+            }
+            Node::CallDyn(ids, args) => {
+                let vals = args
+                    .iter()
+                    .map(|a| self.eval(a))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let prog = self.prog;
+                let chosen = ids.iter().copied().find(|id| {
+                    prog.defs
+                        .get(*id)
+                        .and_then(Option::as_ref)
+                        .is_some_and(|d| {
+                            d.operands
+                                .iter()
+                                .zip(&vals)
+                                .all(|(t, v)| v.is_null() || is_type(v, t))
+                        })
+                });
+                match chosen {
+                    Some(id) => self.call_values(id, vals),
+                    None => Err(rt_err("no overload matches the argument types")),
+                }
+            }
+            Node::Property(src, name) => {
+                let v = self.eval(src)?;
+                Ok(property(&v, name))
+            }
+            Node::Retrieve(r) => self.retrieve(r),
+            Node::Query(q) => self.query(q),
+            Node::If(parts) => {
+                let [c, t, e] = &**parts;
+                if self.eval(c)?.as_bool() == Some(true) {
+                    self.eval(t)
+                } else {
+                    self.eval(e)
+                }
+            }
+            Node::Case(c) => {
+                let cmp = c.comparand.as_ref().map(|x| self.eval(x)).transpose()?;
+                for (when, then) in &c.items {
+                    let w = self.eval(when)?;
+                    let hit = match &cmp {
+                        Some(cv) => value::equal(cv, &w) == Some(true),
+                        None => w.as_bool() == Some(true),
+                    };
+                    if hit {
+                        return self.eval(then);
+                    }
+                }
+                self.eval(&c.otherwise)
+            }
+            Node::Op1(op, a) => {
+                let v = self.eval(a)?;
+                super::ops::op1(self, *op, v)
+            }
+            Node::Op2(op, args, p) => super::ops2::op2(self, *op, args, *p),
+            Node::OpN(op, args) => {
+                let vals = args
+                    .iter()
+                    .map(|a| self.eval(a))
+                    .collect::<Result<Vec<_>, _>>()?;
+                super::ops::opn(*op, vals)
+            }
+            Node::List(items) => {
+                let vals = items
+                    .iter()
+                    .map(|a| self.eval(a))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Value::list(vals))
+            }
+            Node::Tuple(fields) | Node::Instance(_, fields) => {
+                let mut out = Vec::with_capacity(fields.len());
+                for (name, f) in fields {
+                    out.push((name.clone(), self.eval(f)?));
+                }
+                let class = match n {
+                    Node::Instance(c, _) => Some(c.clone()),
+                    _ => None,
+                };
+                Ok(instance(class, out))
+            }
+            Node::Interval(b) => {
+                let lo = self.eval(&b[0])?;
+                let hi = self.eval(&b[1])?;
+                let lc = self.eval(&b[2])?.as_bool().unwrap_or(true);
+                let hc = self.eval(&b[3])?.as_bool().unwrap_or(true);
+                Ok(Value::interval(lo.to_system(), hi.to_system(), lc, hc))
+            }
+            Node::Is(a, t) => {
+                let v = self.eval(a)?;
+                Ok(Value::Bool(!v.is_null() && is_type(&v, t)))
+            }
+            Node::As(a, t, strict) => {
+                let v = self.eval(a)?;
+                if v.is_null() || is_type(&v, t) {
+                    Ok(v)
+                } else if *strict {
+                    Err(rt_err(format!("cannot cast {} to {t:?}", v.type_name())))
+                } else {
+                    Ok(Value::Null)
+                }
+            }
+            Node::ValueSet(i) => Ok(Value::ValueSet(*i)),
+        }
+    }
+
+    fn retrieve(&mut self, r: &super::node::Retrieve) -> R<'a> {
+        let codes = r.codes.as_ref().map(|c| self.eval(c)).transpose()?;
+        let data = self.data;
+        let m = model();
+        let mut out = Vec::new();
+        for res in data.resources(r.resource_type) {
+            if let Some(profile) = &r.profile {
+                let declared = res
+                    .get("meta")
+                    .and_then(|m| m.get("profile"))
+                    .and_then(Json::as_array)
+                    .is_some_and(|ps| ps.iter().any(|p| p.as_str() == Some(profile.as_str())));
+                if !declared {
+                    continue;
+                }
+            }
+            let v = Value::Fhir(res, r.resource_type);
+            if let (Some(codes), Some(prop)) = (&codes, &r.code_property) {
+                let cv = m.child(res, r.resource_type, prop);
+                if !super::ops2::code_matches(self.prog, &cv, codes) {
+                    continue;
+                }
+            }
+            out.push(v);
+        }
+        Ok(Value::list(out))
+    }
+
+    fn query(&mut self, q: &Query) -> R<'a> {
+        let mut lists = Vec::with_capacity(q.sources.len());
+        let mut single = q.sources.len() == 1;
+        for s in &q.sources {
+            match self.eval(&s.expr)? {
+                Value::List(l) => {
+                    single = false;
+                    lists.push(l);
+                }
+                Value::Null if q.sources.len() == 1 => return Ok(Value::Null),
+                v => lists.push(Arc::new(vec![v])),
+            }
+        }
+        let mut results: Vec<Value<'a>> = Vec::new();
+        let mut idx = vec![0usize; lists.len()];
+        if lists.iter().any(|l| l.is_empty()) {
+            return self.finish_query(q, results, single);
+        }
+        let mut agg = match &q.aggregate {
+            Some(a) => match &a.starting {
+                Some(s) => self.eval(s)?,
+                None => Value::Null,
+            },
+            None => Value::Null,
+        };
+        loop {
+            for (k, s) in q.sources.iter().enumerate() {
+                let v = lists[k][idx[k]].clone();
+                self.set(s.slot, v);
+            }
+            if self.row_passes(q)? {
+                let row = if let Some((ret, _)) = &q.ret {
+                    self.eval(ret)?
+                } else if q.sources.len() == 1 {
+                    lists[0][idx[0]].clone()
+                } else {
+                    let fields = q
+                        .sources
+                        .iter()
+                        .enumerate()
+                        .map(|(k, _)| {
+                            (
+                                Arc::from(format!("#{k}").as_str()),
+                                lists[k][idx[k]].clone(),
+                            )
+                        })
+                        .collect();
+                    self.alias_tuple(q, fields)
+                };
+                if let Some(a) = &q.aggregate {
+                    if a.distinct && results.iter().any(|r| same(r, &row)) {
+                        // Distinct aggregation skips repeated rows.
+                    } else {
+                        self.set(a.slot, agg);
+                        agg = self.eval(&a.expr)?;
+                        results.push(row);
+                    }
+                } else {
+                    results.push(row);
+                }
+            }
+            // Advance the cartesian product odometer.
+            let mut k = lists.len();
+            loop {
+                if k == 0 {
+                    if q.aggregate.is_some() {
+                        return Ok(agg);
+                    }
+                    return self.finish_query(q, results, single);
+                }
+                k -= 1;
+                idx[k] += 1;
+                if idx[k] < lists[k].len() {
+                    break;
+                }
+                idx[k] = 0;
+            }
+        }
+    }
+
+    fn alias_tuple(&self, q: &Query, fields: Vec<(Arc<str>, Value<'a>)>) -> Value<'a> {
+        let fields = fields
+            .into_iter()
+            .zip(&q.sources)
+            .map(|((_, v), s)| (s.alias.clone(), v))
+            .collect();
+        instance(None, fields)
+    }
+
+    fn row_passes(&mut self, q: &Query) -> Result<bool, MeasureError> {
+        for l in &q.lets {
+            let v = self.eval(&l.expr)?;
+            self.set(l.slot, v);
+        }
+        for rel in &q.relationships {
+            let src = match self.eval(&rel.source.expr)? {
+                Value::List(l) => l,
+                Value::Null => Arc::new(Vec::new()),
+                v => Arc::new(vec![v]),
+            };
+            let mut found = false;
+            for item in src.iter() {
+                self.set(rel.source.slot, item.clone());
+                if self.eval(&rel.such_that)?.as_bool() == Some(true) {
+                    found = true;
+                    break;
+                }
+            }
+            if found == rel.without {
+                return Ok(false);
+            }
+        }
+        match &q.where_ {
+            Some(w) => Ok(self.eval(w)?.as_bool() == Some(true)),
+            None => Ok(true),
+        }
+    }
+
+    fn finish_query(&mut self, q: &Query, mut results: Vec<Value<'a>>, single: bool) -> R<'a> {
+        if let Some((_, true)) = &q.ret {
+            results = distinct(results);
+        }
+        if !q.sort.is_empty() {
+            let mut keyed = Vec::with_capacity(results.len());
+            for r in results {
+                let mut keys = Vec::with_capacity(q.sort.len());
+                for item in &q.sort {
+                    keys.push(match &item.key {
+                        SortKey::Element => r.clone(),
+                        SortKey::Column(path) => {
+                            path.split('.').fold(r.clone(), |v, p| property(&v, p))
+                        }
+                        SortKey::Expr(e, slot) => {
+                            self.set(*slot, r.clone());
+                            self.eval(e)?
+                        }
+                    });
+                }
+                keyed.push((keys, r));
+            }
+            keyed.sort_by(|(a, _), (b, _)| {
+                for (i, item) in q.sort.iter().enumerate() {
+                    let o = sort_cmp(&a[i], &b[i]);
+                    let o = if item.desc { o.reverse() } else { o };
+                    if o != Ordering::Equal {
+                        return o;
+                    }
+                }
+                Ordering::Equal
+            });
+            results = keyed.into_iter().map(|(_, r)| r).collect();
+        }
+        if single {
+            return Ok(results.into_iter().next().unwrap_or_default());
+        }
+        Ok(Value::list(results))
+    }
+}
+
+/// Ordering for `sort`: nulls first, incomparable values keep their order.
+pub fn sort_cmp(a: &Value, b: &Value) -> Ordering {
+    match (a.is_null(), b.is_null()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+        _ => value::compare(&a.to_system(), &b.to_system()).unwrap_or(Ordering::Equal),
+    }
+}
+
+/// Equality for distinct/union: nulls are equal to each other.
+pub fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Null, Value::Null) => true,
+        (Value::Fhir(x, _), Value::Fhir(y, _)) => std::ptr::eq(*x, *y) || x == y,
+        _ => value::equal(a, b) == Some(true),
+    }
+}
+
+pub fn distinct<'a>(items: Vec<Value<'a>>) -> Vec<Value<'a>> {
+    let mut out: Vec<Value<'a>> = Vec::with_capacity(items.len());
+    for v in items {
+        if !out.iter().any(|o| same(o, &v)) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+fn instance<'a>(class: Option<Arc<str>>, fields: Vec<(Arc<str>, Value<'a>)>) -> Value<'a> {
+    match class.as_deref() {
+        Some("Quantity") => {
+            let get = |n: &str| {
+                fields
+                    .iter()
+                    .find(|(k, _)| &**k == n)
+                    .map(|(_, v)| v.clone())
+            };
+            let value = get("value").and_then(|v| value::to_f64(&v.to_system()));
+            let unit = get("unit").map(|u| u.to_system());
+            match value {
+                Some(value) => Value::Quantity(value::Quantity {
+                    value,
+                    unit: match unit {
+                        Some(Value::Str(s)) => s,
+                        _ => Arc::from("1"),
+                    },
+                }),
+                None => Value::Null,
+            }
+        }
+        Some("Code") => {
+            let get = |n: &str| match fields
+                .iter()
+                .find(|(k, _)| &**k == n)
+                .map(|(_, v)| v.to_system())
+            {
+                Some(Value::Str(s)) => Some(s),
+                _ => None,
+            };
+            match get("code") {
+                Some(code) => Value::Code(Arc::new(value::Code {
+                    code,
+                    system: get("system"),
+                    version: get("version"),
+                    display: get("display"),
+                })),
+                None => Value::Null,
+            }
+        }
+        Some("Concept") => {
+            let codes = fields
+                .iter()
+                .find(|(k, _)| &**k == "codes")
+                .map(|(_, v)| match v {
+                    Value::List(l) => l
+                        .iter()
+                        .filter_map(|c| match c {
+                            Value::Code(c) => Some((**c).clone()),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                })
+                .unwrap_or_default();
+            Value::Concept(Arc::new(value::Concept {
+                codes,
+                display: None,
+            }))
+        }
+        _ => Value::Tuple(Arc::new(Tuple { class, fields })),
+    }
+}
+
+/// `source.name` for any value.
+pub fn property<'a>(v: &Value<'a>, name: &str) -> Value<'a> {
+    match v {
+        Value::Fhir(node, ty) => model().child(node, ty, name),
+        Value::Tuple(t) => t.get(name).cloned().unwrap_or_default(),
+        Value::List(items) => {
+            let mut out = Vec::new();
+            for i in items.iter() {
+                match property(i, name) {
+                    Value::Null => {}
+                    Value::List(l) => out.extend(l.iter().cloned()),
+                    x => out.push(x),
+                }
+            }
+            Value::list(out)
+        }
+        Value::Code(c) => match name {
+            "code" => Value::Str(c.code.clone()),
+            "system" => c.system.clone().map_or(Value::Null, Value::Str),
+            "version" => c.version.clone().map_or(Value::Null, Value::Str),
+            "display" => c.display.clone().map_or(Value::Null, Value::Str),
+            _ => Value::Null,
+        },
+        Value::Concept(c) => match name {
+            "codes" => Value::list(
+                c.codes
+                    .iter()
+                    .map(|x| Value::Code(Arc::new(x.clone())))
+                    .collect(),
+            ),
+            "display" => c.display.clone().map_or(Value::Null, Value::Str),
+            _ => Value::Null,
+        },
+        Value::Quantity(q) => match name {
+            "value" => Value::Dec(q.value),
+            "unit" => Value::Str(q.unit.clone()),
+            _ => Value::Null,
+        },
+        Value::Interval(i) => match name {
+            "low" => i.low.clone(),
+            "high" => i.high.clone(),
+            "lowClosed" => Value::Bool(i.low_closed),
+            "highClosed" => Value::Bool(i.high_closed),
+            _ => Value::Null,
+        },
+        _ => Value::Null,
+    }
+}
+
+pub fn is_type(v: &Value, t: &TypeSpec) -> bool {
+    match t {
+        TypeSpec::System(n) => match &**n {
+            "Any" => true,
+            "Vocabulary" => matches!(v, Value::ValueSet(_)),
+            n => v.type_name() == n,
+        },
+        TypeSpec::Fhir(n) => match v {
+            Value::Fhir(_, ty) => model().is_subtype(ty, n),
+            Value::Tuple(t) => t.class.as_deref().is_some_and(|c| model().is_subtype(c, n)),
+            _ => false,
+        },
+        TypeSpec::List(_) => matches!(v, Value::List(_)),
+        TypeSpec::Interval(_) => matches!(v, Value::Interval(_)),
+        TypeSpec::Tuple => matches!(v, Value::Tuple(t) if t.class.is_none()),
+        TypeSpec::Choice(cs) => cs.iter().any(|c| is_type(v, c)),
+    }
+}

@@ -1,0 +1,82 @@
+//! Quality-measure engine: evaluates published eCQMs from their ELM.
+//!
+//! `Engine::load` reads Measure, Library and ValueSet resources;
+//! `Engine::compile_measure` compiles the measure's ELM once into an
+//! evaluation plan (`CompiledMeasure`, `Send + Sync`); `CompiledMeasure::evaluate`
+//! runs it over one patient's data (`PatientData`), `evaluate_all` over many in
+//! parallel. `report::individual` renders a FHIR MeasureReport and
+//! `conformance::run` checks the engine against published test cases.
+
+mod compile;
+mod compile_query;
+pub mod conformance;
+pub mod datetime;
+mod eval;
+mod interval;
+pub mod library;
+pub mod model;
+mod node;
+mod ops;
+mod ops2;
+mod program;
+pub mod report;
+mod scoring;
+mod units;
+pub mod value;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+pub use program::{CompiledMeasure, Engine, GroupResult, Period};
+pub use value::Json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MeasureError {
+    #[error("cannot read {0}: {1}")]
+    Io(PathBuf, #[source] std::io::Error),
+    #[error("invalid JSON in {0}: {1}")]
+    Json(PathBuf, #[source] serde_json::Error),
+    #[error("measure content: {0}")]
+    Content(String),
+    #[error("unsupported {what} (library {library}, expression {expression})")]
+    Unsupported {
+        what: String,
+        library: String,
+        expression: String,
+    },
+    #[error("evaluation failed: {0}")]
+    Eval(String),
+}
+
+/// One patient's data: every resource of the patient's compartment, by type.
+pub trait PatientData: Sync {
+    fn resources(&self, resource_type: &str) -> &[Json];
+}
+
+/// An in-memory `PatientData` built from a list of resources.
+#[derive(Debug, Default, Clone)]
+pub struct PatientRecord {
+    by_type: HashMap<String, Vec<Json>>,
+}
+
+impl PatientRecord {
+    pub fn new(resources: impl IntoIterator<Item = Json>) -> PatientRecord {
+        let mut by_type: HashMap<String, Vec<Json>> = HashMap::new();
+        for r in resources {
+            if let Some(t) = r.get("resourceType").and_then(Json::as_str) {
+                by_type.entry(t.to_owned()).or_default().push(r);
+            }
+        }
+        PatientRecord { by_type }
+    }
+
+    pub fn patient_id(&self) -> Option<&str> {
+        self.by_type.get("Patient")?.first()?.get("id")?.as_str()
+    }
+}
+
+impl PatientData for PatientRecord {
+    fn resources(&self, resource_type: &str) -> &[Json] {
+        self.by_type.get(resource_type).map_or(&[], Vec::as_slice)
+    }
+}

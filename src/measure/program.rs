@@ -1,0 +1,313 @@
+//! Compiled measures: the plan for one Measure plus the knowledge needed to
+//! turn expression results into population counts.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::compile::{Compiler, Param};
+use super::datetime::DateTime;
+use super::eval::Cx;
+use super::library::{load_dir, Content, Terminology};
+use super::node::Def;
+use super::value::{Json, Value};
+use super::{MeasureError, PatientData};
+
+/// The compiled definitions of a measure's libraries.
+#[derive(Debug)]
+pub struct Program {
+    pub defs: Vec<Option<Def>>,
+    pub params: Vec<Param>,
+    content: Arc<Content>,
+}
+
+impl Program {
+    pub fn terminology(&self) -> &Terminology {
+        &self.content.terminology
+    }
+}
+
+/// Loaded measure content (measures, libraries, value sets); compiles measures.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    content: Arc<Content>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Population {
+    /// `initial-population`, `denominator`, ...
+    pub code: String,
+    pub expression: String,
+    def: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub id: Option<String>,
+    pub populations: Vec<Population>,
+    /// True when populations are patient booleans, false for resource lists (episodes).
+    pub boolean_basis: bool,
+}
+
+/// A measure ready to evaluate; `Send + Sync`, evaluate patients in parallel.
+#[derive(Debug)]
+pub struct CompiledMeasure {
+    pub url: Option<String>,
+    pub name: String,
+    pub scoring: String,
+    pub groups: Vec<Group>,
+    program: Program,
+}
+
+/// Population counts of one group for one patient, in the Measure's order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupResult {
+    pub id: Option<String>,
+    pub counts: Vec<(String, i64)>,
+}
+
+/// The measurement period, inclusive dates.
+#[derive(Debug, Clone, Copy)]
+pub struct Period {
+    pub start: DateTime,
+    pub end: DateTime,
+}
+
+impl Period {
+    /// Parses FHIR dates or dateTimes (`2025-01-01`, `2025-12-31`); date-only bounds
+    /// cover whole days.
+    pub fn parse(start: &str, end: &str) -> Result<Period, MeasureError> {
+        let bad = |s: &str| MeasureError::Content(format!("bad period bound {s}"));
+        let mut s = DateTime::parse(start).ok_or_else(|| bad(start))?;
+        let mut e = DateTime::parse(end).ok_or_else(|| bad(end))?;
+        if s.precision <= super::datetime::Precision::Day {
+            s = DateTime::new(
+                [s.f[0], s.f[1], s.f[2], 0, 0, 0, 0],
+                super::datetime::Precision::Millisecond,
+                Some(0),
+            );
+        }
+        if e.precision <= super::datetime::Precision::Day {
+            e = DateTime::new(
+                [e.f[0], e.f[1], e.f[2], 23, 59, 59, 999],
+                super::datetime::Precision::Millisecond,
+                Some(0),
+            );
+        }
+        Ok(Period { start: s, end: e })
+    }
+}
+
+impl Engine {
+    pub fn load(dir: &Path) -> Result<Engine, MeasureError> {
+        Ok(Engine::from_content(load_dir(dir)?))
+    }
+
+    pub fn from_content(content: Content) -> Engine {
+        Engine {
+            content: Arc::new(content),
+        }
+    }
+
+    pub fn measures(&self) -> impl Iterator<Item = &Json> {
+        self.content.measures.iter()
+    }
+
+    /// Compiles the measure whose `url`, `name` or `id` is `key`.
+    pub fn compile_measure(&self, key: &str) -> Result<CompiledMeasure, MeasureError> {
+        let measure = self
+            .content
+            .measures
+            .iter()
+            .find(|m| {
+                ["url", "name", "id"]
+                    .iter()
+                    .any(|k| m.get(*k).and_then(Json::as_str) == Some(key))
+            })
+            .ok_or_else(|| MeasureError::Content(format!("measure {key} not found")))?;
+        self.compile(measure)
+    }
+
+    pub fn compile(&self, measure: &Json) -> Result<CompiledMeasure, MeasureError> {
+        let name = measure
+            .get("name")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let lib_url = measure
+            .get("library")
+            .and_then(Json::as_array)
+            .and_then(|l| l.first())
+            .and_then(Json::as_str)
+            .ok_or_else(|| MeasureError::Content(format!("measure {name} has no library")))?;
+        let (url, version) = match lib_url.split_once('|') {
+            Some((u, v)) => (u, Some(v)),
+            None => (lib_url, None),
+        };
+        let lib = self
+            .content
+            .libraries
+            .iter()
+            .find(|l| l.url.as_deref() == Some(url))
+            .or_else(|| {
+                self.content
+                    .libraries
+                    .iter()
+                    .find(|l| url.rsplit('/').next() == Some(l.name.as_str()))
+            })
+            .ok_or_else(|| MeasureError::Content(format!("library {lib_url} not loaded")))?;
+        let mut c = Compiler::new(&self.content, &lib.name, version.or(lib.version.as_deref()))?;
+        c.compile_params()?;
+        let scoring = code_of(measure.get("scoring")).unwrap_or_else(|| "proportion".to_owned());
+        let mut groups = Vec::new();
+        for g in measure
+            .get("group")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let basis = extension(g, "cqfm-populationBasis")
+                .or_else(|| extension(measure, "cqfm-populationBasis"))
+                .and_then(|e| e.get("valueCode"))
+                .and_then(Json::as_str)
+                .unwrap_or("boolean");
+            let mut pops = Vec::new();
+            for p in g
+                .get("population")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let code = code_of(p.get("code")).unwrap_or_default();
+                let expr = p
+                    .get("criteria")
+                    .and_then(|c| c.get("expression"))
+                    .and_then(Json::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                if code == "measure-observation" {
+                    // Observations are functions over population members; counts do not depend on them.
+                    continue;
+                }
+                let def = c.entry(&expr)?;
+                pops.push(Population {
+                    code,
+                    expression: expr,
+                    def,
+                });
+            }
+            groups.push(Group {
+                id: g.get("id").and_then(Json::as_str).map(str::to_owned),
+                populations: pops,
+                boolean_basis: basis == "boolean",
+            });
+        }
+        let defs = c.defs.into_iter().map(|d| d.compiled).collect();
+        let program = Program {
+            defs,
+            params: c.params,
+            content: self.content.clone(),
+        };
+        Ok(CompiledMeasure {
+            url: measure.get("url").and_then(Json::as_str).map(str::to_owned),
+            name,
+            scoring,
+            groups,
+            program,
+        })
+    }
+}
+
+fn code_of(cc: Option<&Json>) -> Option<String> {
+    cc?.get("coding")?
+        .as_array()?
+        .first()?
+        .get("code")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn extension<'j>(j: &'j Json, suffix: &str) -> Option<&'j Json> {
+    j.get("extension")?.as_array()?.iter().find(|e| {
+        e.get("url")
+            .and_then(Json::as_str)
+            .is_some_and(|u| u.ends_with(suffix))
+    })
+}
+
+impl CompiledMeasure {
+    fn params<'a>(&self, period: &Period) -> Vec<Option<Value<'a>>> {
+        self.program
+            .params
+            .iter()
+            .map(|p| {
+                (&*p.name == "Measurement Period").then(|| {
+                    Value::interval(
+                        Value::DateTime(period.start),
+                        Value::DateTime(period.end),
+                        true,
+                        true,
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Evaluates one population expression by name for a patient (for care gaps and debugging).
+    pub fn evaluate_expression_json(
+        &self,
+        patient: &dyn PatientData,
+        period: &Period,
+        def: usize,
+    ) -> Result<String, MeasureError> {
+        let mut cx = Cx::new(&self.program, patient, self.params(period));
+        Ok(format!("{:?}", cx.expression(def)?))
+    }
+
+    /// Population counts for one patient, per group.
+    pub fn evaluate(
+        &self,
+        patient: &dyn PatientData,
+        period: &Period,
+    ) -> Result<Vec<GroupResult>, MeasureError> {
+        let mut cx = Cx::new(&self.program, patient, self.params(period));
+        let mut out = Vec::with_capacity(self.groups.len());
+        for g in &self.groups {
+            let mut raw = HashMap::new();
+            for p in &g.populations {
+                raw.insert(p.code.as_str(), cx.expression(p.def)?);
+            }
+            let counts = if g.boolean_basis {
+                super::scoring::boolean_counts(g, &raw)
+            } else {
+                super::scoring::episode_counts(g, &raw)
+            };
+            out.push(GroupResult {
+                id: g.id.clone(),
+                counts,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Evaluates many patients in parallel; results keep the input order.
+    pub fn evaluate_all<P: PatientData + Sync>(
+        &self,
+        patients: &[P],
+        period: &Period,
+    ) -> Vec<Result<Vec<GroupResult>, MeasureError>> {
+        patients
+            .par_iter()
+            .map(|p| self.evaluate(p, period))
+            .collect()
+    }
+
+    pub fn expression_id(&self, name: &str) -> Option<usize> {
+        self.program.defs.iter().position(|d| {
+            d.as_ref()
+                .is_some_and(|d| &*d.name == name && d.operands.is_empty())
+        })
+    }
+}
