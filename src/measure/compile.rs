@@ -344,6 +344,43 @@ impl<'c> Compiler<'c> {
         }
         Ok(match ty {
             "Null" => Node::Lit(Value::Null),
+            "MinValue" | "MaxValue" => {
+                let vt = s(e, "valueType").unwrap_or_default();
+                let max = ty == "MaxValue";
+                Node::Lit(match vt.strip_prefix(SYSTEM_NS).unwrap_or(vt) {
+                    "Integer" => Value::Int(if max {
+                        i64::from(i32::MAX)
+                    } else {
+                        i64::from(i32::MIN)
+                    }),
+                    "Long" => Value::Int(if max { i64::MAX } else { i64::MIN }),
+                    "Decimal" => Value::Dec(if max {
+                        99_999_999_999_999_999_999.999_999_99
+                    } else {
+                        -99_999_999_999_999_999_999.999_999_99
+                    }),
+                    "Date" => Value::Date(if max {
+                        DateTime::max_value(true)
+                    } else {
+                        DateTime::min_value(true)
+                    }),
+                    "DateTime" => Value::DateTime(if max {
+                        DateTime::max_value(false)
+                    } else {
+                        DateTime::min_value(false)
+                    }),
+                    "Time" => Value::Time(DateTime::new(
+                        if max {
+                            [0, 1, 1, 23, 59, 59, 999]
+                        } else {
+                            [0, 1, 1, 0, 0, 0, 0]
+                        },
+                        Precision::Millisecond,
+                        None,
+                    )),
+                    other => return Err(self.err(format!("{ty} of {other}"))),
+                })
+            }
             "Literal" => Node::Lit(literal(e).ok_or_else(|| self.err("literal"))?),
             "Quantity" => Node::Lit(Value::Quantity(quantity(e))),
             "Ratio" => {

@@ -109,8 +109,12 @@ impl Model {
                 let ty = match ty {
                     Some("ResourceList") => "Resource".to_owned(),
                     Some(t) => t.to_owned(),
-                    None if p.get("enum").is_some() => "code".to_owned(),
-                    None => "string".to_owned(),
+                    // Primitive choices (`onsetDateTime`) are inlined: the key's suffix names the type.
+                    None => match primitive_suffix(key) {
+                        Some(t) => t.to_owned(),
+                        None if p.get("enum").is_some() => "code".to_owned(),
+                        None => "string".to_owned(),
+                    },
                 };
                 let suffix = upper_first(&ty);
                 if let Some(prefix) = key.strip_suffix(suffix.as_str()) {
@@ -211,6 +215,18 @@ impl Model {
             .unwrap_or("Resource");
         Value::Fhir(node, ty)
     }
+}
+
+/// The primitive type a choice key ends with (`onsetDateTime` → `dateTime`).
+fn primitive_suffix(key: &str) -> Option<&'static str> {
+    PRIMITIVES
+        .iter()
+        .filter(|p| {
+            let up = upper_first(p);
+            key.len() > up.len() && key.ends_with(up.as_str())
+        })
+        .max_by_key(|p| p.len())
+        .copied()
 }
 
 fn lower_first(s: &str) -> String {
