@@ -165,9 +165,14 @@ impl<'c> Compiler<'c> {
 
     /// Index of the library an ELM reference (`libraryName`) points to.
     pub(crate) fn lib_of(&self, e: &Json) -> Result<usize, MeasureError> {
+        self.lib_in(self.cur_lib, e)
+    }
+
+    /// Like `lib_of`, for a reference written inside library `from`.
+    fn lib_in(&self, from: usize, e: &Json) -> Result<usize, MeasureError> {
         match s(e, "libraryName") {
-            None => Ok(self.cur_lib),
-            Some(alias) => self.libs[self.cur_lib]
+            None => Ok(from),
+            Some(alias) => self.libs[from]
                 .includes
                 .get(alias)
                 .copied()
@@ -222,6 +227,13 @@ impl<'c> Compiler<'c> {
         self.cur_lib = saved.3;
         self.cur_def = saved.4;
         Ok((r?, frame))
+    }
+
+    /// Forgets a failed compilation so the definition can be retried.
+    pub(crate) fn reset_def(&mut self, id: usize) {
+        if let Some(d) = self.defs.get_mut(id) {
+            d.in_progress = false;
+        }
     }
 
     pub(crate) fn ensure_def(&mut self, id: usize) -> Result<(), MeasureError> {
@@ -741,17 +753,19 @@ impl<'c> Compiler<'c> {
     }
 
     fn code_ref(&self, e: &Json) -> Result<Code, MeasureError> {
-        let lib = self.lib_of(e)?;
+        self.code_ref_in(self.cur_lib, e)
+    }
+
+    fn code_ref_in(&self, from: usize, e: &Json) -> Result<Code, MeasureError> {
+        let lib = self.lib_in(from, e)?;
         let name = s(e, "name").unwrap_or_default();
         let def = arr(self.libs[lib].elm, "codes")
             .iter()
             .find(|c| s(c, "name") == Some(name))
             .ok_or_else(|| self.err(format!("unknown code {name}")))?;
-        let cs_name = def
-            .get("codeSystem")
-            .and_then(|c| s(c, "name"))
-            .unwrap_or_default();
-        let (system, version) = self.code_system(lib, cs_name)?;
+        let cs = def.get("codeSystem").unwrap_or(&Json::Null);
+        let cs_lib = self.lib_in(lib, cs)?;
+        let (system, version) = self.code_system(cs_lib, s(cs, "name").unwrap_or_default())?;
         Ok(Code {
             code: Arc::from(s(def, "id").unwrap_or_default()),
             system: Some(system),
@@ -786,13 +800,7 @@ impl<'c> Compiler<'c> {
             .into_iter()
             .flatten()
         {
-            let saved = self.cur_lib;
-            let _ = saved;
-            let mut r = c.clone();
-            if let (Some(obj), Some(alias)) = (r.as_object_mut(), s(e, "libraryName")) {
-                obj.insert("libraryName".into(), Json::String(alias.to_owned()));
-            }
-            codes.push(self.code_ref(&r)?);
+            codes.push(self.code_ref_in(lib, c)?);
         }
         Ok(Value::Concept(Arc::new(Concept {
             codes,

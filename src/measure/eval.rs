@@ -558,8 +558,21 @@ pub fn is_type(v: &Value, t: &TypeSpec) -> bool {
             Value::Tuple(t) => t.class.as_deref().is_some_and(|c| model().is_subtype(c, n)),
             _ => false,
         },
-        TypeSpec::List(_) => matches!(v, Value::List(_)),
-        TypeSpec::Interval(_) => matches!(v, Value::Interval(_)),
+        TypeSpec::List(el) => match v {
+            // Lists are homogeneous: the first non-null element stands for all.
+            Value::List(l) => l
+                .iter()
+                .find(|x| !x.is_null())
+                .is_none_or(|x| is_type(x, el)),
+            _ => false,
+        },
+        TypeSpec::Interval(point) => match v {
+            Value::Interval(i) => [&i.low, &i.high]
+                .iter()
+                .find(|x| !x.is_null())
+                .is_none_or(|x| is_type(x, point)),
+            _ => false,
+        },
         TypeSpec::Tuple => matches!(v, Value::Tuple(t) if t.class.is_none()),
         TypeSpec::Choice(cs) => cs.iter().any(|c| is_type(v, c)),
     }

@@ -115,6 +115,35 @@ impl Engine {
         self.content.measures.iter()
     }
 
+    /// Compiles every definition of every library reachable from the measures,
+    /// returning the errors (unsupported ELM and the like). Used to find gaps
+    /// in shared libraries before a measure needs them.
+    pub fn check_libraries(&self) -> Vec<MeasureError> {
+        let mut errors = Vec::new();
+        for lib in &self.content.libraries {
+            let mut c = match Compiler::new(&self.content, &lib.name, lib.version.as_deref()) {
+                Ok(c) => c,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            if let Err(e) = c.compile_params() {
+                errors.push(e);
+            }
+            for id in 0..c.defs.len() {
+                if c.defs[id].lib != 0 {
+                    continue;
+                }
+                c.reset_def(id);
+                if let Err(e) = c.ensure_def(id) {
+                    errors.push(e);
+                }
+            }
+        }
+        errors
+    }
+
     /// Compiles the measure whose `url`, `name` or `id` is `key`.
     pub fn compile_measure(&self, key: &str) -> Result<CompiledMeasure, MeasureError> {
         let measure = self
