@@ -21,6 +21,8 @@ mod ops2;
 mod program;
 pub mod report;
 mod scoring;
+#[cfg(test)]
+mod tests;
 mod units;
 pub mod value;
 

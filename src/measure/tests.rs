@@ -1,0 +1,276 @@
+//! End-to-end tests of the engine on a small hand-written ELM library, and
+//! unit tests of the CQL value semantics.
+
+use base64::Engine as _;
+use serde_json::json;
+
+use super::datetime::{DateTime, Precision};
+use super::library::{add_resource, Content};
+use super::value::{equal, equivalent, Value};
+use super::{Engine, MeasureError, PatientRecord, Period};
+
+fn lit_int(v: i64) -> serde_json::Value {
+    json!({"type": "Literal", "valueType": "{urn:hl7-org:elm-types:r1}Integer", "value": v.to_string()})
+}
+
+fn lit_str(v: &str) -> serde_json::Value {
+    json!({"type": "Literal", "valueType": "{urn:hl7-org:elm-types:r1}String", "value": v})
+}
+
+fn prop(path: &str, source: serde_json::Value) -> serde_json::Value {
+    json!({"type": "Property", "path": path, "source": source})
+}
+
+fn mini_elm(extra: Vec<serde_json::Value>) -> serde_json::Value {
+    let period = |p: &str| {
+        json!({"type": "Interval", "lowClosed": true, "highClosed": true,
+            "low": prop("value", prop("start", json!({"type": "OperandRef", "name": p}))),
+            "high": prop("value", prop("end", json!({"type": "OperandRef", "name": p})))})
+    };
+    let visits = json!({"type": "Query",
+        "source": [{"alias": "E", "expression": {"type": "Retrieve", "dataType": "{http://hl7.org/fhir}Encounter",
+            "codeProperty": "type", "codeComparator": "in", "codes": {"type": "ValueSetRef", "name": "Visits"}}}],
+        "relationship": [],
+        "where": {"type": "IncludedIn", "precision": "Day", "operand": [
+            {"type": "FunctionRef", "name": "PeriodInterval", "operand": [prop("period", json!({"type": "AliasRef", "name": "E"}))]},
+            {"type": "ParameterRef", "name": "Measurement Period"}]}});
+    let age = json!({"type": "CalculateAgeAt", "precision": "Year", "operand": [
+        prop("value", prop("birthDate", json!({"type": "ExpressionRef", "name": "Patient"}))),
+        {"type": "DateFrom", "operand": {"type": "End", "operand": {"type": "ParameterRef", "name": "Measurement Period"}}}]});
+    let mut defs = vec![
+        json!({"name": "Patient", "context": "Patient", "expression": {"type": "SingletonFrom",
+            "operand": {"type": "Retrieve", "dataType": "{http://hl7.org/fhir}Patient"}}}),
+        json!({"name": "PeriodInterval", "type": "FunctionDef", "context": "Patient",
+            "operand": [{"name": "p", "operandTypeSpecifier": {"type": "NamedTypeSpecifier", "name": "{http://hl7.org/fhir}Period"}}],
+            "expression": period("p")}),
+        json!({"name": "Qualifying Visits", "context": "Patient", "expression": visits}),
+        json!({"name": "Initial Population", "context": "Patient", "expression": {"type": "And", "operand": [
+            {"type": "GreaterOrEqual", "operand": [age, lit_int(18)]},
+            {"type": "Exists", "operand": {"type": "ExpressionRef", "name": "Qualifying Visits"}}]}}),
+        json!({"name": "Numerator", "context": "Patient", "expression": {"type": "Exists", "operand": {"type": "Query",
+            "source": [{"alias": "V", "expression": {"type": "ExpressionRef", "name": "Qualifying Visits"}}],
+            "where": {"type": "Equal", "operand": [prop("value", prop("status", json!({"type": "AliasRef", "name": "V"}))), lit_str("finished")]}}}}),
+    ];
+    defs.extend(extra);
+    json!({"library": {
+        "identifier": {"id": "Mini", "version": "1.0.0"},
+        "parameters": {"def": [{"name": "Measurement Period", "accessLevel": "Public"}]},
+        "valueSets": {"def": [{"name": "Visits", "id": "http://example.org/vs/visits"}]},
+        "statements": {"def": defs}}})
+}
+
+fn engine(extra: Vec<serde_json::Value>) -> Engine {
+    let elm = base64::engine::general_purpose::STANDARD.encode(mini_elm(extra).to_string());
+    let mut content = Content::default();
+    let resources = [
+        json!({"resourceType": "Library", "url": "http://example.org/Library/Mini", "name": "Mini", "version": "1.0.0",
+            "content": [{"contentType": "application/elm+json", "data": elm}]}),
+        json!({"resourceType": "ValueSet", "url": "http://example.org/vs/visits",
+            "expansion": {"contains": [{"system": "http://example.org/cs", "code": "office"}]}}),
+        json!({"resourceType": "Measure", "name": "MiniMeasure", "url": "http://example.org/Measure/Mini",
+            "library": ["http://example.org/Library/Mini"],
+            "group": [{"population": [
+                {"code": {"coding": [{"code": "initial-population"}]}, "criteria": {"expression": "Initial Population"}},
+                {"code": {"coding": [{"code": "denominator"}]}, "criteria": {"expression": "Initial Population"}},
+                {"code": {"coding": [{"code": "numerator"}]}, "criteria": {"expression": "Numerator"}}]}]}),
+    ];
+    for r in resources {
+        if let Err(e) = add_resource(&mut content, r) {
+            panic!("bad test content: {e}");
+        }
+    }
+    Engine::from_content(content)
+}
+
+fn patient(birth: &str, visits: &[(&str, &str, &str)]) -> PatientRecord {
+    let mut res = vec![json!({"resourceType": "Patient", "id": "p1", "birthDate": birth})];
+    for (i, (code, start, status)) in visits.iter().enumerate() {
+        res.push(
+            json!({"resourceType": "Encounter", "id": format!("e{i}"), "status": status,
+            "type": [{"coding": [{"system": "http://example.org/cs", "code": code}]}],
+            "period": {"start": start, "end": start}}),
+        );
+    }
+    PatientRecord::new(res)
+}
+
+fn counts(engine: &Engine, p: &PatientRecord) -> Vec<i64> {
+    let m = engine
+        .compile_measure("MiniMeasure")
+        .unwrap_or_else(|e| panic!("compile: {e}"));
+    let period = Period::parse("2025-01-01", "2025-12-31").unwrap_or_else(|e| panic!("{e}"));
+    let r = m
+        .evaluate(p, &period)
+        .unwrap_or_else(|e| panic!("evaluate: {e}"));
+    r[0].counts.iter().map(|(_, n)| *n).collect()
+}
+
+#[test]
+fn evaluates_populations_from_elm() {
+    let e = engine(Vec::new());
+    assert_eq!(
+        counts(
+            &e,
+            &patient(
+                "1980-05-01",
+                &[("office", "2025-03-01T10:00:00Z", "finished")]
+            )
+        ),
+        [1, 1, 1]
+    );
+    // Visit outside the measurement period, or with a code outside the value set.
+    assert_eq!(
+        counts(
+            &e,
+            &patient("1980-05-01", &[("office", "2024-12-31", "finished")])
+        ),
+        [0, 0, 0]
+    );
+    assert_eq!(
+        counts(
+            &e,
+            &patient("1980-05-01", &[("home", "2025-03-01", "finished")])
+        ),
+        [0, 0, 0]
+    );
+    // Too young at the end of the period (turns 18 on 2026-01-01).
+    assert_eq!(
+        counts(
+            &e,
+            &patient("2008-01-01", &[("office", "2025-03-01", "finished")])
+        ),
+        [0, 0, 0]
+    );
+    assert_eq!(
+        counts(
+            &e,
+            &patient("2007-12-31", &[("office", "2025-03-01", "finished")])
+        ),
+        [1, 1, 1]
+    );
+    // In the denominator but not the numerator.
+    assert_eq!(
+        counts(
+            &e,
+            &patient("1980-05-01", &[("office", "2025-03-01", "in-progress")])
+        ),
+        [1, 1, 0]
+    );
+}
+
+#[test]
+fn unsupported_elm_is_reported_with_its_location() {
+    let e = engine(vec![json!({"name": "Numerator", "context": "Patient",
+        "expression": {"type": "Descendents", "source": lit_int(1)}})]);
+    // The duplicate "Numerator" definition shadows the first one.
+    match e.compile_measure("MiniMeasure") {
+        Err(MeasureError::Unsupported {
+            what,
+            library,
+            expression,
+        }) => {
+            assert!(what.contains("Descendents"), "{what}");
+            assert_eq!(library, "Mini");
+            assert_eq!(expression, "Numerator");
+        }
+        other => panic!("expected an unsupported-node error, got {other:?}"),
+    }
+}
+
+fn dt(s: &str) -> DateTime {
+    DateTime::parse(s).unwrap_or_else(|| panic!("bad datetime {s}"))
+}
+
+#[test]
+fn datetime_comparison_respects_precision_and_offsets() {
+    use std::cmp::Ordering::*;
+    assert_eq!(
+        dt("2025-03-01").compare(&dt("2025-03-01T10:00:00Z"), None),
+        None
+    );
+    assert_eq!(
+        dt("2025-03-01").compare(&dt("2025-03-01T10:00:00Z"), Some(Precision::Day)),
+        Some(Equal)
+    );
+    assert_eq!(
+        dt("2025-03-01").compare(&dt("2025-04-01T10:00:00Z"), None),
+        Some(Less)
+    );
+    // 23:30 at -05:00 is 04:30 UTC the next day.
+    assert_eq!(
+        dt("2025-12-31T23:30:00-05:00").compare(&dt("2026-01-01T04:30:00Z"), None),
+        Some(Equal)
+    );
+    assert_eq!(
+        dt("2025-12-31T23:30:00-05:00").compare(&dt("2025-12-31T23:59:59.999Z"), None),
+        Some(Greater)
+    );
+}
+
+#[test]
+fn datetime_arithmetic_clamps_month_ends() {
+    let d = dt("2024-01-31")
+        .add(1, Precision::Month)
+        .map(|d| d.format(true));
+    assert_eq!(d.as_deref(), Some("2024-02-29"));
+    let d = dt("2025-12-31T23:00:00Z")
+        .add(2, Precision::Hour)
+        .map(|d| d.format(false));
+    assert_eq!(d.as_deref(), Some("2026-01-01T01:00:00Z"));
+    assert_eq!(
+        super::ops2::duration(&dt("2000-02-29"), &dt("2025-02-28"), Precision::Year),
+        Some(24)
+    );
+    assert_eq!(
+        super::ops2::duration(&dt("2000-02-29"), &dt("2025-03-01"), Precision::Year),
+        Some(25)
+    );
+}
+
+#[test]
+fn three_valued_equality_and_equivalence() {
+    let s = Value::str;
+    assert_eq!(equal(&s("a"), &Value::Null), None);
+    assert!(equivalent(&Value::Null, &Value::Null));
+    assert!(equivalent(&s("Hello  World"), &s("hello world")));
+    assert_eq!(equal(&Value::Int(1), &Value::Dec(1.0)), Some(true));
+    let q = |v: f64, u: &str| {
+        Value::Quantity(super::value::Quantity {
+            value: v,
+            unit: u.into(),
+        })
+    };
+    assert_eq!(equal(&q(1.0, "g"), &q(1000.0, "mg")), Some(true));
+    assert_eq!(
+        super::value::compare(&q(139.0, "mm[Hg]"), &q(140.0, "mm[Hg]")),
+        Some(std::cmp::Ordering::Less)
+    );
+}
+
+#[test]
+fn interval_relations_follow_closed_null_semantics() {
+    use super::interval::relate;
+    use super::node::Op2;
+    let d = |s: &str| Value::DateTime(dt(s));
+    let mp = Value::interval(
+        d("2025-01-01T00:00:00.000Z"),
+        d("2025-12-31T23:59:59.999Z"),
+        true,
+        true,
+    );
+    // A closed null end means "still ongoing": it overlaps everything after its start.
+    let ongoing = Value::interval(d("2020-01-01"), Value::Null, true, true);
+    assert_eq!(relate(Op2::Overlaps, &ongoing, &mp, None), Some(true));
+    // An open null start is unknown.
+    let unknown_start = Value::interval(Value::Null, d("2025-06-01"), false, true);
+    assert_eq!(relate(Op2::IncludedIn, &unknown_start, &mp, None), None);
+    let before = Value::interval(d("2024-01-01"), d("2024-12-31"), true, true);
+    assert_eq!(
+        relate(Op2::Before, &before, &mp, Some(Precision::Day)),
+        Some(true)
+    );
+    assert_eq!(
+        relate(Op2::Overlaps, &before, &mp, Some(Precision::Day)),
+        Some(false)
+    );
+}
