@@ -602,11 +602,14 @@ impl<'c> Compiler<'c> {
                 };
                 Node::Op2(op, Box::new([code, vs]), None)
             }
+            "Now" => Node::OpN(OpN::Now, Vec::new()),
+            "Today" => Node::OpN(OpN::Today, Vec::new()),
+            "TimeOfDay" => Node::OpN(OpN::TimeOfDay, Vec::new()),
             "CalculateAge" => {
+                // Age as of today (the evaluation date).
                 let p = s(e, "precision").and_then(Precision::parse);
-                return Err(self.err(format!(
-                    "CalculateAge (precision {p:?}) needs an evaluation date"
-                )));
+                let args = vec![self.sub(e, "operand")?, Node::OpN(OpN::Today, Vec::new())];
+                self.binary(Op2::CalculateAgeAt, args, p)?
             }
             other => return Err(self.err(format!("ELM node {other}"))),
         })

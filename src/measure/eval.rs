@@ -3,8 +3,9 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
+use super::datetime::{DateTime, Precision};
 use super::model::model;
-use super::node::{Node, Query, SortKey, TypeSpec};
+use super::node::{Node, OpN, Query, SortKey, TypeSpec};
 use super::program::Program;
 use super::value::{self, Json, Tuple, Value};
 use super::{MeasureError, PatientData};
@@ -19,6 +20,25 @@ pub struct Cx<'a> {
     cache: Vec<Option<Value<'a>>>,
     stack: Vec<Value<'a>>,
     base: usize,
+    /// The evaluation instant for `Now()`/`Today()`.
+    now: DateTime,
+}
+
+fn now_utc() -> DateTime {
+    let t = time::OffsetDateTime::now_utc();
+    DateTime::new(
+        [
+            t.year(),
+            i32::from(u8::from(t.month())),
+            i32::from(t.day()),
+            i32::from(t.hour()),
+            i32::from(t.minute()),
+            i32::from(t.second()),
+            i32::from(t.millisecond()),
+        ],
+        Precision::Millisecond,
+        Some(0),
+    )
 }
 
 pub fn rt_err(msg: impl Into<String>) -> MeasureError {
@@ -38,6 +58,7 @@ impl<'a> Cx<'a> {
             cache: vec![None; prog.defs.len()],
             stack: Vec::with_capacity(64),
             base: 0,
+            now: now_utc(),
         }
     }
 
@@ -166,6 +187,16 @@ impl<'a> Cx<'a> {
                 super::ops::op1(self, *op, v)
             }
             Node::Op2(op, args, p) => super::ops2::op2(self, *op, args, *p),
+            Node::OpN(OpN::Now, _) => Ok(Value::DateTime(self.now)),
+            Node::OpN(OpN::Today, _) => Ok(Value::Date(self.now.truncate(Precision::Day))),
+            Node::OpN(OpN::TimeOfDay, _) => {
+                let f = self.now.f;
+                Ok(Value::Time(DateTime::new(
+                    [0, 1, 1, f[3], f[4], f[5], f[6]],
+                    Precision::Millisecond,
+                    None,
+                )))
+            }
             Node::OpN(op, args) => {
                 let vals = args
                     .iter()
@@ -554,6 +585,9 @@ pub fn is_type(v: &Value, t: &TypeSpec) -> bool {
             n => v.type_name() == n,
         },
         TypeSpec::Fhir(n) => match v {
+            // Types the model does not know are value-set bound code types
+            // (`EncounterStatus`, ...): any `code` primitive is one of them.
+            Value::Fhir(_, "code") if model().intern(n).is_none() => true,
             Value::Fhir(_, ty) => model().is_subtype(ty, n),
             Value::Tuple(t) => t.class.as_deref().is_some_and(|c| model().is_subtype(c, n)),
             _ => false,

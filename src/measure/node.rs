@@ -147,6 +147,9 @@ pub enum OpN {
     PositionOf,
     LastPositionOf,
     Message,
+    Now,
+    Today,
+    TimeOfDay,
 }
 
 #[derive(Debug)]

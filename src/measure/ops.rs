@@ -392,6 +392,9 @@ pub fn opn<'a>(op: OpN, args: Vec<Value<'a>>) -> R<'a> {
             Value::Str(Arc::from(s.as_str()))
         }
         OpN::Message => args.into_iter().next().unwrap_or_default(),
+        OpN::Now | OpN::Today | OpN::TimeOfDay => {
+            return Err(rt_err(format!("{op:?} needs the evaluation context")))
+        }
         OpN::Date | OpN::DateTime | OpN::Time => temporal_ctor(op, &args),
         OpN::Combine => {
             let sep = match args.get(1) {

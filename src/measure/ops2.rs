@@ -187,7 +187,7 @@ pub fn arith<'a>(op: Op2, x: &Value<'a>, y: &Value<'a>) -> R<'a> {
             O::Add => a.checked_add(*c).map_or(Value::Null, Value::Int),
             O::Subtract => a.checked_sub(*c).map_or(Value::Null, Value::Int),
             O::Multiply => a.checked_mul(*c).map_or(Value::Null, Value::Int),
-            O::Divide if *c != 0 => Value::Dec(*a as f64 / *c as f64),
+            O::Divide if *c != 0 => Value::Dec(units::round8(*a as f64 / *c as f64)),
             O::TruncatedDivide if *c != 0 => Value::Int(a / c),
             O::Modulo if *c != 0 => Value::Int(a % c),
             O::Power => u32::try_from(*c)
@@ -201,11 +201,12 @@ pub fn arith<'a>(op: Op2, x: &Value<'a>, y: &Value<'a>) -> R<'a> {
                 value::to_f64(x).unwrap_or_default(),
                 value::to_f64(y).unwrap_or_default(),
             );
+            let dec = |x: f64| Value::Dec(units::round8(x));
             match op {
-                O::Add => Value::Dec(a + c),
-                O::Subtract => Value::Dec(a - c),
-                O::Multiply => Value::Dec(a * c),
-                O::Divide if c != 0.0 => Value::Dec(a / c),
+                O::Add => dec(a + c),
+                O::Subtract => dec(a - c),
+                O::Multiply => dec(a * c),
+                O::Divide if c != 0.0 => dec(a / c),
                 O::TruncatedDivide if c != 0.0 => Value::Dec((a / c).trunc()),
                 O::Modulo if c != 0.0 => Value::Dec(a % c),
                 O::Power => Value::Dec(a.powf(c)),
