@@ -44,9 +44,17 @@ pub struct Population {
 }
 
 #[derive(Debug, Clone)]
+pub struct Stratifier {
+    pub id: Option<String>,
+    pub expression: String,
+    def: usize,
+}
+
+#[derive(Debug, Clone)]
 pub struct Group {
     pub id: Option<String>,
     pub populations: Vec<Population>,
+    pub stratifiers: Vec<Stratifier>,
     /// True when populations are patient booleans, false for resource lists (episodes).
     pub boolean_basis: bool,
 }
@@ -66,6 +74,8 @@ pub struct CompiledMeasure {
 pub struct GroupResult {
     pub id: Option<String>,
     pub counts: Vec<(String, i64)>,
+    /// (stratifier id, the patient's stratum value rendered as text).
+    pub strata: Vec<(Option<String>, String)>,
 }
 
 /// The measurement period, inclusive dates.
@@ -227,9 +237,32 @@ impl Engine {
                     def,
                 });
             }
+            let mut stratifiers = Vec::new();
+            for s in g
+                .get("stratifier")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(expr) = s
+                    .get("criteria")
+                    .and_then(|c| c.get("expression"))
+                    .and_then(Json::as_str)
+                else {
+                    // Component stratifiers or ones without criteria are not evaluated.
+                    continue;
+                };
+                let def = c.entry(expr)?;
+                stratifiers.push(Stratifier {
+                    id: s.get("id").and_then(Json::as_str).map(str::to_owned),
+                    expression: expr.to_owned(),
+                    def,
+                });
+            }
             groups.push(Group {
                 id: g.get("id").and_then(Json::as_str).map(str::to_owned),
                 populations: pops,
+                stratifiers,
                 boolean_basis: basis == "boolean",
             });
         }
@@ -313,9 +346,15 @@ impl CompiledMeasure {
             } else {
                 super::scoring::episode_counts(g, &raw)
             };
+            let mut strata = Vec::with_capacity(g.stratifiers.len());
+            for s in &g.stratifiers {
+                let v = cx.expression(s.def)?;
+                strata.push((s.id.clone(), stratum_text(&v)));
+            }
             out.push(GroupResult {
                 id: g.id.clone(),
                 counts,
+                strata,
             });
         }
         Ok(out)
@@ -338,5 +377,19 @@ impl CompiledMeasure {
             d.as_ref()
                 .is_some_and(|d| &*d.name == name && d.operands.is_empty())
         })
+    }
+}
+
+/// A stratum value as text (booleans, numbers, strings, codes).
+fn stratum_text(v: &Value) -> String {
+    match v.to_system() {
+        Value::Code(c) => c.code.to_string(),
+        Value::Concept(c) => c
+            .codes
+            .first()
+            .map(|c| c.code.to_string())
+            .unwrap_or_default(),
+        Value::Null => "null".to_owned(),
+        other => super::ops::to_string(&other).unwrap_or_else(|| other.type_name().to_owned()),
     }
 }

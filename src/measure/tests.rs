@@ -274,3 +274,33 @@ fn interval_relations_follow_closed_null_semantics() {
         Some(false)
     );
 }
+
+#[test]
+fn population_run_builds_a_summary_report() {
+    let e = engine(Vec::new());
+    let m = e
+        .compile_measure("http://example.org/Measure/Mini")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let period = Period::parse("2025-01-01", "2025-12-31").unwrap_or_else(|e| panic!("{e}"));
+    let patients = vec![
+        patient("1980-05-01", &[("office", "2025-03-01", "finished")]),
+        patient("1980-05-01", &[("office", "2025-03-01", "planned")]),
+        patient("2015-05-01", &[("office", "2025-03-01", "finished")]),
+    ];
+    let results: Vec<_> = m
+        .evaluate_all(&patients, &period)
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    let report = super::report::summary(&m, &period, &results);
+    let counts: Vec<i64> = report["group"][0]["population"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|p| p["count"].as_i64()).collect())
+        .unwrap_or_default();
+    assert_eq!(counts, [2, 2, 1]);
+    assert_eq!(
+        report["group"][0]["measureScore"]["value"].as_f64(),
+        Some(0.5)
+    );
+    assert_eq!(report["type"], "summary");
+}
