@@ -9,6 +9,8 @@
 
 mod compile;
 mod compile_query;
+mod compile_refs;
+mod compile_tables;
 pub mod conformance;
 pub mod datetime;
 mod eval;
