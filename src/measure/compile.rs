@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::compile_tables::{literal, named_type, op1, op2, quantity, SYSTEM_NS};
 use super::datetime::{DateTime, Precision};
 use super::library::{Content, ElmLibrary};
+use super::native::Native;
 use super::node::{Case, Def, Node, Op1, Op2, OpN, TypeSpec};
 use super::value::{Concept, Json, Value};
 use super::MeasureError;
@@ -243,8 +244,26 @@ impl<'c> Compiler<'c> {
         let name = s(json, "name").unwrap_or_default().to_owned();
         let lib_name: Arc<str> = Arc::from(self.libs[lib].name.as_str());
         if json.get("external").and_then(Json::as_bool) == Some(true) {
-            self.cur_lib = lib;
-            return Err(self.err(format!("external function {name}")));
+            let Some(native) = Native::lookup(&lib_name, &name) else {
+                return Err(MeasureError::Unsupported {
+                    what: format!("external function {name}"),
+                    library: lib_name.to_string(),
+                    expression: name,
+                });
+            };
+            let n = json
+                .get("operand")
+                .and_then(Json::as_array)
+                .map_or(0, Vec::len);
+            self.defs[id].compiled = Some(Def {
+                library: lib_name,
+                name: Arc::from(name.as_str()),
+                operands: vec![TypeSpec::System(Arc::from("Any")); n],
+                body: Node::Native(native, (0..n).map(Node::Slot).collect()),
+                frame: n,
+            });
+            self.defs[id].in_progress = false;
+            return Ok(());
         }
         let mut operands = Vec::new();
         let (body, frame) = self.in_def(lib, &name, |c| {

@@ -244,6 +244,13 @@ impl<'a> Cx<'a> {
                 }
             }
             Node::ValueSet(i) => Ok(Value::ValueSet(*i)),
+            Node::Native(f, args) => {
+                let vals = args
+                    .iter()
+                    .map(|a| self.eval(a))
+                    .collect::<Result<Vec<_>, _>>()?;
+                super::native::call(self, *f, vals)
+            }
         }
     }
 

@@ -17,6 +17,7 @@ mod eval;
 mod interval;
 pub mod library;
 pub mod model;
+mod native;
 mod node;
 mod ops;
 mod ops2;

@@ -177,8 +177,10 @@ pub enum Node {
     Interval(Box<[Node; 4]>),
     Is(Box<Node>, TypeSpec),
     As(Box<Node>, TypeSpec, bool),
-    /// `ValueSet` value, `Code`, `Concept` with resolved parts.
+    /// A loaded value set.
     ValueSet(u32),
+    /// A natively implemented external function.
+    Native(super::native::Native, Vec<Node>),
 }
 
 #[derive(Debug)]
