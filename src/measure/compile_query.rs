@@ -186,6 +186,16 @@ impl Compiler<'_> {
         for id in &chosen {
             self.ensure_def(*id)?;
         }
+        let lib_name = self.libs[lib].name.as_str();
+        if lib_name == "FHIRHelpers" && args.len() == 1 && is_conversion(name) {
+            // FHIR → CQL conversions run natively when the argument's FHIR type
+            // has a direct system equivalent; the ELM body handles the rest.
+            let arg = args
+                .into_iter()
+                .next()
+                .unwrap_or(Node::Lit(super::value::Value::Null));
+            return Ok(Node::Convert(Box::new(arg), chosen, name == "ToInterval"));
+        }
         Ok(match chosen.as_slice() {
             [one] => Node::Call(*one, args),
             _ => Node::CallDyn(chosen, args),
@@ -224,4 +234,23 @@ fn rewrite_identifiers(e: &Json) -> Json {
         Json::Array(a) => Json::Array(a.iter().map(rewrite_identifiers).collect()),
         other => other.clone(),
     }
+}
+
+/// FHIRHelpers functions that convert one FHIR value to its CQL system value.
+fn is_conversion(name: &str) -> bool {
+    matches!(
+        name,
+        "ToString"
+            | "ToBoolean"
+            | "ToDate"
+            | "ToDateTime"
+            | "ToDecimal"
+            | "ToInteger"
+            | "ToTime"
+            | "ToCode"
+            | "ToConcept"
+            | "ToQuantity"
+            | "ToInterval"
+            | "ToValue"
+    )
 }

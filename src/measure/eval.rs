@@ -96,6 +96,26 @@ impl<'a> Cx<'a> {
         })
     }
 
+    /// Calls the first overload whose operand types accept the values.
+    fn dispatch(&mut self, ids: &[usize], vals: Vec<Value<'a>>) -> R<'a> {
+        let prog = self.prog;
+        let chosen = ids.iter().copied().find(|id| {
+            prog.defs
+                .get(*id)
+                .and_then(Option::as_ref)
+                .is_some_and(|d| {
+                    d.operands
+                        .iter()
+                        .zip(&vals)
+                        .all(|(t, v)| v.is_null() || is_type(v, t))
+                })
+        });
+        match chosen {
+            Some(id) => self.call_values(id, vals),
+            None => Err(rt_err("no overload matches the argument types")),
+        }
+    }
+
     fn set(&mut self, slot: usize, v: Value<'a>) {
         let i = self.base + slot;
         if i >= self.stack.len() {
@@ -132,27 +152,23 @@ impl<'a> Cx<'a> {
                     .collect::<Result<Vec<_>, _>>()?;
                 self.call_values(*id, vals)
             }
+            Node::Convert(arg, ids, periods_only) => {
+                let v = self.eval(arg)?;
+                match &v {
+                    Value::Null => Ok(Value::Null),
+                    Value::Fhir(_, "Period") => Ok(v.to_system()),
+                    Value::Fhir(node, ty) if !periods_only && native_conversion(node, ty) => {
+                        Ok(v.to_system())
+                    }
+                    _ => self.dispatch(ids, vec![v]),
+                }
+            }
             Node::CallDyn(ids, args) => {
                 let vals = args
                     .iter()
                     .map(|a| self.eval(a))
                     .collect::<Result<Vec<_>, _>>()?;
-                let prog = self.prog;
-                let chosen = ids.iter().copied().find(|id| {
-                    prog.defs
-                        .get(*id)
-                        .and_then(Option::as_ref)
-                        .is_some_and(|d| {
-                            d.operands
-                                .iter()
-                                .zip(&vals)
-                                .all(|(t, v)| v.is_null() || is_type(v, t))
-                        })
-                });
-                match chosen {
-                    Some(id) => self.call_values(id, vals),
-                    None => Err(rt_err("no overload matches the argument types")),
-                }
+                self.dispatch(ids, vals)
             }
             Node::Property(src, name) => {
                 let v = self.eval(src)?;
@@ -616,5 +632,23 @@ pub fn is_type(v: &Value, t: &TypeSpec) -> bool {
         },
         TypeSpec::Tuple => matches!(v, Value::Tuple(t) if t.class.is_none()),
         TypeSpec::Choice(cs) => cs.iter().any(|c| is_type(v, c)),
+    }
+}
+
+/// Whether `Value::to_system` gives exactly what FHIRHelpers' ELM would for
+/// this FHIR value: primitives, Coding, CodeableConcept, Period, and UCUM or
+/// unit-less Quantities without a comparator.
+fn native_conversion(node: &Json, ty: &str) -> bool {
+    match ty {
+        "Coding" | "CodeableConcept" | "Period" => true,
+        "Quantity" | "Age" | "Duration" | "Distance" | "Count" | "SimpleQuantity" => {
+            node.get("comparator").is_none()
+                && node.get("value").is_some()
+                && node.get("system").and_then(Json::as_str).is_none_or(|s| {
+                    s == "http://unitsofmeasure.org"
+                        || s == "http://hl7.org/fhirpath/CodeSystem/calendar-units"
+                })
+        }
+        t => super::model::is_primitive(t),
     }
 }

@@ -162,6 +162,10 @@ pub enum Node {
     Call(usize, Vec<Node>),
     /// Overloads chosen by the runtime types of the arguments.
     CallDyn(Vec<usize>, Vec<Node>),
+    /// A FHIRHelpers conversion of one argument: native when the value has a
+    /// direct system equivalent, else the (overloaded) ELM function.
+    /// The flag limits the native path to Periods (`ToInterval`).
+    Convert(Box<Node>, Vec<usize>, bool),
     Property(Box<Node>, Arc<str>),
     Retrieve(Box<Retrieve>),
     Query(Box<Query>),
