@@ -49,6 +49,8 @@ pub(crate) struct Compiler<'c> {
     pub(crate) max_slot: usize,
     pub(crate) cur_lib: usize,
     pub(crate) cur_def: String,
+    /// Retrieves by profile keep only resources declaring it in `meta.profile`.
+    pub(crate) trust_meta_profile: bool,
 }
 
 pub(crate) fn arr<'j>(j: &'j Json, key: &str) -> &'j [Json] {
@@ -79,6 +81,7 @@ impl<'c> Compiler<'c> {
             max_slot: 0,
             cur_lib: 0,
             cur_def: String::new(),
+            trust_meta_profile: false,
         };
         c.load_lib(root, version)?;
         Ok(c)

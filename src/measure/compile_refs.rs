@@ -49,8 +49,10 @@ impl Compiler<'_> {
         {
             return Err(self.err("Retrieve with filters or includes"));
         }
+        // Like cql-exec-fhir, profiles only filter when the data's `meta.profile`
+        // is trusted; the base resource profile never filters.
         let profile = s(e, "templateId").filter(|t| {
-            !t.starts_with("http://hl7.org/fhir/us/qicore/StructureDefinition/")
+            self.trust_meta_profile
                 && *t != format!("http://hl7.org/fhir/StructureDefinition/{local}")
         });
         let codes = e.get("codes").map(|c| self.expr(c)).transpose()?;

@@ -33,6 +33,7 @@ impl Program {
 #[derive(Debug, Clone)]
 pub struct Engine {
     content: Arc<Content>,
+    trust_meta_profile: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -118,7 +119,16 @@ impl Engine {
     pub fn from_content(content: Content) -> Engine {
         Engine {
             content: Arc::new(content),
+            trust_meta_profile: false,
         }
+    }
+
+    /// Whether profile-typed retrieves (`["observation-bp"]`) keep only resources
+    /// tagged with the profile in `meta.profile`. Off by default, as in
+    /// fqm-execution: a retrieve returns every resource of the profile's type.
+    pub fn trust_meta_profile(mut self, trust: bool) -> Engine {
+        self.trust_meta_profile = trust;
+        self
     }
 
     pub fn measures(&self) -> impl Iterator<Item = &Json> {
@@ -198,6 +208,7 @@ impl Engine {
             })
             .ok_or_else(|| MeasureError::Content(format!("library {lib_url} not loaded")))?;
         let mut c = Compiler::new(&self.content, &lib.name, version.or(lib.version.as_deref()))?;
+        c.trust_meta_profile = self.trust_meta_profile;
         c.compile_params()?;
         let scoring = code_of(measure.get("scoring")).unwrap_or_else(|| "proportion".to_owned());
         let mut groups = Vec::new();
