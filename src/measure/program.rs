@@ -58,6 +58,9 @@ pub struct Group {
     pub stratifiers: Vec<Stratifier>,
     /// True when populations are patient booleans, false for resource lists (episodes).
     pub boolean_basis: bool,
+    /// `proportion`, `ratio`, `continuous-variable` or `cohort` (group level
+    /// `cqfm-scoring` overrides the measure's scoring).
+    pub scoring: String,
 }
 
 /// A measure ready to evaluate; `Send + Sync`, evaluate patients in parallel.
@@ -275,6 +278,9 @@ impl Engine {
                 populations: pops,
                 stratifiers,
                 boolean_basis: basis == "boolean",
+                scoring: extension(g, "cqfm-scoring")
+                    .and_then(|e| code_of(e.get("valueCodeableConcept")))
+                    .unwrap_or_else(|| scoring.clone()),
             });
         }
         let defs = c.defs.into_iter().map(|d| d.compiled).collect();

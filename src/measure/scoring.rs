@@ -20,7 +20,12 @@ pub fn boolean_counts(g: &Group, raw: &HashMap<&str, Value>) -> Vec<(String, i64
     let mpx = mp && truthy(raw.get("measure-population-exclusion"));
     let denom = ip && (!has("denominator") || truthy(raw.get("denominator")));
     let dex = denom && truthy(raw.get("denominator-exclusion"));
-    let num = denom && !dex && truthy(raw.get("numerator"));
+    // In a ratio measure the numerator is not drawn from the denominator.
+    let num = if g.scoring == "ratio" {
+        ip && truthy(raw.get("numerator"))
+    } else {
+        denom && !dex && truthy(raw.get("numerator"))
+    };
     let nex = num && truthy(raw.get("numerator-exclusion"));
     let dexc = denom && !dex && !num && truthy(raw.get("denominator-exception"));
     g.populations
@@ -73,7 +78,11 @@ pub fn episode_counts(g: &Group, raw: &HashMap<&str, Value>) -> Vec<(String, i64
         ip.clone()
     };
     let dex = within(items(raw.get("denominator-exclusion")), &denom);
-    let num = without(within(items(raw.get("numerator")), &denom), &dex);
+    let num = if g.scoring == "ratio" {
+        within(items(raw.get("numerator")), &ip)
+    } else {
+        without(within(items(raw.get("numerator")), &denom), &dex)
+    };
     let nex = within(items(raw.get("numerator-exclusion")), &num);
     let dexc = without(
         without(
