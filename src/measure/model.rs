@@ -36,23 +36,48 @@ pub fn is_primitive(ty: &str) -> bool {
     PRIMITIVES.contains(&ty)
 }
 
+/// FxHash: property lookups hash short element names on every access, where
+/// SipHash's DoS resistance buys nothing (the keys come from the FHIR schema).
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+
 #[derive(Debug)]
 struct Elem {
-    ty: String,
+    /// Type names live as long as the process-wide model, hence `'static`.
+    ty: &'static str,
     list: bool,
 }
 
 #[derive(Debug, Default)]
 struct TypeInfo {
-    elements: HashMap<String, Elem>,
+    elements: FxMap<String, Elem>,
     /// Choice element name (`effective`) → JSON keys and their types.
-    choices: HashMap<String, Vec<(String, String)>>,
+    choices: FxMap<String, Vec<(String, &'static str)>>,
 }
 
 #[derive(Debug, Default)]
 pub struct Model {
-    types: HashMap<String, TypeInfo>,
+    types: FxMap<String, TypeInfo>,
     resources: Vec<String>,
+}
+
+/// A type name for the process-wide model (built once, never dropped).
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
 }
 
 static MODEL: OnceLock<Model> = OnceLock::new();
@@ -117,12 +142,13 @@ impl Model {
                     },
                 };
                 let suffix = upper_first(&ty);
+                let ty = leak(ty);
                 if let Some(prefix) = key.strip_suffix(suffix.as_str()) {
                     if !prefix.is_empty() && !list {
                         info.choices
                             .entry(prefix.to_owned())
                             .or_default()
-                            .push((key.clone(), ty.clone()));
+                            .push((key.clone(), ty));
                     }
                 }
                 info.elements.insert(key.clone(), Elem { ty, list });
@@ -175,7 +201,7 @@ impl Model {
         let info = self.types.get(ty);
         if let Some(v) = node.get(name) {
             let (ety, list) = match info.and_then(|i| i.elements.get_key_value(name)) {
-                Some((_, e)) => (self.intern(&e.ty).unwrap_or("Element"), e.list),
+                Some((_, e)) => (e.ty, e.list),
                 None => (guess_type(v), v.is_array()),
             };
             return wrap(v, ety, list);
@@ -183,7 +209,7 @@ impl Model {
         if let Some(choices) = info.and_then(|i| i.choices.get(name)) {
             for (key, cty) in choices {
                 if let Some(v) = node.get(key.as_str()) {
-                    return wrap(v, self.intern(cty).unwrap_or("Element"), false);
+                    return wrap(v, cty, false);
                 }
             }
         } else if info.is_none() {
