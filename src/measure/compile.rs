@@ -264,6 +264,7 @@ impl<'c> Compiler<'c> {
                 operands: vec![TypeSpec::System(Arc::from("Any")); n],
                 body: Node::Native(native, (0..n).map(Node::Slot).collect()),
                 frame: n,
+                function: true,
             });
             self.defs[id].in_progress = false;
             return Ok(());
@@ -296,6 +297,7 @@ impl<'c> Compiler<'c> {
             operands,
             body,
             frame,
+            function: s(json, "type") == Some("FunctionDef"),
         });
         self.defs[id].in_progress = false;
         Ok(())

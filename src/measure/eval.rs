@@ -55,7 +55,7 @@ impl<'a> Cx<'a> {
             prog,
             data,
             params,
-            cache: vec![None; prog.defs.len()],
+            cache: vec![None; prog.cache_len],
             stack: Vec::with_capacity(64),
             base: 0,
             now: now_utc(),
@@ -63,12 +63,19 @@ impl<'a> Cx<'a> {
     }
 
     pub fn expression(&mut self, id: usize) -> R<'a> {
-        if let Some(Some(v)) = self.cache.get(id) {
+        let slot = self
+            .prog
+            .cache_slots
+            .get(id)
+            .copied()
+            .flatten()
+            .map(|s| s as usize);
+        if let Some(Some(v)) = slot.and_then(|s| self.cache.get(s)) {
             return Ok(v.clone());
         }
         let v = self.call_values(id, Vec::new())?;
-        if let Some(slot) = self.cache.get_mut(id) {
-            *slot = Some(v.clone());
+        if let Some(cached) = slot.and_then(|s| self.cache.get_mut(s)) {
+            *cached = Some(v.clone());
         }
         Ok(v)
     }

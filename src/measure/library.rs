@@ -1,12 +1,15 @@
 //! Loading published measure content: Measure, Library (ELM JSON inside
 //! `Library.content`, base64) and ValueSet resources from a directory tree.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 
 use base64::Engine as _;
 
+use super::model::FxMap;
 use super::value::Json;
+
+type FxSet<T> = HashSet<T, std::hash::BuildHasherDefault<super::model::FxHasher>>;
 use super::MeasureError;
 
 /// One ELM library as decoded from its Library resource.
@@ -30,8 +33,8 @@ pub struct Content {
 /// Value-set expansions as hash sets keyed by system then code.
 #[derive(Debug, Default)]
 pub struct Terminology {
-    pub sets: Vec<HashMap<String, HashSet<String>>>,
-    by_url: HashMap<String, u32>,
+    pub sets: Vec<FxMap<String, FxSet<String>>>,
+    by_url: FxMap<String, u32>,
 }
 
 impl Terminology {
@@ -39,7 +42,7 @@ impl Terminology {
         let Some(url) = vs.get("url").and_then(Json::as_str) else {
             return;
         };
-        let mut codes: HashMap<String, HashSet<String>> = HashMap::new();
+        let mut codes: FxMap<String, FxSet<String>> = FxMap::default();
         let contains = vs
             .get("expansion")
             .and_then(|e| e.get("contains"))
@@ -91,7 +94,7 @@ impl Terminology {
     }
 }
 
-fn collect_contains(c: &Json, out: &mut HashMap<String, HashSet<String>>) {
+fn collect_contains(c: &Json, out: &mut FxMap<String, FxSet<String>>) {
     if let (Some(system), Some(code)) = (
         c.get("system").and_then(Json::as_str),
         c.get("code").and_then(Json::as_str),

@@ -199,7 +199,7 @@ impl Model {
             };
         }
         let info = self.types.get(ty);
-        if let Some(v) = node.get(name) {
+        if let Some(v) = get(node, name) {
             let (ety, list) = match info.and_then(|i| i.elements.get_key_value(name)) {
                 Some((_, e)) => (e.ty, e.list),
                 None => (guess_type(v), v.is_array()),
@@ -208,7 +208,7 @@ impl Model {
         }
         if let Some(choices) = info.and_then(|i| i.choices.get(name)) {
             for (key, cty) in choices {
-                if let Some(v) = node.get(key.as_str()) {
+                if let Some(v) = get(node, key) {
                     return wrap(v, cty, false);
                 }
             }
@@ -253,6 +253,16 @@ fn primitive_suffix(key: &str) -> Option<&'static str> {
         })
         .max_by_key(|p| p.len())
         .copied()
+}
+
+/// `node[key]`: a linear scan beats hashing for the small objects FHIR is made of.
+fn get<'a>(node: &'a Json, key: &str) -> Option<&'a Json> {
+    match node {
+        Json::Object(m) if m.len() <= 16 => {
+            m.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+        }
+        n => n.get(key),
+    }
 }
 
 fn lower_first(s: &str) -> String {

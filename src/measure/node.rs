@@ -258,4 +258,6 @@ pub struct Def {
     pub operands: Vec<TypeSpec>,
     pub body: Node,
     pub frame: usize,
+    /// Expression definitions (not functions) are cached per patient.
+    pub function: bool,
 }

@@ -19,6 +19,9 @@ use super::{MeasureError, PatientData};
 #[derive(Debug)]
 pub struct Program {
     pub defs: Vec<Option<Def>>,
+    /// Per-patient cache index of each compiled expression definition.
+    pub cache_slots: Vec<Option<u32>>,
+    pub cache_len: usize,
     pub params: Vec<Param>,
     content: Arc<Content>,
 }
@@ -283,9 +286,21 @@ impl Engine {
                     .unwrap_or_else(|| scoring.clone()),
             });
         }
-        let defs = c.defs.into_iter().map(|d| d.compiled).collect();
+        let defs: Vec<Option<Def>> = c.defs.into_iter().map(|d| d.compiled).collect();
+        let mut cache_len = 0;
+        let cache_slots = defs
+            .iter()
+            .map(|d: &Option<Def>| {
+                d.as_ref().filter(|d| !d.function).map(|_| {
+                    cache_len += 1;
+                    (cache_len - 1) as u32
+                })
+            })
+            .collect();
         let program = Program {
             defs,
+            cache_slots,
+            cache_len,
             params: c.params,
             content: self.content.clone(),
         };
