@@ -1,7 +1,6 @@
 //! Compiled measures: the plan for one Measure plus the knowledge needed to
 //! turn expression results into population counts.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -44,14 +43,14 @@ pub struct Population {
     /// `initial-population`, `denominator`, ...
     pub code: String,
     pub expression: String,
-    def: usize,
+    pub(crate) def: usize,
 }
 
 #[derive(Debug, Clone)]
 pub struct Stratifier {
     pub id: Option<String>,
     pub expression: String,
-    def: usize,
+    pub(crate) def: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -369,15 +368,11 @@ impl CompiledMeasure {
         let mut cx = Cx::new(&self.program, patient, self.params(period));
         let mut out = Vec::with_capacity(self.groups.len());
         for g in &self.groups {
-            let mut raw = HashMap::new();
+            let mut raw = Vec::with_capacity(g.populations.len());
             for p in &g.populations {
-                raw.insert(p.code.as_str(), cx.expression(p.def)?);
+                raw.push(cx.expression(p.def)?);
             }
-            let counts = if g.boolean_basis {
-                super::scoring::boolean_counts(g, &raw)
-            } else {
-                super::scoring::episode_counts(g, &raw)
-            };
+            let counts = super::scoring::counts(g, &raw);
             let mut strata = Vec::with_capacity(g.stratifiers.len());
             for s in &g.stratifiers {
                 let v = cx.expression(s.def)?;

@@ -1,107 +1,81 @@
-//! Turning population expression results into counts, following the
-//! proportion-measure rules (exclusions and exceptions remove members from
-//! the populations below them).
-
-use std::collections::HashMap;
+//! Turning population expression results into counts. Exclusions and
+//! exceptions remove members from the populations below them (proportion
+//! rules); in ratio measures the numerator is drawn from the (last) initial
+//! population rather than the denominator. Patient-based populations are
+//! handled as episode lists holding at most the patient itself.
 
 use super::eval::same;
 use super::program::Group;
 use super::value::Value;
 
-fn truthy(v: Option<&Value>) -> bool {
-    v.and_then(Value::as_bool) == Some(true)
-}
+type Members<'v, 'a> = Vec<&'v Value<'a>>;
 
-/// Patient-based populations: each is a boolean.
-pub fn boolean_counts(g: &Group, raw: &HashMap<&str, Value>) -> Vec<(String, i64)> {
-    let has = |c: &str| raw.contains_key(c);
-    let ip = truthy(raw.get("initial-population"));
-    let mp = ip && (!has("measure-population") || truthy(raw.get("measure-population")));
-    let mpx = mp && truthy(raw.get("measure-population-exclusion"));
-    let denom = ip && (!has("denominator") || truthy(raw.get("denominator")));
-    let dex = denom && truthy(raw.get("denominator-exclusion"));
-    // In a ratio measure the numerator is not drawn from the denominator.
-    let num = if g.scoring == "ratio" {
-        ip && truthy(raw.get("numerator"))
-    } else {
-        denom && !dex && truthy(raw.get("numerator"))
-    };
-    let nex = num && truthy(raw.get("numerator-exclusion"));
-    let dexc = denom && !dex && !num && truthy(raw.get("denominator-exception"));
-    g.populations
-        .iter()
-        .map(|p| {
-            let v = match p.code.as_str() {
-                "initial-population" => ip,
-                "denominator" => denom,
-                "denominator-exclusion" => dex,
-                "denominator-exception" => dexc,
-                "numerator" => num,
-                "numerator-exclusion" => nex,
-                "measure-population" => mp,
-                "measure-population-exclusion" => mpx,
-                _ => truthy(raw.get(p.code.as_str())),
-            };
-            (p.code.clone(), i64::from(v))
-        })
-        .collect()
-}
-
-fn within<'v, 'a>(xs: Vec<&'v Value<'a>>, of: &[&Value]) -> Vec<&'v Value<'a>> {
+fn within<'v, 'a>(xs: Members<'v, 'a>, of: &[&Value]) -> Members<'v, 'a> {
     xs.into_iter()
         .filter(|x| of.iter().any(|o| same(o, x)))
         .collect()
 }
 
-fn without<'v, 'a>(xs: Vec<&'v Value<'a>>, not: &[&Value]) -> Vec<&'v Value<'a>> {
+fn without<'v, 'a>(xs: Members<'v, 'a>, not: &[&Value]) -> Members<'v, 'a> {
     xs.into_iter()
         .filter(|x| !not.iter().any(|o| same(o, x)))
         .collect()
 }
 
-fn items<'v, 'a>(v: Option<&'v Value<'a>>) -> Vec<&'v Value<'a>> {
+static PATIENT: Value<'static> = Value::Bool(true);
+
+fn members<'v, 'a>(v: &'v Value<'a>, boolean: bool) -> Members<'v, 'a> {
+    if boolean {
+        return if v.as_bool() == Some(true) {
+            vec![&PATIENT]
+        } else {
+            Vec::new()
+        };
+    }
     match v {
-        Some(Value::List(l)) => l.iter().filter(|x| !x.is_null()).collect(),
-        Some(Value::Null) | None => Vec::new(),
-        Some(x) => vec![x],
+        Value::List(l) => l.iter().filter(|x| !x.is_null()).collect(),
+        Value::Null => Vec::new(),
+        x => vec![x],
     }
 }
 
-/// Episode-based populations: each is a list of resources; membership
-/// in lower populations is limited to members of the populations above.
-pub fn episode_counts(g: &Group, raw: &HashMap<&str, Value>) -> Vec<(String, i64)> {
-    let has = |c: &str| raw.contains_key(c);
-    let ip = items(raw.get("initial-population"));
-    let denom = if has("denominator") {
-        within(items(raw.get("denominator")), &ip)
-    } else {
-        ip.clone()
+/// Counts per population, in the Measure's population order; `raw` holds the
+/// criteria results in the same order.
+pub fn counts(g: &Group, raw: &[Value]) -> Vec<(String, i64)> {
+    let sets: Vec<Members> = raw.iter().map(|v| members(v, g.boolean_basis)).collect();
+    let find = |code: &str| g.populations.iter().position(|p| p.code == code);
+    let get = |code: &str| find(code).map(|i| sets[i].clone());
+    let ips: Vec<usize> = (0..g.populations.len())
+        .filter(|i| g.populations[*i].code == "initial-population")
+        .collect();
+    let ip_first = ips.first().map(|i| sets[*i].clone()).unwrap_or_default();
+    let ip_last = ips.last().map(|i| sets[*i].clone()).unwrap_or_default();
+    let ratio = g.scoring == "ratio";
+
+    let denom = get("denominator").map_or_else(|| ip_first.clone(), |d| within(d, &ip_first));
+    let dex = within(get("denominator-exclusion").unwrap_or_default(), &denom);
+    let num = match get("numerator") {
+        Some(n) if ratio => within(n, &ip_last),
+        Some(n) => without(within(n, &denom), &dex),
+        None => Vec::new(),
     };
-    let dex = within(items(raw.get("denominator-exclusion")), &denom);
-    let num = if g.scoring == "ratio" {
-        within(items(raw.get("numerator")), &ip)
-    } else {
-        without(within(items(raw.get("numerator")), &denom), &dex)
-    };
-    let nex = within(items(raw.get("numerator-exclusion")), &num);
+    let nex = within(get("numerator-exclusion").unwrap_or_default(), &num);
     let dexc = without(
         without(
-            within(items(raw.get("denominator-exception")), &denom),
+            within(get("denominator-exception").unwrap_or_default(), &denom),
             &dex,
         ),
         &num,
     );
-    let mp = if has("measure-population") {
-        within(items(raw.get("measure-population")), &ip)
-    } else {
-        ip.clone()
-    };
-    let mpx = within(items(raw.get("measure-population-exclusion")), &mp);
+    let mp = get("measure-population").map_or_else(|| ip_first.clone(), |m| within(m, &ip_first));
+    let mpx = within(get("measure-population-exclusion").unwrap_or_default(), &mp);
+
     g.populations
         .iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(i, p)| {
             let n = match p.code.as_str() {
-                "initial-population" => ip.len(),
+                "initial-population" => sets[i].len(),
                 "denominator" => denom.len(),
                 "denominator-exclusion" => dex.len(),
                 "denominator-exception" => dexc.len(),
@@ -109,7 +83,7 @@ pub fn episode_counts(g: &Group, raw: &HashMap<&str, Value>) -> Vec<(String, i64
                 "numerator-exclusion" => nex.len(),
                 "measure-population" => mp.len(),
                 "measure-population-exclusion" => mpx.len(),
-                c => items(raw.get(c)).len(),
+                _ => sets[i].len(),
             };
             (p.code.clone(), n as i64)
         })

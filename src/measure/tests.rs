@@ -304,3 +304,75 @@ fn population_run_builds_a_summary_report() {
     );
     assert_eq!(report["type"], "summary");
 }
+
+fn group(codes: &[&str], boolean: bool, scoring: &str) -> super::program::Group {
+    super::program::Group {
+        id: None,
+        populations: codes
+            .iter()
+            .map(|c| super::program::Population {
+                code: (*c).to_owned(),
+                expression: String::new(),
+                def: 0,
+            })
+            .collect(),
+        stratifiers: Vec::new(),
+        boolean_basis: boolean,
+        scoring: scoring.to_owned(),
+    }
+}
+
+#[test]
+fn episode_populations_are_nested_and_exclusions_remove_members() {
+    let g = group(
+        &[
+            "initial-population",
+            "denominator",
+            "denominator-exclusion",
+            "numerator",
+        ],
+        false,
+        "proportion",
+    );
+    let (a, b, c) = (
+        Value::str("enc-a"),
+        Value::str("enc-b"),
+        Value::str("enc-c"),
+    );
+    let raw = vec![
+        Value::list(vec![a.clone(), b.clone(), c.clone()]),
+        Value::list(vec![a.clone(), b.clone()]),
+        Value::list(vec![b.clone()]),
+        // c is not in the denominator and b is excluded: only a counts.
+        Value::list(vec![a, b, c]),
+    ];
+    let counts: Vec<i64> = super::scoring::counts(&g, &raw)
+        .iter()
+        .map(|(_, n)| *n)
+        .collect();
+    assert_eq!(counts, [3, 2, 1, 1]);
+}
+
+#[test]
+fn ratio_numerator_comes_from_the_initial_population() {
+    let codes = [
+        "initial-population",
+        "denominator",
+        "denominator-exclusion",
+        "numerator",
+    ];
+    let raw = [
+        Value::Bool(true),
+        Value::Bool(true),
+        Value::Bool(true),
+        Value::Bool(true),
+    ];
+    let count = |scoring: &str| -> Vec<i64> {
+        super::scoring::counts(&group(&codes, true, scoring), &raw)
+            .iter()
+            .map(|(_, n)| *n)
+            .collect()
+    };
+    assert_eq!(count("proportion"), [1, 1, 1, 0]);
+    assert_eq!(count("ratio"), [1, 1, 1, 1]);
+}
