@@ -582,6 +582,14 @@ impl<'c> Compiler<'c> {
                 vec![self.sub(e, "pattern")?, self.sub(e, "string")?],
             ),
             "Message" => Node::OpN(OpN::Message, vec![self.sub(e, "source")?]),
+            "Slice" => Node::OpN(
+                OpN::Slice,
+                vec![
+                    self.sub(e, "source")?,
+                    self.sub(e, "startIndex")?,
+                    self.sub(e, "endIndex")?,
+                ],
+            ),
             "Coalesce" | "Concatenate" => Node::OpN(
                 if ty == "Coalesce" {
                     OpN::Coalesce

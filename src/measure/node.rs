@@ -147,6 +147,8 @@ pub enum OpN {
     PositionOf,
     LastPositionOf,
     Message,
+    /// source, start index, end index (exclusive, null for the rest).
+    Slice,
     Now,
     Today,
     TimeOfDay,

@@ -371,7 +371,12 @@ pub fn to_string(v: &Value) -> Option<String> {
 }
 
 pub fn opn<'a>(op: OpN, args: Vec<Value<'a>>) -> R<'a> {
-    let args: Vec<Value<'a>> = args.into_iter().map(|a| a.to_system()).collect();
+    // Coalesce, Message and Slice pass values through untouched (FHIR data stays FHIR).
+    let args: Vec<Value<'a>> = if matches!(op, OpN::Coalesce | OpN::Message | OpN::Slice) {
+        args
+    } else {
+        args.into_iter().map(|a| a.to_system()).collect()
+    };
     Ok(match op {
         OpN::Coalesce => {
             if args.len() == 1 {
@@ -392,6 +397,24 @@ pub fn opn<'a>(op: OpN, args: Vec<Value<'a>>) -> R<'a> {
             Value::Str(Arc::from(s.as_str()))
         }
         OpN::Message => args.into_iter().next().unwrap_or_default(),
+        OpN::Slice => match (&args[0], &args[1], &args[2]) {
+            (Value::List(l), start, end) => {
+                let start = match start {
+                    Value::Int(i) => usize::try_from(*i).unwrap_or(0),
+                    _ => 0,
+                };
+                let end = match end {
+                    Value::Int(i) => usize::try_from(*i).unwrap_or(0).min(l.len()),
+                    _ => l.len(),
+                };
+                Value::list(if start < end {
+                    l[start..end].to_vec()
+                } else {
+                    Vec::new()
+                })
+            }
+            _ => Value::Null,
+        },
         OpN::Now | OpN::Today | OpN::TimeOfDay => {
             return Err(rt_err(format!("{op:?} needs the evaluation context")))
         }
