@@ -71,6 +71,8 @@ pub struct CompiledMeasure {
     pub url: Option<String>,
     pub name: String,
     pub scoring: String,
+    /// From `Measure.improvementNotation`: `increase` (the default) or `decrease`.
+    pub improvement_notation: String,
     pub groups: Vec<Group>,
     program: Program,
 }
@@ -82,6 +84,27 @@ pub struct GroupResult {
     pub counts: Vec<(String, i64)>,
     /// (stratifier id, the patient's stratum value rendered as text).
     pub strata: Vec<(Option<String>, String)>,
+}
+
+impl GroupResult {
+    fn count(&self, code: &str) -> i64 {
+        self.counts
+            .iter()
+            .filter(|(c, _)| c == code)
+            .map(|(_, n)| *n)
+            .sum()
+    }
+
+    /// Whether the patient has an open care gap in this group: eligible
+    /// (denominator, not excluded or excepted) but not meeting the numerator
+    /// when higher scores are better, or meeting it when lower scores are better.
+    pub fn care_gap(&self, higher_is_better: bool) -> bool {
+        let eligible = self.count("denominator") > 0
+            && self.count("denominator-exclusion") == 0
+            && self.count("denominator-exception") == 0;
+        let met = self.count("numerator") > 0 && self.count("numerator-exclusion") == 0;
+        eligible && (met != higher_is_better)
+    }
 }
 
 /// The measurement period, inclusive dates.
@@ -119,6 +142,18 @@ impl Period {
 impl Engine {
     pub fn load(dir: &Path) -> Result<Engine, MeasureError> {
         Ok(Engine::from_content(load_dir(dir)?))
+    }
+
+    /// Builds an engine from Measure, Library, ValueSet (or Bundle) resources,
+    /// e.g. read from the store.
+    pub fn from_resources(
+        resources: impl IntoIterator<Item = Json>,
+    ) -> Result<Engine, MeasureError> {
+        let mut content = Content::default();
+        for r in resources {
+            super::library::add_resource(&mut content, r)?;
+        }
+        Ok(Engine::from_content(content))
     }
 
     pub fn from_content(content: Content) -> Engine {
@@ -304,6 +339,8 @@ impl Engine {
             content: self.content.clone(),
         };
         Ok(CompiledMeasure {
+            improvement_notation: code_of(measure.get("improvementNotation"))
+                .unwrap_or_else(|| "increase".to_owned()),
             url: measure.get("url").and_then(Json::as_str).map(str::to_owned),
             name,
             scoring,

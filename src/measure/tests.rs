@@ -376,3 +376,30 @@ fn ratio_numerator_comes_from_the_initial_population() {
     assert_eq!(count("proportion"), [1, 1, 1, 0]);
     assert_eq!(count("ratio"), [1, 1, 1, 1]);
 }
+
+#[test]
+fn care_gaps_follow_improvement_notation() {
+    let e = engine(Vec::new());
+    let m = e
+        .compile_measure("MiniMeasure")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(m.improvement_notation, "increase");
+    let period = Period::parse("2025-01-01", "2025-12-31").unwrap_or_else(|e| panic!("{e}"));
+    let eval = |p: &PatientRecord| m.evaluate(p, &period).unwrap_or_else(|e| panic!("{e}"));
+    let open = eval(&patient(
+        "1980-05-01",
+        &[("office", "2025-03-01", "planned")],
+    ));
+    let closed = eval(&patient(
+        "1980-05-01",
+        &[("office", "2025-03-01", "finished")],
+    ));
+    let ineligible = eval(&patient(
+        "2015-05-01",
+        &[("office", "2025-03-01", "planned")],
+    ));
+    assert!(open[0].care_gap(true));
+    assert!(!closed[0].care_gap(true));
+    assert!(closed[0].care_gap(false));
+    assert!(!ineligible[0].care_gap(true));
+}
