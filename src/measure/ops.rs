@@ -111,7 +111,20 @@ pub fn op1<'a>(cx: &mut Cx<'a>, op: Op1, v: Value<'a>) -> R<'a> {
     if v.is_null()
         && !matches!(
             op,
-            O::Sum | O::Min | O::Max | O::Avg | O::Median | O::AllTrue | O::AnyTrue
+            O::Sum
+                | O::Min
+                | O::Max
+                | O::Avg
+                | O::Median
+                | O::Mode
+                | O::Product
+                | O::GeometricMean
+                | O::Variance
+                | O::StdDev
+                | O::PopulationVariance
+                | O::PopulationStdDev
+                | O::AllTrue
+                | O::AnyTrue
         )
     {
         return Ok(Value::Null);
@@ -140,7 +153,21 @@ pub fn op1<'a>(cx: &mut Cx<'a>, op: Op1, v: Value<'a>) -> R<'a> {
                 return Err(rt_err("point from a non-unit interval"));
             }
         }
-        (O::Sum | O::Min | O::Max | O::Avg | O::Median, _) => aggregate(op, non_null(&v))?,
+        (
+            O::Sum
+            | O::Min
+            | O::Max
+            | O::Avg
+            | O::Median
+            | O::Mode
+            | O::Product
+            | O::GeometricMean
+            | O::Variance
+            | O::StdDev
+            | O::PopulationVariance
+            | O::PopulationStdDev,
+            _,
+        ) => aggregate(op, non_null(&v))?,
         (O::AllTrue, _) => Value::Bool(non_null(&v).iter().all(|x| x.as_bool() == Some(true))),
         (O::AnyTrue, _) => Value::Bool(non_null(&v).iter().any(|x| x.as_bool() == Some(true))),
         (O::ToStr, x) => to_string(x).map_or(Value::Null, |s| Value::Str(Arc::from(s.as_str()))),
@@ -279,12 +306,61 @@ fn aggregate<'a>(op: Op1, items: Vec<Value<'a>>) -> R<'a> {
             }
             acc
         }
-        Op1::Avg => {
-            let n = items.len() as f64;
-            let nums: Option<Vec<f64>> = items.iter().map(value::to_f64).collect();
-            match nums {
-                Some(v) => Value::Dec(v.iter().sum::<f64>() / n),
-                None => return Err(rt_err("Avg of non-numeric values")),
+        Op1::Mode => {
+            let mut best = (0, items[0].clone());
+            for x in &items {
+                let n = items.iter().filter(|y| same(x, y)).count();
+                if n > best.0 {
+                    best = (n, x.clone());
+                }
+            }
+            best.1
+        }
+        Op1::Avg
+        | Op1::Product
+        | Op1::GeometricMean
+        | Op1::Variance
+        | Op1::StdDev
+        | Op1::PopulationVariance
+        | Op1::PopulationStdDev => {
+            // Numbers, or quantities converted to the first one's unit.
+            let unit = match &items[0] {
+                Value::Quantity(q) => Some(q.unit.clone()),
+                _ => None,
+            };
+            let nums: Option<Vec<f64>> = items
+                .iter()
+                .map(|x| match (x, &unit) {
+                    (Value::Quantity(q), Some(u)) => super::units::convert(q, u).map(|q| q.value),
+                    (x, None) => value::to_f64(x),
+                    _ => None,
+                })
+                .collect();
+            let v = nums.ok_or_else(|| rt_err(format!("{op:?} of non-numeric values")))?;
+            let n = v.len() as f64;
+            let mean = v.iter().sum::<f64>() / n;
+            let ss = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>();
+            let r = match op {
+                Op1::Avg => mean,
+                Op1::Product => v.iter().product(),
+                Op1::GeometricMean => v.iter().product::<f64>().powf(1.0 / n),
+                Op1::Variance if n > 1.0 => ss / (n - 1.0),
+                Op1::StdDev if n > 1.0 => (ss / (n - 1.0)).sqrt(),
+                Op1::PopulationVariance => ss / n,
+                Op1::PopulationStdDev => (ss / n).sqrt(),
+                _ => return Ok(Value::Null),
+            };
+            let r = super::units::round8(r);
+            match unit {
+                Some(u)
+                    if !matches!(op, Op1::Product | Op1::Variance | Op1::PopulationVariance) =>
+                {
+                    Value::Quantity(Quantity { value: r, unit: u })
+                }
+                _ if op == Op1::Product && items.iter().all(|x| matches!(x, Value::Int(_))) => {
+                    Value::Int(r as i64)
+                }
+                _ => Value::Dec(r),
             }
         }
         _ => {

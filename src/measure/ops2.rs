@@ -69,6 +69,28 @@ pub fn binary<'a>(
         O::Except => return except(x, y),
         O::In => return membership(y, x, p),
         O::Contains => return membership(x, y, p),
+        O::ProperIn | O::ProperContains => {
+            let (container, item) = if op == O::ProperIn { (y, x) } else { (x, y) };
+            return Ok(match &container {
+                Value::Interval(i) => b(and(
+                    interval::contains_point(i, &item.to_system(), p),
+                    and(
+                        interval::cmp(&interval::start(i), &item.to_system(), p)
+                            .map(|o| o != Ordering::Equal),
+                        interval::cmp(&interval::end(i), &item.to_system(), p)
+                            .map(|o| o != Ordering::Equal),
+                    ),
+                )),
+                Value::List(l) => {
+                    let found = membership(container.clone(), item.clone(), p)?;
+                    match found.as_bool() {
+                        Some(true) => Value::Bool(l.iter().any(|e| !same(e, &item))),
+                        other => other.map_or(Value::Null, Value::Bool),
+                    }
+                }
+                _ => Value::Null,
+            });
+        }
         O::IndexOf => {
             return Ok(match &x {
                 Value::List(l) if !y.is_null() => {
