@@ -283,8 +283,7 @@ impl<'c> Compiler<'c> {
                     .transpose()?
                     .unwrap_or(TypeSpec::System(Arc::from("Any")));
                 operands.push(ty);
-                let slot = c.alloc(s(op, "name").unwrap_or_default());
-                let _ = slot;
+                c.alloc(s(op, "name").unwrap_or_default());
             }
             let e = json
                 .get("expression")

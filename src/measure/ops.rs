@@ -553,7 +553,6 @@ fn temporal_ctor<'a>(op: OpN, args: &[Value<'a>]) -> Value<'a> {
         _ => None,
     };
     let mut f = [0, 1, 1, 0, 0, 0, 0];
-    let offset_idx = if op == OpN::Time { 4 } else { 0 };
     let fields: Vec<usize> = match op {
         OpN::Date => vec![0, 1, 2],
         OpN::Time => vec![3, 4, 5, 6],
@@ -581,7 +580,6 @@ fn temporal_ctor<'a>(op: OpN, args: &[Value<'a>]) -> Value<'a> {
         5 => Precision::Second,
         _ => Precision::Millisecond,
     };
-    let _ = offset_idx;
     match op {
         OpN::Date => Value::Date(DateTime::new(f, p, None)),
         OpN::Time => Value::Time(DateTime::new(f, p, None)),
