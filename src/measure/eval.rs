@@ -80,15 +80,34 @@ impl<'a> Cx<'a> {
         Ok(v)
     }
 
+    /// Calls `id`, evaluating the arguments straight into the callee's frame.
+    fn call_nodes(&mut self, id: usize, args: &[Node]) -> R<'a> {
+        let new_base = self.stack.len();
+        for a in args {
+            match self.eval(a) {
+                Ok(v) => self.stack.push(v),
+                Err(e) => {
+                    self.stack.truncate(new_base);
+                    return Err(e);
+                }
+            }
+        }
+        self.enter(id, new_base)
+    }
+
     fn call_values(&mut self, id: usize, args: Vec<Value<'a>>) -> R<'a> {
-        let prog = self.prog;
-        let def = prog
-            .defs
-            .get(id)
-            .and_then(Option::as_ref)
-            .ok_or_else(|| rt_err(format!("definition #{id} was not compiled")))?;
         let new_base = self.stack.len();
         self.stack.extend(args);
+        self.enter(id, new_base)
+    }
+
+    /// Runs definition `id` with its arguments already at `new_base..`.
+    fn enter(&mut self, id: usize, new_base: usize) -> R<'a> {
+        let prog = self.prog;
+        let Some(def) = prog.defs.get(id).and_then(Option::as_ref) else {
+            self.stack.truncate(new_base);
+            return Err(rt_err(format!("definition #{id} was not compiled")));
+        };
         self.stack
             .resize(new_base + def.frame.max(def.operands.len()), Value::Null);
         let saved = std::mem::replace(&mut self.base, new_base);
@@ -152,13 +171,7 @@ impl<'a> Cx<'a> {
             Node::ExprRef(id) => self.expression(*id),
             Node::ParamRef(id) => self.param(*id),
             Node::Slot(i) => Ok(self.stack.get(self.base + i).cloned().unwrap_or_default()),
-            Node::Call(id, args) => {
-                let vals = args
-                    .iter()
-                    .map(|a| self.eval(a))
-                    .collect::<Result<Vec<_>, _>>()?;
-                self.call_values(*id, vals)
-            }
+            Node::Call(id, args) => self.call_nodes(*id, args),
             Node::Convert(arg, ids, periods_only) => {
                 let v = self.eval(arg)?;
                 match &v {
