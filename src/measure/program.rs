@@ -74,6 +74,10 @@ pub struct CompiledMeasure {
     /// From `Measure.improvementNotation`: `increase` (the default) or `decrease`.
     pub improvement_notation: String,
     pub groups: Vec<Group>,
+    /// Supplemental data expressions that compiled.
+    pub supplemental: Vec<String>,
+    /// Supplemental data expressions that did not compile, with the reason.
+    pub warnings: Vec<String>,
     program: Program,
 }
 
@@ -320,6 +324,31 @@ impl Engine {
                     .unwrap_or_else(|| scoring.clone()),
             });
         }
+        // Supplemental data is compiled too (for reports and `evaluate_expression`),
+        // but an unsupported construct there does not block the populations.
+        let mut supplemental = Vec::new();
+        let mut warnings = Vec::new();
+        for sde in measure
+            .get("supplementalData")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(expr) = sde
+                .get("criteria")
+                .and_then(|c| c.get("expression"))
+                .and_then(Json::as_str)
+            else {
+                continue;
+            };
+            match c.entry(expr) {
+                Ok(_) => supplemental.push(expr.to_owned()),
+                Err(e) => warnings.push(e.to_string()),
+            }
+            for d in &mut c.defs {
+                d.in_progress = false;
+            }
+        }
         let defs: Vec<Option<Def>> = c.defs.into_iter().map(|d| d.compiled).collect();
         let mut cache_len = 0;
         let cache_slots = defs
@@ -345,6 +374,8 @@ impl Engine {
             name,
             scoring,
             groups,
+            supplemental,
+            warnings,
             program,
         })
     }
@@ -385,15 +416,22 @@ impl CompiledMeasure {
             .collect()
     }
 
-    /// Evaluates one population expression by name for a patient (for care gaps and debugging).
-    pub fn evaluate_expression_json(
+    /// Evaluates the compiled expression definition `name` (a population,
+    /// stratifier or anything they use) for a patient, rendered as JSON.
+    pub fn evaluate_expression(
         &self,
         patient: &dyn PatientData,
         period: &Period,
-        def: usize,
-    ) -> Result<String, MeasureError> {
+        name: &str,
+    ) -> Result<Json, MeasureError> {
+        let id = self.expression_id(name).ok_or_else(|| {
+            MeasureError::Content(format!(
+                "expression {name} is not part of measure {}",
+                self.name
+            ))
+        })?;
         let mut cx = Cx::new(&self.program, patient, self.params(period));
-        Ok(format!("{:?}", cx.expression(def)?))
+        Ok(super::value::to_json(&cx.expression(id)?))
     }
 
     /// Population counts for one patient, per group.

@@ -62,6 +62,10 @@ fn mini_elm(extra: Vec<serde_json::Value>) -> serde_json::Value {
 fn engine(extra: Vec<serde_json::Value>) -> Engine {
     let elm = base64::engine::general_purpose::STANDARD.encode(mini_elm(extra).to_string());
     let mut content = Content::default();
+    let sde: Vec<serde_json::Value> = ["Visit Dates", "Sum", "Pairs", "Unmatched"]
+        .iter()
+        .map(|e| json!({"criteria": {"expression": e}}))
+        .collect();
     let resources = [
         json!({"resourceType": "Library", "url": "http://example.org/Library/Mini", "name": "Mini", "version": "1.0.0",
             "content": [{"contentType": "application/elm+json", "data": elm}]}),
@@ -72,7 +76,8 @@ fn engine(extra: Vec<serde_json::Value>) -> Engine {
             "group": [{"population": [
                 {"code": {"coding": [{"code": "initial-population"}]}, "criteria": {"expression": "Initial Population"}},
                 {"code": {"coding": [{"code": "denominator"}]}, "criteria": {"expression": "Initial Population"}},
-                {"code": {"coding": [{"code": "numerator"}]}, "criteria": {"expression": "Numerator"}}]}]}),
+                {"code": {"coding": [{"code": "numerator"}]}, "criteria": {"expression": "Numerator"}}]}],
+            "supplementalData": sde}),
     ];
     for r in resources {
         if let Err(e) = add_resource(&mut content, r) {
@@ -402,4 +407,59 @@ fn care_gaps_follow_improvement_notation() {
     assert!(!closed[0].care_gap(true));
     assert!(closed[0].care_gap(false));
     assert!(!ineligible[0].care_gap(true));
+}
+
+fn list(items: Vec<serde_json::Value>) -> serde_json::Value {
+    json!({"type": "List", "element": items})
+}
+
+fn alias(name: &str) -> serde_json::Value {
+    json!({"type": "AliasRef", "name": name})
+}
+
+#[test]
+fn queries_sort_aggregate_let_and_without() {
+    let ints = |v: &[i64]| list(v.iter().map(|i| lit_int(*i)).collect());
+    let visit_dates = json!({"name": "Visit Dates", "context": "Patient", "expression": {"type": "Query",
+        "source": [{"alias": "V", "expression": {"type": "ExpressionRef", "name": "Qualifying Visits"}}],
+        "return": {"expression": {"type": "DateFrom", "operand": {"type": "Start", "operand":
+            {"type": "FunctionRef", "name": "PeriodInterval", "operand": [prop("period", alias("V"))]}}}},
+        "sort": {"by": [{"type": "ByDirection", "direction": "desc"}]}}});
+    let sum = json!({"name": "Sum", "context": "Patient", "expression": {"type": "Query",
+        "source": [{"alias": "N", "expression": ints(&[1, 2, 3, 4])}],
+        "aggregate": {"identifier": "R", "distinct": false, "starting": lit_int(0),
+            "expression": {"type": "Add", "operand": [alias("R"), alias("N")]}}}});
+    let pairs = json!({"name": "Pairs", "context": "Patient", "expression": {"type": "Query",
+        "source": [{"alias": "A", "expression": ints(&[1, 2])}, {"alias": "B", "expression": ints(&[10, 20])}],
+        "let": [{"identifier": "S", "expression": {"type": "Add", "operand": [alias("A"), alias("B")]}}],
+        "where": {"type": "Greater", "operand": [{"type": "QueryLetRef", "name": "S"}, lit_int(11)]},
+        "return": {"expression": {"type": "QueryLetRef", "name": "S"}}}});
+    let unmatched = json!({"name": "Unmatched", "context": "Patient", "expression": {"type": "Query",
+        "source": [{"alias": "A", "expression": ints(&[1, 2, 3, 2])}],
+        "relationship": [{"type": "Without", "alias": "B", "expression": ints(&[2]),
+            "suchThat": {"type": "Equal", "operand": [alias("A"), alias("B")]}}]}});
+    let e = engine(vec![visit_dates, sum, pairs, unmatched]);
+    let m = e
+        .compile_measure("MiniMeasure")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+    let period = Period::parse("2025-01-01", "2025-12-31").unwrap_or_else(|e| panic!("{e}"));
+    let p = patient(
+        "1980-05-01",
+        &[
+            ("office", "2025-03-01T10:00:00Z", "finished"),
+            ("office", "2025-07-01", "finished"),
+            ("office", "2025-03-01T16:00:00Z", "finished"),
+        ],
+    );
+    let eval = |name: &str| {
+        m.evaluate_expression(&p, &period, name)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    // Distinct dates, latest first.
+    assert_eq!(eval("Visit Dates"), json!(["2025-07-01", "2025-03-01"]));
+    assert_eq!(eval("Sum"), json!(10));
+    assert_eq!(eval("Pairs"), json!([21, 12, 22]));
+    // Without keeps duplicates of unmatched rows only (no return clause: no distinct).
+    assert_eq!(eval("Unmatched"), json!([1, 3]));
 }

@@ -448,3 +448,49 @@ pub fn compare_at(
         _ => None,
     }
 }
+
+/// Renders a value as JSON (FHIR data as itself, temporal values as ISO
+/// strings), for reports, debugging and the API.
+pub fn to_json(v: &Value) -> Json {
+    use serde_json::json;
+    match v {
+        Value::Null => Json::Null,
+        Value::Bool(b) => json!(b),
+        Value::Int(i) => json!(i),
+        Value::Dec(d) => json!(d),
+        Value::Str(s) => json!(&**s),
+        Value::Date(d) => json!(d.format(true)),
+        Value::DateTime(d) => json!(d.format(false)),
+        Value::Time(d) => json!(d
+            .format(false)
+            .split_once('T')
+            .map_or(String::new(), |(_, t)| t.to_owned())),
+        Value::Quantity(q) => json!({"value": q.value, "unit": &*q.unit}),
+        Value::Ratio(r) => json!({
+            "numerator": {"value": r.0.value, "unit": &*r.0.unit},
+            "denominator": {"value": r.1.value, "unit": &*r.1.unit},
+        }),
+        Value::Code(c) => {
+            json!({"code": &*c.code, "system": c.system.as_deref(), "display": c.display.as_deref()})
+        }
+        Value::Concept(c) => json!({
+            "codes": c.codes.iter().map(|c| json!({"code": &*c.code, "system": c.system.as_deref()})).collect::<Vec<_>>(),
+            "display": c.display.as_deref(),
+        }),
+        Value::Interval(i) => json!({
+            "low": to_json(&i.low),
+            "high": to_json(&i.high),
+            "lowClosed": i.low_closed,
+            "highClosed": i.high_closed,
+        }),
+        Value::List(l) => Json::Array(l.iter().map(to_json).collect()),
+        Value::Tuple(t) => Json::Object(
+            t.fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), to_json(v)))
+                .collect(),
+        ),
+        Value::Fhir(node, _) => (*node).clone(),
+        Value::ValueSet(i) => json!({"valueSet": i}),
+    }
+}
