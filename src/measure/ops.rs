@@ -107,7 +107,7 @@ pub fn op1<'a>(cx: &mut Cx<'a>, op: Op1, v: Value<'a>) -> R<'a> {
         }
         _ => {}
     }
-    let v = v.to_system();
+    let v = v.into_system();
     if v.is_null()
         && !matches!(
             op,
@@ -451,7 +451,7 @@ pub fn opn<'a>(op: OpN, args: Vec<Value<'a>>) -> R<'a> {
     let args: Vec<Value<'a>> = if matches!(op, OpN::Coalesce | OpN::Message | OpN::Slice) {
         args
     } else {
-        args.into_iter().map(|a| a.to_system()).collect()
+        args.into_iter().map(Value::into_system).collect()
     };
     Ok(match op {
         OpN::Coalesce => {

@@ -124,7 +124,7 @@ pub fn binary<'a>(
         O::CollapsePer => return super::ops::collapse_per(&x),
         _ => {}
     }
-    let (x, y) = (x.to_system(), y.to_system());
+    let (x, y) = (x.into_system(), y.into_system());
     if x.is_null() || y.is_null() {
         return Ok(Value::Null);
     }

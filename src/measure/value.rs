@@ -132,6 +132,14 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// `to_system` that moves non-FHIR values instead of cloning them.
+    pub fn into_system(self) -> Value<'a> {
+        match self {
+            Value::Fhir(..) | Value::Tuple(_) => self.to_system(),
+            v => v,
+        }
+    }
+
     /// Converts FHIR data to the CQL system value it denotes (FHIR primitives to
     /// their `.value`, Coding to Code, CodeableConcept to Concept, Quantity,
     /// Period to Interval); other values are returned unchanged.
