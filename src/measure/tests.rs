@@ -463,3 +463,11 @@ fn queries_sort_aggregate_let_and_without() {
     // Without keeps duplicates of unmatched rows only (no return clause: no distinct).
     assert_eq!(eval("Unmatched"), json!([1, 3]));
 }
+
+#[test]
+fn compiled_measures_are_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Engine>();
+    assert_send_sync::<super::CompiledMeasure>();
+    assert_send_sync::<PatientRecord>();
+}
