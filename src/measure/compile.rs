@@ -580,7 +580,14 @@ impl<'c> Compiler<'c> {
                 },
                 vec![self.sub(e, "pattern")?, self.sub(e, "string")?],
             ),
-            "Message" => Node::OpN(OpN::Message, vec![self.sub(e, "source")?]),
+            "Message" => {
+                let keys = ["source", "condition", "code", "severity", "message"];
+                let args = keys
+                    .iter()
+                    .map(|k| self.sub(e, k))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Node::OpN(OpN::Message, args)
+            }
             "Slice" => Node::OpN(
                 OpN::Slice,
                 vec![

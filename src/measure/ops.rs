@@ -472,7 +472,28 @@ pub fn opn<'a>(op: OpN, args: Vec<Value<'a>>) -> R<'a> {
             }
             Value::Str(Arc::from(s.as_str()))
         }
-        OpN::Message => args.into_iter().next().unwrap_or_default(),
+        OpN::Message => {
+            // An error-severity message whose condition holds stops the evaluation
+            // (CQL `Message`); other severities only return the source.
+            let mut it = args.into_iter();
+            let source = it.next().unwrap_or_default();
+            let condition = it.next().and_then(|c| c.as_bool()) == Some(true);
+            let code = it.next().and_then(|c| to_string(&c.into_system()));
+            let severity = it.next().and_then(|c| to_string(&c.into_system()));
+            let message = it.next().and_then(|c| to_string(&c.into_system()));
+            if condition
+                && severity
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("error"))
+            {
+                return Err(rt_err(format!(
+                    "{}: {}",
+                    code.unwrap_or_default(),
+                    message.unwrap_or_default()
+                )));
+            }
+            source
+        }
         OpN::Slice => match (&args[0], &args[1], &args[2]) {
             (Value::List(l), start, end) => {
                 let start = match start {
