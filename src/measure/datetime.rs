@@ -47,14 +47,19 @@ impl Precision {
 }
 
 /// A CQL DateTime (a Date is the same structure limited to day precision).
-/// `f` holds year, month, day, hour, minute, second, millisecond; components
-/// finer than `precision` are zero-filled placeholders and never compared.
+/// The fields are year, month, day, hour, minute, second, millisecond;
+/// components finer than `precision` are placeholders and never compared.
+/// Stored as `i16` (years 1..9999, offsets ±14 h) so a `Value` stays small.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DateTime {
-    pub f: [i32; 7],
+    parts: [i16; 7],
     pub precision: Precision,
     /// Offset from UTC in minutes; `None` for a Date or an unzoned time.
-    pub offset: Option<i32>,
+    off: Option<i16>,
+}
+
+fn narrow(x: i32) -> i16 {
+    i16::try_from(x).unwrap_or(if x < 0 { i16::MIN } else { i16::MAX })
 }
 
 pub fn is_leap(y: i32) -> bool {
@@ -98,10 +103,20 @@ pub fn civil_from_days(z: i64) -> (i32, i32, i32) {
 impl DateTime {
     pub fn new(f: [i32; 7], precision: Precision, offset: Option<i32>) -> DateTime {
         DateTime {
-            f,
+            parts: f.map(narrow),
             precision,
-            offset,
+            off: offset.map(narrow),
         }
+    }
+
+    /// Year, month, day, hour, minute, second, millisecond.
+    pub fn f(&self) -> [i32; 7] {
+        self.parts.map(i32::from)
+    }
+
+    /// Offset from UTC in minutes, if known.
+    pub fn offset(&self) -> Option<i32> {
+        self.off.map(i32::from)
     }
 
     pub fn date(y: i32, m: i32, d: i32, precision: Precision) -> DateTime {
@@ -136,7 +151,12 @@ impl DateTime {
             f[3..7].copy_from_slice(&t);
             prec = Precision::from_index(3 + p as usize - Precision::Hour as usize);
         }
-        if f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > days_in_month(f[0], f[1]) {
+        if !(1..=9999).contains(&f[0])
+            || f[1] < 1
+            || f[1] > 12
+            || f[2] < 1
+            || f[2] > days_in_month(f[0], f[1])
+        {
             return None;
         }
         Some(DateTime::new(f, prec, offset))
@@ -144,45 +164,26 @@ impl DateTime {
 
     /// The same instant expressed at `offset` (only meaningful from hour precision).
     pub fn to_offset(&self, offset: i32) -> DateTime {
-        match self.offset {
-            Some(o) if o != offset && self.precision >= Precision::Hour => {
-                let mut d = *self;
-                d.offset = Some(offset);
-                d.add_minutes(i64::from(offset - o));
-                d
-            }
-            _ => {
-                let mut d = *self;
-                if d.precision >= Precision::Hour {
-                    d.offset = Some(offset);
-                }
-                d
-            }
+        if self.precision < Precision::Hour {
+            return *self;
         }
-    }
-
-    fn add_minutes(&mut self, minutes: i64) {
-        let total = i64::from(self.f[3]) * 60 + i64::from(self.f[4]) + minutes;
-        let days = total.div_euclid(1440);
-        let rem = total.rem_euclid(1440);
-        self.f[3] = (rem / 60) as i32;
-        self.f[4] = (rem % 60) as i32;
-        if days != 0 {
-            let (y, m, d) =
-                civil_from_days(days_from_civil(self.f[0], self.f[1], self.f[2]) + days);
-            self.f[0] = y;
-            self.f[1] = m;
-            self.f[2] = d;
+        match self.offset() {
+            Some(o) if o != offset => {
+                let mut f = self.f();
+                add_ms(&mut f, i64::from(offset - o) * 60_000);
+                DateTime::new(f, self.precision, Some(offset))
+            }
+            _ => DateTime::new(self.f(), self.precision, Some(offset)),
         }
     }
 
     /// Milliseconds since the epoch of the earliest instant this value may denote (UTC).
     pub fn epoch_ms(&self) -> i64 {
-        let d = self.to_offset(0);
-        let days = days_from_civil(d.f[0], d.f[1], d.f[2]);
-        ((days * 24 + i64::from(d.f[3])) * 60 + i64::from(d.f[4])) * 60_000
-            + i64::from(d.f[5]) * 1000
-            + i64::from(d.f[6])
+        let f = self.to_offset(0).f();
+        let days = days_from_civil(f[0], f[1], f[2]);
+        ((days * 24 + i64::from(f[3])) * 60 + i64::from(f[4])) * 60_000
+            + i64::from(f[5]) * 1000
+            + i64::from(f[6])
     }
 
     /// Compares at the finer of both precisions, capped by `limit`. Returns
@@ -196,7 +197,7 @@ impl DateTime {
         let common = a.precision.min(b.precision);
         let limit = limit.unwrap_or(Precision::Millisecond);
         for i in 0..=(common.min(limit) as usize) {
-            match a.f[i].cmp(&b.f[i]) {
+            match a.parts[i].cmp(&b.parts[i]) {
                 Ordering::Equal => {}
                 o => return Some(o),
             }
@@ -210,10 +211,10 @@ impl DateTime {
 
     /// Adds `amount` units of `unit` (calendar arithmetic: months clamp the day).
     pub fn add(&self, amount: i64, unit: Precision) -> Option<DateTime> {
-        let mut d = *self;
+        let mut f = self.f();
         // Units finer than the value's precision are converted (truncating) to its precision.
-        let (amount, unit) = if unit > d.precision {
-            convert_down(amount, unit, d.precision)
+        let (amount, unit) = if unit > self.precision {
+            convert_down(amount, unit, self.precision)
         } else {
             (amount, unit)
         };
@@ -224,59 +225,38 @@ impl DateTime {
                 } else {
                     amount
                 };
-                let total = i64::from(d.f[0]) * 12 + i64::from(d.f[1] - 1) + months;
-                d.f[0] = i32::try_from(total.div_euclid(12)).ok()?;
-                d.f[1] = (total.rem_euclid(12) + 1) as i32;
-                d.f[2] = d.f[2].min(days_in_month(d.f[0], d.f[1]));
+                let total = i64::from(f[0]) * 12 + i64::from(f[1] - 1) + months;
+                f[0] = i32::try_from(total.div_euclid(12)).ok()?;
+                f[1] = (total.rem_euclid(12) + 1) as i32;
+                f[2] = f[2].min(days_in_month(f[0], f[1]));
             }
             Precision::Day => {
-                let (y, m, dd) = civil_from_days(days_from_civil(d.f[0], d.f[1], d.f[2]) + amount);
-                d.f[0] = y;
-                d.f[1] = m;
-                d.f[2] = dd;
+                let (y, m, d) = civil_from_days(days_from_civil(f[0], f[1], f[2]) + amount);
+                f[0] = y;
+                f[1] = m;
+                f[2] = d;
             }
-            _ => {
-                let ms = match unit {
-                    Precision::Hour => amount * 3_600_000,
-                    Precision::Minute => amount * 60_000,
-                    Precision::Second => amount * 1000,
-                    _ => amount,
-                };
-                let day_ms =
-                    ((i64::from(d.f[3]) * 60 + i64::from(d.f[4])) * 60 + i64::from(d.f[5])) * 1000
-                        + i64::from(d.f[6])
-                        + ms;
-                let days = day_ms.div_euclid(86_400_000);
-                let rem = day_ms.rem_euclid(86_400_000);
-                d.f[3] = (rem / 3_600_000) as i32;
-                d.f[4] = (rem / 60_000 % 60) as i32;
-                d.f[5] = (rem / 1000 % 60) as i32;
-                d.f[6] = (rem % 1000) as i32;
-                if days != 0 {
-                    let (y, m, dd) =
-                        civil_from_days(days_from_civil(d.f[0], d.f[1], d.f[2]) + days);
-                    d.f[0] = y;
-                    d.f[1] = m;
-                    d.f[2] = dd;
-                }
-            }
+            Precision::Hour => add_ms(&mut f, amount * 3_600_000),
+            Precision::Minute => add_ms(&mut f, amount * 60_000),
+            Precision::Second => add_ms(&mut f, amount * 1000),
+            Precision::Millisecond => add_ms(&mut f, amount),
         }
-        if d.f[0] < 1 || d.f[0] > 9999 {
+        if !(1..=9999).contains(&f[0]) {
             return None;
         }
-        Some(d)
+        Some(DateTime::new(f, self.precision, self.offset()))
     }
 
     /// Keeps only components up to `p`.
     pub fn truncate(&self, p: Precision) -> DateTime {
-        let mut d = *self;
-        if p < d.precision {
-            d.precision = p;
-            for i in (p as usize + 1)..7 {
-                d.f[i] = if i <= 2 { 1 } else { 0 };
-            }
+        if p >= self.precision {
+            return *self;
         }
-        d
+        let mut f = self.f();
+        for (i, x) in f.iter_mut().enumerate().skip(p as usize + 1) {
+            *x = if i <= 2 { 1 } else { 0 };
+        }
+        DateTime::new(f, p, self.offset())
     }
 
     /// The successor/predecessor at this value's precision.
@@ -305,7 +285,7 @@ impl DateTime {
     }
 
     pub fn format(&self, date_only: bool) -> String {
-        let f = &self.f;
+        let f = self.f();
         let mut s = format!("{:04}", f[0]);
         let p = self.precision;
         if p >= Precision::Month {
@@ -328,7 +308,7 @@ impl DateTime {
             if p >= Precision::Millisecond {
                 s.push_str(&format!(".{:03}", f[6]));
             }
-            if let Some(o) = self.offset {
+            if let Some(o) = self.offset() {
                 if o == 0 {
                     s.push('Z');
                 } else {
@@ -338,6 +318,25 @@ impl DateTime {
             }
         }
         s
+    }
+}
+
+/// Adds milliseconds to the time of day in `f`, carrying into the date.
+fn add_ms(f: &mut [i32; 7], ms: i64) {
+    let day_ms = ((i64::from(f[3]) * 60 + i64::from(f[4])) * 60 + i64::from(f[5])) * 1000
+        + i64::from(f[6])
+        + ms;
+    let days = day_ms.div_euclid(86_400_000);
+    let rem = day_ms.rem_euclid(86_400_000);
+    f[3] = (rem / 3_600_000) as i32;
+    f[4] = (rem / 60_000 % 60) as i32;
+    f[5] = (rem / 1000 % 60) as i32;
+    f[6] = (rem % 1000) as i32;
+    if days != 0 {
+        let (y, m, d) = civil_from_days(days_from_civil(f[0], f[1], f[2]) + days);
+        f[0] = y;
+        f[1] = m;
+        f[2] = d;
     }
 }
 

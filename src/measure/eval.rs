@@ -226,7 +226,7 @@ impl<'a> Cx<'a> {
             Node::OpN(OpN::Now, _) => Ok(Value::DateTime(self.now)),
             Node::OpN(OpN::Today, _) => Ok(Value::Date(self.now.truncate(Precision::Day))),
             Node::OpN(OpN::TimeOfDay, _) => {
-                let f = self.now.f;
+                let f = self.now.f();
                 Ok(Value::Time(DateTime::new(
                     [0, 1, 1, f[3], f[4], f[5], f[6]],
                     Precision::Millisecond,

@@ -191,11 +191,15 @@ pub fn op1<'a>(cx: &mut Cx<'a>, op: Op1, v: Value<'a>) -> R<'a> {
         (O::ToTime, Value::Str(s)) => {
             super::datetime::parse_time(s).map_or(Value::Null, Value::Time)
         }
-        (O::TimeFrom, Value::DateTime(d)) if d.precision >= Precision::Hour => Value::Time(
-            DateTime::new([0, 1, 1, d.f[3], d.f[4], d.f[5], d.f[6]], d.precision, None),
-        ),
+        (O::TimeFrom, Value::DateTime(d)) if d.precision >= Precision::Hour => {
+            Value::Time(DateTime::new(
+                [0, 1, 1, d.f()[3], d.f()[4], d.f()[5], d.f()[6]],
+                d.precision,
+                None,
+            ))
+        }
         (O::TimezoneOffsetFrom, Value::DateTime(d)) => d
-            .offset
+            .offset()
             .map_or(Value::Null, |o| Value::Dec(f64::from(o) / 60.0)),
         (O::ToQuantity, Value::Int(i)) => Value::Quantity(Quantity {
             value: *i as f64,
@@ -232,7 +236,7 @@ pub fn op1<'a>(cx: &mut Cx<'a>, op: Op1, v: Value<'a>) -> R<'a> {
             if d.precision < p {
                 Value::Null
             } else {
-                Value::Int(i64::from(d.f[p as usize]))
+                Value::Int(i64::from(d.f()[p as usize]))
             }
         }
         (O::Upper, Value::Str(s)) => Value::Str(Arc::from(s.to_uppercase().as_str())),

@@ -519,11 +519,12 @@ pub fn duration(a: &DateTime, c: &DateTime, p: Precision) -> Option<i64> {
     }
     Some(match p {
         Precision::Year | Precision::Month => {
-            let mut m = i64::from(c.f[0] - a.f[0]) * 12 + i64::from(c.f[1] - a.f[1]);
-            let rest = |d: &DateTime| (d.f[2], d.f[3], d.f[4], d.f[5], d.f[6]);
-            if m > 0 && rest(c) < rest(a) {
+            let (af, cf) = (a.f(), c.f());
+            let mut m = i64::from(cf[0] - af[0]) * 12 + i64::from(cf[1] - af[1]);
+            let rest = |f: &[i32; 7]| (f[2], f[3], f[4], f[5], f[6]);
+            if m > 0 && rest(&cf) < rest(&af) {
                 m -= 1;
-            } else if m < 0 && rest(c) > rest(a) {
+            } else if m < 0 && rest(&cf) > rest(&af) {
                 m += 1;
             }
             if p == Precision::Year {
@@ -534,10 +535,11 @@ pub fn duration(a: &DateTime, c: &DateTime, p: Precision) -> Option<i64> {
         }
         _ => {
             let ms = |d: &DateTime| {
-                let days = days_from_civil(d.f[0], d.f[1], d.f[2]);
-                ((days * 24 + i64::from(d.f[3])) * 60 + i64::from(d.f[4])) * 60_000
-                    + i64::from(d.f[5]) * 1000
-                    + i64::from(d.f[6])
+                let f = d.f();
+                let days = days_from_civil(f[0], f[1], f[2]);
+                ((days * 24 + i64::from(f[3])) * 60 + i64::from(f[4])) * 60_000
+                    + i64::from(f[5]) * 1000
+                    + i64::from(f[6])
             };
             let diff = ms(c) - ms(a);
             let unit = match p {

@@ -127,14 +127,14 @@ impl Period {
         let mut e = DateTime::parse(end).ok_or_else(|| bad(end))?;
         if s.precision <= super::datetime::Precision::Day {
             s = DateTime::new(
-                [s.f[0], s.f[1], s.f[2], 0, 0, 0, 0],
+                [s.f()[0], s.f()[1], s.f()[2], 0, 0, 0, 0],
                 super::datetime::Precision::Millisecond,
                 Some(0),
             );
         }
         if e.precision <= super::datetime::Precision::Day {
             e = DateTime::new(
-                [e.f[0], e.f[1], e.f[2], 23, 59, 59, 999],
+                [e.f()[0], e.f()[1], e.f()[2], 23, 59, 59, 999],
                 super::datetime::Precision::Millisecond,
                 Some(0),
             );
