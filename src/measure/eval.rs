@@ -327,7 +327,8 @@ impl<'a> Cx<'a> {
                     single = false;
                     lists.push(l);
                 }
-                Value::Null if q.sources.len() == 1 => return Ok(Value::Null),
+                // A non-list source (null included) is a single row, as in the
+                // reference engines: `(F(x)) X return if X is null then ...` relies on it.
                 v => lists.push(Arc::new(vec![v])),
             }
         }

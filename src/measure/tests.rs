@@ -62,7 +62,7 @@ fn mini_elm(extra: Vec<serde_json::Value>) -> serde_json::Value {
 fn engine(extra: Vec<serde_json::Value>) -> Engine {
     let elm = base64::engine::general_purpose::STANDARD.encode(mini_elm(extra).to_string());
     let mut content = Content::default();
-    let sde: Vec<serde_json::Value> = ["Visit Dates", "Sum", "Pairs", "Unmatched"]
+    let sde: Vec<serde_json::Value> = ["Visit Dates", "Sum", "Pairs", "Unmatched", "Null Source"]
         .iter()
         .map(|e| json!({"criteria": {"expression": e}}))
         .collect();
@@ -438,7 +438,12 @@ fn queries_sort_aggregate_let_and_without() {
         "source": [{"alias": "A", "expression": ints(&[1, 2, 3, 2])}],
         "relationship": [{"type": "Without", "alias": "B", "expression": ints(&[2]),
             "suchThat": {"type": "Equal", "operand": [alias("A"), alias("B")]}}]}});
-    let e = engine(vec![visit_dates, sum, pairs, unmatched]);
+    // A null single source still yields one row (CQMCommon's hospitalization() relies on it).
+    let null_source = json!({"name": "Null Source", "context": "Patient", "expression": {"type": "Query",
+        "source": [{"alias": "X", "expression": {"type": "Null"}}],
+        "return": {"expression": {"type": "If", "condition": {"type": "IsNull", "operand": alias("X")},
+            "then": lit_int(1), "else": lit_int(2)}}}});
+    let e = engine(vec![visit_dates, sum, pairs, unmatched, null_source]);
     let m = e
         .compile_measure("MiniMeasure")
         .unwrap_or_else(|e| panic!("{e}"));
@@ -462,6 +467,7 @@ fn queries_sort_aggregate_let_and_without() {
     assert_eq!(eval("Pairs"), json!([21, 12, 22]));
     // Without keeps duplicates of unmatched rows only (no return clause: no distinct).
     assert_eq!(eval("Unmatched"), json!([1, 3]));
+    assert_eq!(eval("Null Source"), json!(1));
 }
 
 #[test]
