@@ -169,6 +169,12 @@ fn description(report: &Json) -> String {
 /// Runs every test case under `dir/tests/MEASURE/CASE/`.
 pub fn run(dir: &Path, known: &Path) -> Result<Summary, MeasureError> {
     let engine = Engine::load(dir)?;
+    if engine.measures().next().is_none() {
+        return Err(MeasureError::Content(format!(
+            "no Measure resources under {}",
+            dir.display()
+        )));
+    }
     let known = read_known(known);
     let mut summary = Summary::default();
     let mut measures: Vec<&Json> = engine.measures().collect();
