@@ -54,6 +54,8 @@ fn mini_elm(extra: Vec<serde_json::Value>) -> serde_json::Value {
     defs.extend(extra);
     json!({"library": {
         "identifier": {"id": "Mini", "version": "1.0.0"},
+        "includes": {"def": [{"localIdentifier": "FHIRHelpers",
+            "path": "http://example.org/FHIRHelpers", "version": "4.4.000"}]},
         "parameters": {"def": [{"name": "Measurement Period", "accessLevel": "Public"}]},
         "valueSets": {"def": [{"name": "Visits", "id": "http://example.org/vs/visits"}]},
         "statements": {"def": defs}}})
@@ -61,12 +63,27 @@ fn mini_elm(extra: Vec<serde_json::Value>) -> serde_json::Value {
 
 fn engine(extra: Vec<serde_json::Value>) -> Engine {
     let elm = base64::engine::general_purpose::STANDARD.encode(mini_elm(extra).to_string());
+    // FHIRHelpers' external functions are declared, not defined, in its ELM.
+    let helpers = json!({"library": {"identifier": {"id": "FHIRHelpers", "version": "4.4.000"},
+        "statements": {"def": [{"name": "resolve", "type": "FunctionDef", "external": true, "context": "Patient",
+            "operand": [{"name": "reference", "operandTypeSpecifier":
+                {"type": "NamedTypeSpecifier", "name": "{http://hl7.org/fhir}Reference"}}]}]}}});
+    let helpers = base64::engine::general_purpose::STANDARD.encode(helpers.to_string());
     let mut content = Content::default();
-    let sde: Vec<serde_json::Value> = ["Visit Dates", "Sum", "Pairs", "Unmatched", "Null Source"]
-        .iter()
-        .map(|e| json!({"criteria": {"expression": e}}))
-        .collect();
+    let sde: Vec<serde_json::Value> = [
+        "Visit Dates",
+        "Sum",
+        "Pairs",
+        "Unmatched",
+        "Null Source",
+        "Subject Id",
+    ]
+    .iter()
+    .map(|e| json!({"criteria": {"expression": e}}))
+    .collect();
     let resources = [
+        json!({"resourceType": "Library", "url": "http://example.org/Library/FHIRHelpers", "name": "FHIRHelpers",
+            "content": [{"contentType": "application/elm+json", "data": helpers}]}),
         json!({"resourceType": "Library", "url": "http://example.org/Library/Mini", "name": "Mini", "version": "1.0.0",
             "content": [{"contentType": "application/elm+json", "data": elm}]}),
         json!({"resourceType": "ValueSet", "url": "http://example.org/vs/visits",
@@ -93,6 +110,7 @@ fn patient(birth: &str, visits: &[(&str, &str, &str)]) -> PatientRecord {
         res.push(
             json!({"resourceType": "Encounter", "id": format!("e{i}"), "status": status,
             "type": [{"coding": [{"system": "http://example.org/cs", "code": code}]}],
+            "subject": {"reference": "Patient/p1"},
             "period": {"start": start, "end": start}}),
         );
     }
@@ -443,7 +461,18 @@ fn queries_sort_aggregate_let_and_without() {
         "source": [{"alias": "X", "expression": {"type": "Null"}}],
         "return": {"expression": {"type": "If", "condition": {"type": "IsNull", "operand": alias("X")},
             "then": lit_int(1), "else": lit_int(2)}}}});
-    let e = engine(vec![visit_dates, sum, pairs, unmatched, null_source]);
+    let subject_id = json!({"name": "Subject Id", "context": "Patient", "expression":
+        prop("value", prop("id", json!({"type": "FunctionRef", "libraryName": "FHIRHelpers", "name": "resolve",
+            "operand": [prop("subject", json!({"type": "First", "source":
+                {"type": "ExpressionRef", "name": "Qualifying Visits"}}))]})))});
+    let e = engine(vec![
+        visit_dates,
+        sum,
+        pairs,
+        unmatched,
+        null_source,
+        subject_id,
+    ]);
     let m = e
         .compile_measure("MiniMeasure")
         .unwrap_or_else(|e| panic!("{e}"));
@@ -468,6 +497,8 @@ fn queries_sort_aggregate_let_and_without() {
     // Without keeps duplicates of unmatched rows only (no return clause: no distinct).
     assert_eq!(eval("Unmatched"), json!([1, 3]));
     assert_eq!(eval("Null Source"), json!(1));
+    // FHIRHelpers.resolve is external in the ELM and runs natively over the patient's data.
+    assert_eq!(eval("Subject Id"), json!("p1"));
 }
 
 #[test]
