@@ -14,6 +14,7 @@ mod compile_tables;
 pub mod conformance;
 pub mod datetime;
 mod eval;
+mod eval_query;
 mod interval;
 pub mod library;
 pub mod model;
