@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::compile::s;
 use super::datetime::DateTime;
 use super::node::{Op1, Op2, TypeSpec};
-use super::value::{Json, Quantity, Value};
+use super::value::{Json, Quantity, Text, Value};
 
 pub(crate) const SYSTEM_NS: &str = "{urn:hl7-org:elm-types:r1}";
 
@@ -33,7 +33,7 @@ pub(crate) fn literal(e: &Json) -> Option<Value<'static>> {
         ("Boolean", Some(v)) => Value::Bool(v == "true"),
         ("Integer" | "Long", Some(v)) => Value::Int(v.trim_end_matches('L').parse().ok()?),
         ("Decimal", Some(v)) => Value::Dec(v.parse().ok()?),
-        ("String", Some(v)) => Value::Str(Arc::from(v)),
+        ("String", Some(v)) => Value::Str(Text::Shared(Arc::from(v))),
         ("Date", Some(v)) => Value::Date(DateTime::parse(v)?),
         ("DateTime", Some(v)) => Value::DateTime(DateTime::parse(v)?),
         ("Time", Some(v)) => Value::Time(super::datetime::parse_time(v)?),

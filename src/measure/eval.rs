@@ -7,7 +7,7 @@ pub use super::eval_query::{distinct, same, sort_cmp};
 use super::model::model;
 use super::node::{Node, OpN, TypeSpec};
 use super::program::Program;
-use super::value::{self, Json, Tuple, Value};
+use super::value::{self, Json, Text, Tuple, Value};
 use super::{MeasureError, PatientData};
 
 pub type R<'a> = Result<Value<'a>, MeasureError>;
@@ -337,7 +337,7 @@ pub(crate) fn instance<'a>(
                 Some(value) => Value::Quantity(value::Quantity {
                     value,
                     unit: match unit {
-                        Some(Value::Str(s)) => s,
+                        Some(Value::Str(s)) => s.to_arc(),
                         _ => Arc::from("1"),
                     },
                 }),
@@ -350,7 +350,7 @@ pub(crate) fn instance<'a>(
                 .find(|(k, _)| &**k == n)
                 .map(|(_, v)| v.to_system())
             {
-                Some(Value::Str(s)) => Some(s),
+                Some(Value::Str(s)) => Some(s.to_arc()),
                 _ => None,
             };
             match get("code") {
@@ -404,10 +404,19 @@ pub fn property<'a>(v: &Value<'a>, name: &str) -> Value<'a> {
             Value::list(out)
         }
         Value::Code(c) => match name {
-            "code" => Value::Str(c.code.clone()),
-            "system" => c.system.clone().map_or(Value::Null, Value::Str),
-            "version" => c.version.clone().map_or(Value::Null, Value::Str),
-            "display" => c.display.clone().map_or(Value::Null, Value::Str),
+            "code" => Value::Str(Text::Shared(c.code.clone())),
+            "system" => c
+                .system
+                .clone()
+                .map_or(Value::Null, |s| Value::Str(Text::Shared(s))),
+            "version" => c
+                .version
+                .clone()
+                .map_or(Value::Null, |s| Value::Str(Text::Shared(s))),
+            "display" => c
+                .display
+                .clone()
+                .map_or(Value::Null, |s| Value::Str(Text::Shared(s))),
             _ => Value::Null,
         },
         Value::Concept(c) => match name {
@@ -417,12 +426,15 @@ pub fn property<'a>(v: &Value<'a>, name: &str) -> Value<'a> {
                     .map(|x| Value::Code(Arc::new(x.clone())))
                     .collect(),
             ),
-            "display" => c.display.clone().map_or(Value::Null, Value::Str),
+            "display" => c
+                .display
+                .clone()
+                .map_or(Value::Null, |s| Value::Str(Text::Shared(s))),
             _ => Value::Null,
         },
         Value::Quantity(q) => match name {
             "value" => Value::Dec(q.value),
-            "unit" => Value::Str(q.unit.clone()),
+            "unit" => Value::Str(Text::Shared(q.unit.clone())),
             _ => Value::Null,
         },
         Value::Interval(i) => match name {

@@ -41,7 +41,7 @@ impl Native {
 
 fn text(v: &Value) -> Option<Arc<str>> {
     match v.to_system() {
-        Value::Str(s) => Some(s),
+        Value::Str(s) => Some(s.to_arc()),
         _ => None,
     }
 }

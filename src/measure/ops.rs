@@ -7,7 +7,7 @@ use super::datetime::{DateTime, Precision};
 use super::eval::{distinct, rt_err, same, sort_cmp, Cx, R};
 use super::interval;
 use super::node::{Op1, OpN};
-use super::value::{self, Code, Concept, Quantity, Value};
+use super::value::{self, Code, Concept, Quantity, Text, Value};
 
 fn list_items<'a>(v: &Value<'a>) -> Option<Arc<Vec<Value<'a>>>> {
     match v {
@@ -170,7 +170,9 @@ pub fn op1<'a>(cx: &mut Cx<'a>, op: Op1, v: Value<'a>) -> R<'a> {
         ) => aggregate(op, non_null(&v))?,
         (O::AllTrue, _) => Value::Bool(non_null(&v).iter().all(|x| x.as_bool() == Some(true))),
         (O::AnyTrue, _) => Value::Bool(non_null(&v).iter().any(|x| x.as_bool() == Some(true))),
-        (O::ToStr, x) => to_string(x).map_or(Value::Null, |s| Value::Str(Arc::from(s.as_str()))),
+        (O::ToStr, x) => to_string(x).map_or(Value::Null, |s| {
+            Value::Str(Text::Shared(Arc::from(s.as_str())))
+        }),
         (O::ToInteger, Value::Int(_)) => v.clone(),
         (O::ToInteger, Value::Str(s)) => s.trim().parse().map_or(Value::Null, Value::Int),
         (O::ToInteger, Value::Bool(b)) => Value::Int(i64::from(*b)),
@@ -239,8 +241,8 @@ pub fn op1<'a>(cx: &mut Cx<'a>, op: Op1, v: Value<'a>) -> R<'a> {
                 Value::Int(i64::from(d.f()[p as usize]))
             }
         }
-        (O::Upper, Value::Str(s)) => Value::Str(Arc::from(s.to_uppercase().as_str())),
-        (O::Lower, Value::Str(s)) => Value::Str(Arc::from(s.to_lowercase().as_str())),
+        (O::Upper, Value::Str(s)) => Value::Str(Text::Shared(Arc::from(s.to_uppercase().as_str()))),
+        (O::Lower, Value::Str(s)) => Value::Str(Text::Shared(Arc::from(s.to_lowercase().as_str()))),
         (O::Length, Value::Str(s)) => Value::Int(s.chars().count() as i64),
         (O::Length, Value::List(l)) => Value::Int(l.len() as i64),
         (O::Predecessor, x) => interval::step(x, false),
@@ -474,7 +476,7 @@ pub fn opn<'a>(op: OpN, args: Vec<Value<'a>>) -> R<'a> {
                     _ => return Ok(Value::Null),
                 }
             }
-            Value::Str(Arc::from(s.as_str()))
+            Value::Str(Text::Shared(Arc::from(s.as_str())))
         }
         OpN::Message => {
             // An error-severity message whose condition holds stops the evaluation
@@ -535,7 +537,7 @@ pub fn opn<'a>(op: OpN, args: Vec<Value<'a>>) -> R<'a> {
                     .collect(),
                 _ => return Ok(Value::Null),
             };
-            Value::Str(Arc::from(parts.join(&sep).as_str()))
+            Value::Str(Text::Shared(Arc::from(parts.join(&sep).as_str())))
         }
         OpN::Substring => match (&args[0], &args[1], args.get(2)) {
             (Value::Str(s), Value::Int(start), len) => {
@@ -549,9 +551,9 @@ pub fn opn<'a>(op: OpN, args: Vec<Value<'a>>) -> R<'a> {
                             }
                             _ => chars.len(),
                         };
-                        Value::Str(Arc::from(
+                        Value::Str(Text::Shared(Arc::from(
                             chars[st..end].iter().collect::<String>().as_str(),
-                        ))
+                        )))
                     }
                     _ => Value::Null,
                 }

@@ -11,7 +11,7 @@ use super::node::{Node, Op2};
 use super::ops::list_contains;
 use super::program::Program;
 use super::units;
-use super::value::{self, Json, Quantity, Value};
+use super::value::{self, Json, Quantity, Text, Value};
 
 fn b<'a>(x: B) -> Value<'a> {
     x.map_or(Value::Null, Value::Bool)
@@ -110,7 +110,7 @@ pub fn binary<'a>(
                     .ok()
                     .and_then(|i| s.chars().nth(i))
                     .map_or(Value::Null, |c| {
-                        Value::Str(Arc::from(c.to_string().as_str()))
+                        Value::Str(Text::Shared(Arc::from(c.to_string().as_str())))
                     }),
                 _ => Value::Null,
             })
@@ -306,7 +306,7 @@ pub fn arith<'a>(op: Op2, x: &Value<'a>, y: &Value<'a>) -> R<'a> {
             }
         }
         (Value::Str(a), Value::Str(c)) if op == O::Add => {
-            Value::Str(Arc::from(format!("{a}{c}").as_str()))
+            Value::Str(Text::Shared(Arc::from(format!("{a}{c}").as_str())))
         }
         _ => {
             return Err(rt_err(format!(

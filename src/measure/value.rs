@@ -55,6 +55,65 @@ impl<'a> Tuple<'a> {
     }
 }
 
+/// A string value: borrowed from the patient's data when read from FHIR
+/// (no allocation), shared otherwise.
+#[derive(Debug, Clone)]
+pub enum Text<'a> {
+    Borrowed(&'a str),
+    Shared(Arc<str>),
+}
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            Text::Borrowed(s) => s,
+            Text::Shared(s) => s,
+        }
+    }
+}
+
+impl PartialEq for Text<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Text<'_> {}
+
+impl PartialOrd for Text<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (**self).cmp(&**other)
+    }
+}
+
+impl std::fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl From<Arc<str>> for Text<'_> {
+    fn from(s: Arc<str>) -> Self {
+        Text::Shared(s)
+    }
+}
+
+impl Text<'_> {
+    pub fn to_arc(&self) -> Arc<str> {
+        match self {
+            Text::Borrowed(s) => Arc::from(*s),
+            Text::Shared(s) => s.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub enum Value<'a> {
     #[default]
@@ -62,7 +121,7 @@ pub enum Value<'a> {
     Bool(bool),
     Int(i64),
     Dec(f64),
-    Str(Arc<str>),
+    Str(Text<'a>),
     Date(DateTime),
     DateTime(DateTime),
     Time(DateTime),
@@ -85,7 +144,7 @@ impl<'a> Value<'a> {
     }
 
     pub fn str(s: &str) -> Value<'a> {
-        Value::Str(Arc::from(s))
+        Value::Str(Text::Shared(Arc::from(s)))
     }
 
     pub fn list(v: Vec<Value<'a>>) -> Value<'a> {
@@ -182,7 +241,7 @@ pub fn primitive_value<'a>(node: &'a Json, ty: &str) -> Value<'a> {
             "time" => super::datetime::parse_time(s).map_or(Value::Null, Value::Time),
             "decimal" => s.parse().map_or(Value::Null, Value::Dec),
             "integer" | "positiveInt" | "unsignedInt" => s.parse().map_or(Value::Null, Value::Int),
-            _ => Value::Str(Arc::from(s.as_str())),
+            _ => Value::Str(Text::Borrowed(s.as_str())),
         },
         _ => Value::Null,
     }
