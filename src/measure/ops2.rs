@@ -590,6 +590,15 @@ pub fn code_matches(prog: &Program, v: &Value, codes: &Value) -> bool {
             let term = prog.terminology();
             any_code(v, &mut |system, code| term.contains(*i, system, code))
         }
+        // `System.ValueSet { id: url }` built by CQL (FHIRHelpers.ToValueSet).
+        Value::Tuple(t) if t.class.as_deref() == Some("ValueSet") => {
+            let url = t.get("id").map(Value::to_system);
+            let idx = match &url {
+                Some(Value::Str(u)) => prog.terminology().lookup(u),
+                _ => None,
+            };
+            idx.is_some_and(|i| code_matches(prog, v, &Value::ValueSet(i)))
+        }
         other => any_code(v, &mut |system, code| {
             any_code(other, &mut |s2, c2| {
                 code == c2 && (system.is_none() || s2.is_none() || system == s2)
