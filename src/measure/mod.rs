@@ -1,10 +1,20 @@
 //! Quality-measure engine: evaluates published eCQMs from their ELM.
 //!
-//! `Engine::load` reads Measure, Library and ValueSet resources;
-//! `Engine::compile_measure` compiles the measure's ELM once into an
-//! evaluation plan (`CompiledMeasure`, `Send + Sync`); `CompiledMeasure::evaluate`
-//! runs it over one patient's data (`PatientData`), `evaluate_all` over many in
-//! parallel. `report::individual` renders a FHIR MeasureReport and
+//! ```text
+//! let engine = Engine::load(dir)?;                  // or Engine::from_resources(store rows)
+//! let measure = engine.compile_measure(url_or_name)?; // ELM compiled once; Send + Sync
+//! let period = Period::parse("2025-01-01", "2025-12-31")?;
+//! let groups = measure.evaluate(&patient, &period)?;  // one patient's compartment (PatientData)
+//! let all = measure.evaluate_all(&patients, &period); // rayon, input order kept
+//! report::individual(&measure, id, &period, &groups); report::summary(&measure, &period, &all);
+//! groups[0].care_gap(measure.improvement_notation != "decrease");
+//! ```
+//!
+//! Layers: `library` (loading content, value sets as hash sets) → `compile*`
+//! (ELM → `node::Node` with every reference resolved) → `eval*`/`ops*`/
+//! `interval`/`native` (CQL semantics) → `scoring`/`report` (populations,
+//! MeasureReport). `model` supplies the FHIR R4 knowledge FHIR-ModelInfo would
+//! (element types, choices), derived from the R4 JSON schema in `fhir-profiles/`.
 //! `conformance::run` checks the engine against published test cases.
 
 mod compile;
