@@ -41,12 +41,13 @@ impl Compiler<'_> {
                 return Err(self.err(format!("Retrieve with {key}")));
             }
         }
-        if arr(e, "codeFilter").len()
-            + arr(e, "dateFilter").len()
-            + arr(e, "otherFilter").len()
-            + arr(e, "include").len()
-            > 0
-        {
+        // A single code filter is the same as `codes`/`codeProperty`.
+        let code_filter = match arr(e, "codeFilter") {
+            [] => None,
+            [f] if e.get("codes").is_none() => Some(f),
+            _ => return Err(self.err("Retrieve with several code filters")),
+        };
+        if arr(e, "dateFilter").len() + arr(e, "otherFilter").len() + arr(e, "include").len() > 0 {
             return Err(self.err("Retrieve with filters or includes"));
         }
         // Like cql-exec-fhir, profiles only filter when the data's `meta.profile`
@@ -55,13 +56,17 @@ impl Compiler<'_> {
             self.trust_meta_profile
                 && *t != format!("http://hl7.org/fhir/StructureDefinition/{local}")
         });
-        let codes = e.get("codes").map(|c| self.expr(c)).transpose()?;
-        let code_property = match (&codes, s(e, "codeProperty")) {
+        let (codes_json, property, comparator) = match code_filter {
+            Some(f) => (f.get("value"), s(f, "property"), s(f, "comparator")),
+            None => (e.get("codes"), s(e, "codeProperty"), s(e, "codeComparator")),
+        };
+        let codes = codes_json.map(|c| self.expr(c)).transpose()?;
+        let code_property = match (&codes, property) {
             (Some(_), Some(p)) => Some(Arc::from(p)),
             (Some(_), None) => Some(Arc::from("code")),
             _ => None,
         };
-        if let Some(cmp) = s(e, "codeComparator") {
+        if let Some(cmp) = comparator {
             if !matches!(cmp, "in" | "~" | "=") {
                 return Err(self.err(format!("Retrieve code comparator {cmp}")));
             }

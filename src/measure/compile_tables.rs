@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::compile::s;
 use super::datetime::DateTime;
-use super::node::{Op1, Op2, TypeSpec};
+use super::node::{Conversion, Op1, Op2, TypeSpec};
 use super::value::{Json, Quantity, Text, Value};
 
 pub(crate) const SYSTEM_NS: &str = "{urn:hl7-org:elm-types:r1}";
@@ -98,6 +98,14 @@ pub(crate) fn op1(ty: &str) -> Option<Op1> {
         "ToConcept" => ToConcept,
         "ToList" => ToList,
         "ToBoolean" => ToBoolean,
+        "ConvertsToBoolean" => ConvertsTo(Conversion::Boolean),
+        "ConvertsToDate" => ConvertsTo(Conversion::Date),
+        "ConvertsToDateTime" => ConvertsTo(Conversion::DateTime),
+        "ConvertsToDecimal" => ConvertsTo(Conversion::Decimal),
+        "ConvertsToInteger" | "ConvertsToLong" => ConvertsTo(Conversion::Integer),
+        "ConvertsToQuantity" => ConvertsTo(Conversion::Quantity),
+        "ConvertsToString" => ConvertsTo(Conversion::String),
+        "ConvertsToTime" => ConvertsTo(Conversion::Time),
         "DateFrom" => DateFrom,
         "TimeFrom" => TimeFrom,
         "TimezoneOffsetFrom" => TimezoneOffsetFrom,

@@ -19,6 +19,19 @@ pub enum TypeSpec {
     Tuple,
 }
 
+/// Targets of the `ConvertsToX` operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conversion {
+    Boolean,
+    Date,
+    DateTime,
+    Decimal,
+    Integer,
+    Quantity,
+    String,
+    Time,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op1 {
     Not,
@@ -63,6 +76,8 @@ pub enum Op1 {
     ToConcept,
     ToList,
     ToBoolean,
+    /// `ConvertsToX`: whether the `ToX` conversion (the wrapped operator) succeeds.
+    ConvertsTo(Conversion),
     DateFrom,
     TimeFrom,
     TimezoneOffsetFrom,

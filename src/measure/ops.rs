@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::datetime::{DateTime, Precision};
 use super::eval::{distinct, rt_err, same, sort_cmp, Cx, R};
 use super::interval;
-use super::node::{Op1, OpN};
+use super::node::{Conversion, Op1, OpN};
 use super::value::{self, Code, Concept, Quantity, Text, Value};
 
 fn list_items<'a>(v: &Value<'a>) -> Option<Arc<Vec<Value<'a>>>> {
@@ -98,6 +98,23 @@ pub fn op1<'a>(cx: &mut Cx<'a>, op: Op1, v: Value<'a>) -> R<'a> {
                 Value::Interval(i) => width(i, true),
                 _ => Value::Null,
             })
+        }
+        O::ConvertsTo(target) => {
+            if v.is_null() {
+                return Ok(Value::Null);
+            }
+            let to = match target {
+                Conversion::Boolean => O::ToBoolean,
+                Conversion::Date => O::ToDate,
+                Conversion::DateTime => O::ToDateTime,
+                Conversion::Decimal => O::ToDecimal,
+                Conversion::Integer => O::ToInteger,
+                Conversion::Quantity => O::ToQuantity,
+                Conversion::String => O::ToStr,
+                Conversion::Time => O::ToTime,
+            };
+            // A failed conversion (null or an error) means "does not convert".
+            return Ok(Value::Bool(op1(cx, to, v).is_ok_and(|r| !r.is_null())));
         }
         O::ExpandValueSet => {
             return Ok(match v {
