@@ -77,6 +77,7 @@ fn engine(extra: Vec<serde_json::Value>) -> Engine {
         "Unmatched",
         "Null Source",
         "Subject Id",
+        "Converts",
     ]
     .iter()
     .map(|e| json!({"criteria": {"expression": e}}))
@@ -465,6 +466,11 @@ fn queries_sort_aggregate_let_and_without() {
         prop("value", prop("id", json!({"type": "FunctionRef", "libraryName": "FHIRHelpers", "name": "resolve",
             "operand": [prop("subject", json!({"type": "First", "source":
                 {"type": "ExpressionRef", "name": "Qualifying Visits"}}))]})))});
+    let converts = json!({"name": "Converts", "context": "Patient", "expression": list(vec![
+        json!({"type": "ConvertsToInteger", "operand": lit_str("12")}),
+        json!({"type": "ConvertsToInteger", "operand": lit_str("twelve")}),
+        json!({"type": "ConvertsToDate", "operand": lit_str("2025-02-30")}),
+    ])});
     let e = engine(vec![
         visit_dates,
         sum,
@@ -472,6 +478,7 @@ fn queries_sort_aggregate_let_and_without() {
         unmatched,
         null_source,
         subject_id,
+        converts,
     ]);
     let m = e
         .compile_measure("MiniMeasure")
@@ -499,6 +506,7 @@ fn queries_sort_aggregate_let_and_without() {
     assert_eq!(eval("Null Source"), json!(1));
     // FHIRHelpers.resolve is external in the ELM and runs natively over the patient's data.
     assert_eq!(eval("Subject Id"), json!("p1"));
+    assert_eq!(eval("Converts"), json!([true, false, false]));
 }
 
 #[test]
