@@ -187,7 +187,18 @@ impl Compiler<'_> {
             self.ensure_def(*id)?;
         }
         let lib_name = self.libs[lib].name.as_str();
-        if lib_name == "FHIRHelpers" && args.len() == 1 && is_conversion(name) {
+        // The native path reproduces FHIRHelpers 4.4 (e.g. a Period without a start
+        // is an interval with an unknown, open start); other versions run as ELM.
+        let version = self.libs[lib]
+            .elm
+            .get("identifier")
+            .and_then(|i| s(i, "version"))
+            .unwrap_or_default();
+        if lib_name == "FHIRHelpers"
+            && version.starts_with("4.4")
+            && args.len() == 1
+            && is_conversion(name)
+        {
             // FHIR → CQL conversions run natively when the argument's FHIR type
             // has a direct system equivalent; the ELM body handles the rest.
             let arg = args
