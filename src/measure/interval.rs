@@ -192,12 +192,32 @@ pub fn contains_point(i: &Interval, point: &Value, p: Option<Precision>) -> B {
 }
 
 /// Merges overlapping or adjacent intervals (CQL `collapse`).
-pub fn collapse<'a>(mut items: Vec<Interval<'a>>) -> Vec<Interval<'a>> {
+pub fn collapse<'a>(items: Vec<Interval<'a>>) -> Vec<Interval<'a>> {
+    collapse_per(items, None)
+}
+
+/// The point just after `v` at precision `per` (e.g. the next day).
+fn next_at<'a>(v: &Value<'a>, per: Option<Precision>) -> Value<'a> {
+    match (v, per) {
+        (Value::DateTime(d), Some(p)) => {
+            let t = d.truncate(p.min(d.precision));
+            t.add(1, p).map_or(Value::Null, Value::DateTime)
+        }
+        (Value::Date(d), Some(p)) => {
+            let t = d.truncate(p.min(d.precision));
+            t.add(1, p).map_or(Value::Null, Value::Date)
+        }
+        _ => step(v, true),
+    }
+}
+
+/// `collapse ... per p`: intervals that overlap or meet at precision `p` merge.
+pub fn collapse_per<'a>(mut items: Vec<Interval<'a>>, per: Option<Precision>) -> Vec<Interval<'a>> {
     items.sort_by(|a, b| cmp(&start(a), &start(b), None).unwrap_or(Ordering::Equal));
     let mut out: Vec<Interval<'a>> = Vec::new();
     for it in items {
         if let Some(last) = out.last_mut() {
-            let le_end = le(&start(&it), &step(&end(last), true), None) == Some(true);
+            let le_end = le(&start(&it), &next_at(&end(last), per), per) == Some(true);
             if le_end {
                 if lt(&end(last), &end(&it), None) == Some(true) {
                     last.high = it.high.clone();

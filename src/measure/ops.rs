@@ -420,8 +420,31 @@ fn collapse_list<'a>(v: &Value<'a>) -> R<'a> {
     ))
 }
 
-pub fn collapse_per<'a>(v: &Value<'a>) -> R<'a> {
-    collapse_list(v)
+/// `collapse X per q`: with a temporal `q`, intervals meeting at its precision merge.
+pub fn collapse_per<'a>(v: &Value<'a>, per: &Value<'a>) -> R<'a> {
+    let precision = match per {
+        Value::Quantity(q) => super::units::temporal_unit(&q.unit),
+        _ => None,
+    };
+    if precision.is_none() {
+        return collapse_list(v);
+    }
+    let Some(l) = list_items(v) else {
+        return Ok(Value::Null);
+    };
+    let items: Vec<value::Interval<'a>> = l
+        .iter()
+        .filter_map(|x| match x {
+            Value::Interval(i) => Some((**i).clone()),
+            _ => None,
+        })
+        .collect();
+    Ok(Value::list(
+        interval::collapse_per(items, precision)
+            .into_iter()
+            .map(|i| Value::Interval(Arc::new(i)))
+            .collect(),
+    ))
 }
 
 fn expand_vs<'a>(cx: &Cx<'a>, i: u32) -> Value<'a> {

@@ -121,7 +121,7 @@ pub fn binary<'a>(
             return list_includes(op, &x, &y)
         }
         O::Expand => return expand(x, y),
-        O::CollapsePer => return super::ops::collapse_per(&x),
+        O::CollapsePer => return super::ops::collapse_per(&x, &y),
         _ => {}
     }
     let (x, y) = (x.into_system(), y.into_system());

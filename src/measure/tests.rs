@@ -516,3 +516,25 @@ fn compiled_measures_are_shareable_across_threads() {
     assert_send_sync::<super::CompiledMeasure>();
     assert_send_sync::<PatientRecord>();
 }
+
+#[test]
+fn collapse_per_day_merges_adjacent_days() {
+    use super::interval::collapse_per;
+    use super::value::Interval;
+    let iv = |a: &str, b: &str| Interval {
+        low: Value::DateTime(dt(a)),
+        high: Value::DateTime(dt(b)),
+        low_closed: true,
+        high_closed: true,
+    };
+    let items = vec![
+        iv("2025-01-06T08:00:00Z", "2025-01-08T00:00:00Z"),
+        iv("2025-01-01T10:00:00Z", "2025-01-05T10:00:00Z"),
+    ];
+    assert_eq!(collapse_per(items.clone(), None).len(), 2);
+    let merged = collapse_per(items, Some(Precision::Day));
+    assert_eq!(merged.len(), 1);
+    assert!(
+        matches!(&merged[0].high, Value::DateTime(d) if d.format(false) == "2025-01-08T00:00:00Z")
+    );
+}
