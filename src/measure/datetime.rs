@@ -170,7 +170,11 @@ impl DateTime {
         match self.offset() {
             Some(o) if o != offset => {
                 let mut f = self.f();
-                add_ms(&mut f, i64::from(offset - o) * 60_000);
+                // Offsets are at most a day, so this cannot leave the date range
+                // except at its very ends, where the value is kept as it is.
+                if add_ms(&mut f, i64::from(offset - o) * 60_000).is_none() {
+                    return *self;
+                }
                 DateTime::new(f, self.precision, Some(offset))
             }
             _ => DateTime::new(self.f(), self.precision, Some(offset)),
@@ -218,28 +222,37 @@ impl DateTime {
         } else {
             (amount, unit)
         };
+        // Beyond ±10,000 years (in any unit) the result is out of range anyway;
+        // bounding it first keeps the arithmetic below from overflowing.
+        if amount.unsigned_abs() > 400_000_000_000_000 {
+            return None;
+        }
         match unit {
             Precision::Year | Precision::Month => {
                 let months = if unit == Precision::Year {
-                    amount * 12
+                    amount.saturating_mul(12)
                 } else {
                     amount
                 };
-                let total = i64::from(f[0]) * 12 + i64::from(f[1] - 1) + months;
+                let total = (i64::from(f[0]) * 12 + i64::from(f[1] - 1)).checked_add(months)?;
                 f[0] = i32::try_from(total.div_euclid(12)).ok()?;
                 f[1] = (total.rem_euclid(12) + 1) as i32;
                 f[2] = f[2].min(days_in_month(f[0], f[1]));
             }
             Precision::Day => {
-                let (y, m, d) = civil_from_days(days_from_civil(f[0], f[1], f[2]) + amount);
+                let days = days_from_civil(f[0], f[1], f[2]).checked_add(amount)?;
+                if days.unsigned_abs() > 4_000_000 {
+                    return None;
+                }
+                let (y, m, d) = civil_from_days(days);
                 f[0] = y;
                 f[1] = m;
                 f[2] = d;
             }
-            Precision::Hour => add_ms(&mut f, amount * 3_600_000),
-            Precision::Minute => add_ms(&mut f, amount * 60_000),
-            Precision::Second => add_ms(&mut f, amount * 1000),
-            Precision::Millisecond => add_ms(&mut f, amount),
+            Precision::Hour => add_ms(&mut f, amount.checked_mul(3_600_000)?)?,
+            Precision::Minute => add_ms(&mut f, amount.checked_mul(60_000)?)?,
+            Precision::Second => add_ms(&mut f, amount.checked_mul(1000)?)?,
+            Precision::Millisecond => add_ms(&mut f, amount)?,
         }
         if !(1..=9999).contains(&f[0]) {
             return None;
@@ -322,10 +335,10 @@ impl DateTime {
 }
 
 /// Adds milliseconds to the time of day in `f`, carrying into the date.
-fn add_ms(f: &mut [i32; 7], ms: i64) {
-    let day_ms = ((i64::from(f[3]) * 60 + i64::from(f[4])) * 60 + i64::from(f[5])) * 1000
-        + i64::from(f[6])
-        + ms;
+fn add_ms(f: &mut [i32; 7], ms: i64) -> Option<()> {
+    let day_ms = (((i64::from(f[3]) * 60 + i64::from(f[4])) * 60 + i64::from(f[5])) * 1000
+        + i64::from(f[6]))
+    .checked_add(ms)?;
     let days = day_ms.div_euclid(86_400_000);
     let rem = day_ms.rem_euclid(86_400_000);
     f[3] = (rem / 3_600_000) as i32;
@@ -333,11 +346,16 @@ fn add_ms(f: &mut [i32; 7], ms: i64) {
     f[5] = (rem / 1000 % 60) as i32;
     f[6] = (rem % 1000) as i32;
     if days != 0 {
-        let (y, m, d) = civil_from_days(days_from_civil(f[0], f[1], f[2]) + days);
+        let days = days_from_civil(f[0], f[1], f[2]).checked_add(days)?;
+        if days.unsigned_abs() > 4_000_000 {
+            return None;
+        }
+        let (y, m, d) = civil_from_days(days);
         f[0] = y;
         f[1] = m;
         f[2] = d;
     }
+    Some(())
 }
 
 fn convert_down(amount: i64, unit: Precision, to: Precision) -> (i64, Precision) {
@@ -358,7 +376,7 @@ fn convert_down(amount: i64, unit: Precision, to: Precision) -> (i64, Precision)
         Precision::Second => 1000,
         Precision::Millisecond => 1,
     };
-    (amount * unit_ms / to_ms, to)
+    (amount.saturating_mul(unit_ms) / to_ms, to)
 }
 
 fn split_offset(s: &str) -> Option<(&str, Option<i32>)> {

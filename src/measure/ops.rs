@@ -148,13 +148,13 @@ pub fn op1<'a>(cx: &mut Cx<'a>, op: Op1, v: Value<'a>) -> R<'a> {
     }
     Ok(match (op, &v) {
         (O::Not, Value::Bool(b)) => Value::Bool(!b),
-        (O::Negate, Value::Int(i)) => Value::Int(-i),
+        (O::Negate, Value::Int(i)) => i.checked_neg().map_or(Value::Null, Value::Int),
         (O::Negate, Value::Dec(d)) => Value::Dec(-d),
         (O::Negate, Value::Quantity(q)) => Value::Quantity(Quantity {
             value: -q.value,
             unit: q.unit.clone(),
         }),
-        (O::Abs, Value::Int(i)) => Value::Int(i.abs()),
+        (O::Abs, Value::Int(i)) => i.checked_abs().map_or(Value::Null, Value::Int),
         (O::Abs, Value::Dec(d)) => Value::Dec(d.abs()),
         (O::Abs, Value::Quantity(q)) => Value::Quantity(Quantity {
             value: q.value.abs(),

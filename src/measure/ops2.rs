@@ -210,8 +210,8 @@ pub fn arith<'a>(op: Op2, x: &Value<'a>, y: &Value<'a>) -> R<'a> {
             O::Subtract => a.checked_sub(*c).map_or(Value::Null, Value::Int),
             O::Multiply => a.checked_mul(*c).map_or(Value::Null, Value::Int),
             O::Divide if *c != 0 => Value::Dec(units::round8(*a as f64 / *c as f64)),
-            O::TruncatedDivide if *c != 0 => Value::Int(a / c),
-            O::Modulo if *c != 0 => Value::Int(a % c),
+            O::TruncatedDivide => a.checked_div(*c).map_or(Value::Null, Value::Int),
+            O::Modulo => a.checked_rem(*c).map_or(Value::Null, Value::Int),
             O::Power => u32::try_from(*c)
                 .ok()
                 .and_then(|e| a.checked_pow(e))

@@ -538,3 +538,21 @@ fn collapse_per_day_merges_adjacent_days() {
         matches!(&merged[0].high, Value::DateTime(d) if d.format(false) == "2025-01-08T00:00:00Z")
     );
 }
+
+#[test]
+fn extreme_arithmetic_yields_null_not_a_panic() {
+    assert!(dt("2025-01-01T00:00:00Z")
+        .add(i64::MAX, Precision::Hour)
+        .is_none());
+    assert!(dt("2025-01-01").add(i64::MIN, Precision::Day).is_none());
+    assert!(dt("9999-12-31").add(1, Precision::Day).is_none());
+    let min = Value::Int(i64::MIN);
+    assert!(
+        super::ops2::arith(super::node::Op2::TruncatedDivide, &min, &Value::Int(-1))
+            .is_ok_and(|v| v.is_null())
+    );
+    assert!(
+        super::ops2::arith(super::node::Op2::Modulo, &Value::Int(5), &Value::Int(0))
+            .is_ok_and(|v| v.is_null())
+    );
+}

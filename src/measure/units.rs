@@ -106,7 +106,7 @@ pub fn temporal_amount(q: &Quantity) -> Option<(i64, Precision)> {
     let p = temporal_unit(unit)?;
     let v = q.value.trunc() as i64;
     Some(if unit.starts_with("week") {
-        (v * 7, p)
+        (v.saturating_mul(7), p)
     } else {
         (v, p)
     })
