@@ -7,6 +7,7 @@ pub mod api;
 pub mod config;
 pub mod fhir;
 pub mod generate;
+pub mod measure;
 pub mod record;
 pub mod store;
 pub mod validate;

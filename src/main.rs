@@ -26,11 +26,25 @@ enum Command {
     Migrate(DatabaseArgs),
     /// Generate a synthetic population (files or straight into a FHIR server).
     Generate(hearth::generate::GenerateArgs),
+    /// Quality measures: run published eCQM test cases.
+    #[command(subcommand)]
+    Measure(MeasureCommand),
     /// Check FHIR JSON files against the R4 schema; exits non-zero if any is invalid.
     Validate {
         /// Files holding one resource each.
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum MeasureCommand {
+    /// Run the published test cases in DIR (measures/, libraries/, valuesets/, tests/).
+    Test {
+        dir: std::path::PathBuf,
+        /// Cases whose differences are known and explained.
+        #[arg(long, default_value = "measure-known-differences.md")]
+        known: std::path::PathBuf,
     },
 }
 
@@ -109,6 +123,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(args).await,
         Command::Validate { files } => validate(&files),
         Command::Generate(args) => Ok(hearth::generate::run(args).await?),
+        Command::Measure(MeasureCommand::Test { dir, known }) => {
+            let summary = hearth::measure::conformance::run(&dir, &known)?;
+            print!("{}", summary.render());
+            let unexpected = summary.unexpected();
+            if unexpected > 0 {
+                anyhow::bail!("{unexpected} unexpected measure test failures");
+            }
+            Ok(())
+        }
         Command::Migrate(args) => {
             hearth::store::migrate(&args.database_url, &args.store_options()).await?;
             println!("database is up to date");

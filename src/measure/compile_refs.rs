@@ -1,0 +1,166 @@
+//! Compilation of properties, retrieves and terminology references
+//! (value sets, code systems, codes, concepts).
+
+use std::sync::Arc;
+
+use super::compile::{arr, s, Compiler};
+use super::model::model;
+use super::node::{Node, Retrieve};
+use super::value::{Code, Concept, Json, Value};
+use super::MeasureError;
+
+impl Compiler<'_> {
+    pub(crate) fn property(&mut self, e: &Json) -> Result<Node, MeasureError> {
+        let path = s(e, "path").unwrap_or_default();
+        let mut node = match (s(e, "scope"), e.get("source")) {
+            (Some(scope), _) => Node::Slot(self.lookup(scope)?),
+            (None, Some(src)) => self.expr(src)?,
+            (None, None) => return Err(self.err("Property without source")),
+        };
+        for part in path.split('.') {
+            node = Node::Property(Box::new(node), Arc::from(part));
+        }
+        Ok(node)
+    }
+
+    pub(crate) fn retrieve(&mut self, e: &Json) -> Result<Node, MeasureError> {
+        let data_type = s(e, "dataType").unwrap_or_default();
+        let local = data_type.rsplit('}').next().unwrap_or(data_type);
+        let resource_type = model()
+            .intern(local)
+            .filter(|t| model().is_resource(t))
+            .ok_or_else(|| self.err(format!("retrieve of unknown type {data_type}")))?;
+        for key in [
+            "dateProperty",
+            "dateRange",
+            "dateLowProperty",
+            "context",
+            "idProperty",
+        ] {
+            if e.get(key).is_some() {
+                return Err(self.err(format!("Retrieve with {key}")));
+            }
+        }
+        // A single code filter is the same as `codes`/`codeProperty`.
+        let code_filter = match arr(e, "codeFilter") {
+            [] => None,
+            [f] if e.get("codes").is_none() => Some(f),
+            _ => return Err(self.err("Retrieve with several code filters")),
+        };
+        if arr(e, "dateFilter").len() + arr(e, "otherFilter").len() + arr(e, "include").len() > 0 {
+            return Err(self.err("Retrieve with filters or includes"));
+        }
+        // Like cql-exec-fhir, profiles only filter when the data's `meta.profile`
+        // is trusted; the base resource profile never filters.
+        let profile = s(e, "templateId").filter(|t| {
+            self.trust_meta_profile
+                && *t != format!("http://hl7.org/fhir/StructureDefinition/{local}")
+        });
+        let (codes_json, property, comparator) = match code_filter {
+            Some(f) => (f.get("value"), s(f, "property"), s(f, "comparator")),
+            None => (e.get("codes"), s(e, "codeProperty"), s(e, "codeComparator")),
+        };
+        let codes = codes_json.map(|c| self.expr(c)).transpose()?;
+        let code_property = match (&codes, property) {
+            (Some(_), Some(p)) => Some(Arc::from(p)),
+            (Some(_), None) => Some(Arc::from("code")),
+            _ => None,
+        };
+        if let Some(cmp) = comparator {
+            if !matches!(cmp, "in" | "~" | "=") {
+                return Err(self.err(format!("Retrieve code comparator {cmp}")));
+            }
+        }
+        Ok(Node::Retrieve(Box::new(Retrieve {
+            resource_type,
+            profile: profile.map(str::to_owned),
+            code_property,
+            codes,
+        })))
+    }
+
+    pub(crate) fn valueset_ref(&self, e: &Json) -> Result<u32, MeasureError> {
+        let lib = self.lib_of(e)?;
+        let name = s(e, "name").unwrap_or_default();
+        let def = arr(self.libs[lib].elm, "valueSets")
+            .iter()
+            .find(|v| s(v, "name") == Some(name))
+            .ok_or_else(|| self.err(format!("unknown value set {name}")))?;
+        let url = s(def, "id").unwrap_or_default();
+        self.content
+            .terminology
+            .lookup(url)
+            .ok_or_else(|| MeasureError::Content(format!("value set {url} ({name}) is not loaded")))
+    }
+
+    fn code_system(
+        &self,
+        lib: usize,
+        name: &str,
+    ) -> Result<(Arc<str>, Option<Arc<str>>), MeasureError> {
+        let cs = arr(self.libs[lib].elm, "codeSystems")
+            .iter()
+            .find(|c| s(c, "name") == Some(name))
+            .ok_or_else(|| self.err(format!("unknown code system {name}")))?;
+        Ok((
+            Arc::from(s(cs, "id").unwrap_or_default()),
+            s(cs, "version").map(Arc::from),
+        ))
+    }
+
+    pub(crate) fn code_ref(&self, e: &Json) -> Result<Code, MeasureError> {
+        self.code_ref_in(self.cur_lib, e)
+    }
+
+    fn code_ref_in(&self, from: usize, e: &Json) -> Result<Code, MeasureError> {
+        let lib = self.lib_in(from, e)?;
+        let name = s(e, "name").unwrap_or_default();
+        let def = arr(self.libs[lib].elm, "codes")
+            .iter()
+            .find(|c| s(c, "name") == Some(name))
+            .ok_or_else(|| self.err(format!("unknown code {name}")))?;
+        let cs = def.get("codeSystem").unwrap_or(&Json::Null);
+        let cs_lib = self.lib_in(lib, cs)?;
+        let (system, version) = self.code_system(cs_lib, s(cs, "name").unwrap_or_default())?;
+        Ok(Code {
+            code: Arc::from(s(def, "id").unwrap_or_default()),
+            system: Some(system),
+            version,
+            display: s(def, "display").map(Arc::from),
+        })
+    }
+
+    pub(crate) fn code_literal(&self, e: &Json) -> Result<Code, MeasureError> {
+        let sys = e.get("system").unwrap_or(&Json::Null);
+        let lib = self.lib_of(sys)?;
+        let (system, version) = self.code_system(lib, s(sys, "name").unwrap_or_default())?;
+        Ok(Code {
+            code: Arc::from(s(e, "code").unwrap_or_default()),
+            system: Some(system),
+            version,
+            display: s(e, "display").map(Arc::from),
+        })
+    }
+
+    pub(crate) fn concept_ref(&self, e: &Json) -> Result<Value<'static>, MeasureError> {
+        let lib = self.lib_of(e)?;
+        let name = s(e, "name").unwrap_or_default();
+        let def = arr(self.libs[lib].elm, "concepts")
+            .iter()
+            .find(|c| s(c, "name") == Some(name))
+            .ok_or_else(|| self.err(format!("unknown concept {name}")))?;
+        let mut codes = Vec::new();
+        for c in def
+            .get("code")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
+            codes.push(self.code_ref_in(lib, c)?);
+        }
+        Ok(Value::Concept(Arc::new(Concept {
+            codes,
+            display: s(def, "display").map(Arc::from),
+        })))
+    }
+}

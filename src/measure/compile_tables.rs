@@ -1,0 +1,185 @@
+//! Lookup tables and literal parsing for the ELM compiler.
+
+use std::sync::Arc;
+
+use super::compile::s;
+use super::datetime::DateTime;
+use super::node::{Conversion, Op1, Op2, TypeSpec};
+use super::value::{Json, Quantity, Text, Value};
+
+pub(crate) const SYSTEM_NS: &str = "{urn:hl7-org:elm-types:r1}";
+
+pub(crate) fn named_type(name: &str) -> TypeSpec {
+    if let Some(n) = name.strip_prefix(SYSTEM_NS) {
+        TypeSpec::System(Arc::from(n))
+    } else if let Some(n) = name.strip_prefix("System.") {
+        TypeSpec::System(Arc::from(n))
+    } else {
+        let local = name.rsplit('}').next().unwrap_or(name);
+        let local = local
+            .strip_prefix("FHIR.")
+            .unwrap_or(local)
+            .replace('.', "_");
+        TypeSpec::Fhir(Arc::from(local))
+    }
+}
+
+pub(crate) fn literal(e: &Json) -> Option<Value<'static>> {
+    let vt = s(e, "valueType")?;
+    let v = s(e, "value");
+    let t = vt.strip_prefix(SYSTEM_NS).unwrap_or(vt);
+    Some(match (t, v) {
+        (_, None) => Value::Null,
+        ("Boolean", Some(v)) => Value::Bool(v == "true"),
+        ("Integer" | "Long", Some(v)) => Value::Int(v.trim_end_matches('L').parse().ok()?),
+        ("Decimal", Some(v)) => Value::Dec(v.parse().ok()?),
+        ("String", Some(v)) => Value::Str(Text::Shared(Arc::from(v))),
+        ("Date", Some(v)) => Value::Date(DateTime::parse(v)?),
+        ("DateTime", Some(v)) => Value::DateTime(DateTime::parse(v)?),
+        ("Time", Some(v)) => Value::Time(super::datetime::parse_time(v)?),
+        _ => return None,
+    })
+}
+
+pub(crate) fn quantity(e: &Json) -> Quantity {
+    let value = match e.get("value") {
+        Some(Json::Number(n)) => n.as_f64().unwrap_or(0.0),
+        Some(Json::String(s)) => s.parse().unwrap_or(0.0),
+        _ => 0.0,
+    };
+    Quantity {
+        value,
+        unit: Arc::from(s(e, "unit").unwrap_or("1")),
+    }
+}
+
+pub(crate) fn op1(ty: &str) -> Option<Op1> {
+    use Op1::*;
+    Some(match ty {
+        "Not" => Not,
+        "IsNull" => IsNull,
+        "IsTrue" => IsTrue,
+        "IsFalse" => IsFalse,
+        "Exists" => Exists,
+        "Negate" => Negate,
+        "Abs" => Abs,
+        "Start" => Start,
+        "End" => End,
+        "Width" => Width,
+        "Size" => Size,
+        "PointFrom" => PointFrom,
+        "SingletonFrom" => SingletonFrom,
+        "First" => First,
+        "Last" => Last,
+        "Distinct" => Distinct,
+        "Flatten" => Flatten,
+        "Count" => Count,
+        "Sum" => Sum,
+        "Min" => Min,
+        "Max" => Max,
+        "Avg" => Avg,
+        "Median" => Median,
+        "Mode" => Mode,
+        "Product" => Product,
+        "GeometricMean" => GeometricMean,
+        "Variance" => Variance,
+        "StdDev" => StdDev,
+        "PopulationVariance" => PopulationVariance,
+        "PopulationStdDev" => PopulationStdDev,
+        "AllTrue" => AllTrue,
+        "AnyTrue" => AnyTrue,
+        "ToString" => ToStr,
+        "ToInteger" | "ToLong" => ToInteger,
+        "ToDecimal" => ToDecimal,
+        "ToDateTime" => ToDateTime,
+        "ToDate" => ToDate,
+        "ToTime" => ToTime,
+        "ToQuantity" => ToQuantity,
+        "ToConcept" => ToConcept,
+        "ToList" => ToList,
+        "ToBoolean" => ToBoolean,
+        "ConvertsToBoolean" => ConvertsTo(Conversion::Boolean),
+        "ConvertsToDate" => ConvertsTo(Conversion::Date),
+        "ConvertsToDateTime" => ConvertsTo(Conversion::DateTime),
+        "ConvertsToDecimal" => ConvertsTo(Conversion::Decimal),
+        "ConvertsToInteger" | "ConvertsToLong" => ConvertsTo(Conversion::Integer),
+        "ConvertsToQuantity" => ConvertsTo(Conversion::Quantity),
+        "ConvertsToString" => ConvertsTo(Conversion::String),
+        "ConvertsToTime" => ConvertsTo(Conversion::Time),
+        "DateFrom" => DateFrom,
+        "TimeFrom" => TimeFrom,
+        "TimezoneOffsetFrom" => TimezoneOffsetFrom,
+        "Upper" => Upper,
+        "Lower" => Lower,
+        "Length" => Length,
+        "Predecessor" => Predecessor,
+        "Successor" => Successor,
+        "Truncate" => Truncate,
+        "Floor" => Floor,
+        "Ceiling" => Ceiling,
+        "Ln" => Ln,
+        "Exp" => Exp,
+        "ExpandValueSet" => ExpandValueSet,
+        "Precision" => PrecisionOf,
+        _ => return None,
+    })
+}
+
+pub(crate) fn op2(ty: &str) -> Option<Op2> {
+    use Op2::*;
+    Some(match ty {
+        "And" => And,
+        "Or" => Or,
+        "Xor" => Xor,
+        "Implies" => Implies,
+        "Equal" => Equal,
+        "NotEqual" => NotEqual,
+        "Equivalent" => Equivalent,
+        "Less" => Less,
+        "Greater" => Greater,
+        "LessOrEqual" => LessOrEqual,
+        "GreaterOrEqual" => GreaterOrEqual,
+        "Add" => Add,
+        "Subtract" => Subtract,
+        "Multiply" => Multiply,
+        "Divide" => Divide,
+        "TruncatedDivide" => TruncatedDivide,
+        "Modulo" => Modulo,
+        "Power" => Power,
+        "Log" => Log,
+        "In" => In,
+        "ProperIn" => ProperIn,
+        "ProperContains" => ProperContains,
+        "Contains" => Contains,
+        "Includes" => Includes,
+        "IncludedIn" => IncludedIn,
+        "ProperIncludes" => ProperIncludes,
+        "ProperIncludedIn" => ProperIncludedIn,
+        "Overlaps" => Overlaps,
+        "OverlapsBefore" => OverlapsBefore,
+        "OverlapsAfter" => OverlapsAfter,
+        "Before" => Before,
+        "After" => After,
+        "SameAs" => SameAs,
+        "SameOrBefore" => SameOrBefore,
+        "SameOrAfter" => SameOrAfter,
+        "Meets" => Meets,
+        "MeetsBefore" => MeetsBefore,
+        "MeetsAfter" => MeetsAfter,
+        "Starts" => Starts,
+        "Ends" => Ends,
+        "Union" => Union,
+        "Intersect" => Intersect,
+        "Except" => Except,
+        "DifferenceBetween" => DifferenceBetween,
+        "DurationBetween" => DurationBetween,
+        "CalculateAgeAt" => CalculateAgeAt,
+        "Indexer" => Indexer,
+        "StartsWith" => StartsWith,
+        "EndsWith" => EndsWith,
+        "Matches" => Matches,
+        "ConvertQuantity" => ConvertQuantity,
+        "Times" => Times,
+        _ => return None,
+    })
+}

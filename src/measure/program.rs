@@ -1,0 +1,497 @@
+//! Compiled measures: the plan for one Measure plus the knowledge needed to
+//! turn expression results into population counts.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::compile::{Compiler, Param};
+use super::datetime::DateTime;
+use super::eval::Cx;
+use super::library::{load_dir, Content, Terminology};
+use super::node::Def;
+use super::value::{Json, Value};
+use super::{MeasureError, PatientData};
+
+/// The compiled definitions of a measure's libraries.
+#[derive(Debug)]
+pub struct Program {
+    pub defs: Vec<Option<Def>>,
+    /// Per-patient cache index of each compiled expression definition.
+    pub cache_slots: Vec<Option<u32>>,
+    pub cache_len: usize,
+    pub params: Vec<Param>,
+    content: Arc<Content>,
+}
+
+impl Program {
+    pub fn terminology(&self) -> &Terminology {
+        &self.content.terminology
+    }
+}
+
+/// Loaded measure content (measures, libraries, value sets); compiles measures.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    content: Arc<Content>,
+    trust_meta_profile: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Population {
+    /// `initial-population`, `denominator`, ...
+    pub code: String,
+    pub expression: String,
+    pub(crate) def: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Stratifier {
+    pub id: Option<String>,
+    pub expression: String,
+    pub(crate) def: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub id: Option<String>,
+    pub populations: Vec<Population>,
+    pub stratifiers: Vec<Stratifier>,
+    /// True when populations are patient booleans, false for resource lists (episodes).
+    pub boolean_basis: bool,
+    /// `proportion`, `ratio`, `continuous-variable` or `cohort` (group level
+    /// `cqfm-scoring` overrides the measure's scoring).
+    pub scoring: String,
+}
+
+/// A measure ready to evaluate; `Send + Sync`, evaluate patients in parallel.
+#[derive(Debug)]
+pub struct CompiledMeasure {
+    pub url: Option<String>,
+    pub name: String,
+    pub scoring: String,
+    /// From `Measure.improvementNotation`: `increase` (the default) or `decrease`.
+    pub improvement_notation: String,
+    pub groups: Vec<Group>,
+    /// Supplemental data expressions that compiled.
+    pub supplemental: Vec<String>,
+    /// Supplemental data expressions that did not compile, with the reason.
+    pub warnings: Vec<String>,
+    program: Program,
+}
+
+/// Population counts of one group for one patient, in the Measure's order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupResult {
+    pub id: Option<String>,
+    pub counts: Vec<(String, i64)>,
+    /// (stratifier id, the patient's stratum value rendered as text).
+    pub strata: Vec<(Option<String>, String)>,
+}
+
+impl GroupResult {
+    fn count(&self, code: &str) -> i64 {
+        self.counts
+            .iter()
+            .filter(|(c, _)| c == code)
+            .map(|(_, n)| *n)
+            .sum()
+    }
+
+    /// Whether the patient has an open care gap in this group: eligible
+    /// (denominator, not excluded or excepted) but not meeting the numerator
+    /// when higher scores are better, or meeting it when lower scores are better.
+    pub fn care_gap(&self, higher_is_better: bool) -> bool {
+        let eligible = self.count("denominator") > 0
+            && self.count("denominator-exclusion") == 0
+            && self.count("denominator-exception") == 0;
+        let met = self.count("numerator") > 0 && self.count("numerator-exclusion") == 0;
+        eligible && (met != higher_is_better)
+    }
+}
+
+/// The measurement period, inclusive dates.
+#[derive(Debug, Clone, Copy)]
+pub struct Period {
+    pub start: DateTime,
+    pub end: DateTime,
+}
+
+impl Period {
+    /// Parses FHIR dates or dateTimes (`2025-01-01`, `2025-12-31`); date-only bounds
+    /// cover whole days.
+    pub fn parse(start: &str, end: &str) -> Result<Period, MeasureError> {
+        let bad = |s: &str| MeasureError::Content(format!("bad period bound {s}"));
+        let mut s = DateTime::parse(start).ok_or_else(|| bad(start))?;
+        let mut e = DateTime::parse(end).ok_or_else(|| bad(end))?;
+        if s.precision <= super::datetime::Precision::Day {
+            s = DateTime::new(
+                [s.f()[0], s.f()[1], s.f()[2], 0, 0, 0, 0],
+                super::datetime::Precision::Millisecond,
+                Some(0),
+            );
+        }
+        if e.precision <= super::datetime::Precision::Day {
+            e = DateTime::new(
+                [e.f()[0], e.f()[1], e.f()[2], 23, 59, 59, 999],
+                super::datetime::Precision::Millisecond,
+                Some(0),
+            );
+        }
+        Ok(Period { start: s, end: e })
+    }
+}
+
+impl Engine {
+    pub fn load(dir: &Path) -> Result<Engine, MeasureError> {
+        Ok(Engine::from_content(load_dir(dir)?))
+    }
+
+    /// Builds an engine from Measure, Library, ValueSet (or Bundle) resources,
+    /// e.g. read from the store.
+    pub fn from_resources(
+        resources: impl IntoIterator<Item = Json>,
+    ) -> Result<Engine, MeasureError> {
+        let mut content = Content::default();
+        for r in resources {
+            super::library::add_resource(&mut content, r)?;
+        }
+        Ok(Engine::from_content(content))
+    }
+
+    pub fn from_content(content: Content) -> Engine {
+        Engine {
+            content: Arc::new(content),
+            trust_meta_profile: false,
+        }
+    }
+
+    /// Whether profile-typed retrieves (`["observation-bp"]`) keep only resources
+    /// tagged with the profile in `meta.profile`. Off by default, as in
+    /// fqm-execution: a retrieve returns every resource of the profile's type.
+    pub fn trust_meta_profile(mut self, trust: bool) -> Engine {
+        self.trust_meta_profile = trust;
+        self
+    }
+
+    pub fn measures(&self) -> impl Iterator<Item = &Json> {
+        self.content.measures.iter()
+    }
+
+    /// Compiles every definition of every library reachable from the measures,
+    /// returning the errors (unsupported ELM and the like). Used to find gaps
+    /// in shared libraries before a measure needs them.
+    pub fn check_libraries(&self) -> Vec<MeasureError> {
+        let mut errors = Vec::new();
+        for lib in &self.content.libraries {
+            let mut c = match Compiler::new(&self.content, &lib.name, lib.version.as_deref()) {
+                Ok(c) => c,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            if let Err(e) = c.compile_params() {
+                errors.push(e);
+            }
+            for id in 0..c.defs.len() {
+                if c.defs[id].lib != 0 {
+                    continue;
+                }
+                c.reset_def(id);
+                if let Err(e) = c.ensure_def(id) {
+                    errors.push(e);
+                }
+            }
+        }
+        errors
+    }
+
+    /// Compiles the measure whose `url`, `name` or `id` is `key`.
+    pub fn compile_measure(&self, key: &str) -> Result<CompiledMeasure, MeasureError> {
+        let measure = self
+            .content
+            .measures
+            .iter()
+            .find(|m| {
+                ["url", "name", "id"]
+                    .iter()
+                    .any(|k| m.get(*k).and_then(Json::as_str) == Some(key))
+            })
+            .ok_or_else(|| MeasureError::Content(format!("measure {key} not found")))?;
+        self.compile(measure)
+    }
+
+    pub fn compile(&self, measure: &Json) -> Result<CompiledMeasure, MeasureError> {
+        let name = measure
+            .get("name")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let lib_url = measure
+            .get("library")
+            .and_then(Json::as_array)
+            .and_then(|l| l.first())
+            .and_then(Json::as_str)
+            .ok_or_else(|| MeasureError::Content(format!("measure {name} has no library")))?;
+        let (url, version) = match lib_url.split_once('|') {
+            Some((u, v)) => (u, Some(v)),
+            None => (lib_url, None),
+        };
+        let lib = self
+            .content
+            .libraries
+            .iter()
+            .find(|l| l.url.as_deref() == Some(url))
+            .or_else(|| {
+                self.content
+                    .libraries
+                    .iter()
+                    .find(|l| url.rsplit('/').next() == Some(l.name.as_str()))
+            })
+            .ok_or_else(|| MeasureError::Content(format!("library {lib_url} not loaded")))?;
+        let mut c = Compiler::new(&self.content, &lib.name, version.or(lib.version.as_deref()))?;
+        c.trust_meta_profile = self.trust_meta_profile;
+        c.compile_params()?;
+        let scoring = code_of(measure.get("scoring")).unwrap_or_else(|| "proportion".to_owned());
+        let mut groups = Vec::new();
+        for g in measure
+            .get("group")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let basis = extension(g, "cqfm-populationBasis")
+                .or_else(|| extension(measure, "cqfm-populationBasis"))
+                .and_then(|e| e.get("valueCode"))
+                .and_then(Json::as_str)
+                .unwrap_or("boolean");
+            let mut pops = Vec::new();
+            for p in g
+                .get("population")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let code = code_of(p.get("code")).unwrap_or_default();
+                let expr = p
+                    .get("criteria")
+                    .and_then(|c| c.get("expression"))
+                    .and_then(Json::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                if code == "measure-observation" {
+                    // Observations are functions over population members; counts do not depend on them.
+                    continue;
+                }
+                let def = c.entry(&expr)?;
+                pops.push(Population {
+                    code,
+                    expression: expr,
+                    def,
+                });
+            }
+            let mut stratifiers = Vec::new();
+            for s in g
+                .get("stratifier")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(expr) = s
+                    .get("criteria")
+                    .and_then(|c| c.get("expression"))
+                    .and_then(Json::as_str)
+                else {
+                    // Component stratifiers or ones without criteria are not evaluated.
+                    continue;
+                };
+                let def = c.entry(expr)?;
+                stratifiers.push(Stratifier {
+                    id: s.get("id").and_then(Json::as_str).map(str::to_owned),
+                    expression: expr.to_owned(),
+                    def,
+                });
+            }
+            groups.push(Group {
+                id: g.get("id").and_then(Json::as_str).map(str::to_owned),
+                populations: pops,
+                stratifiers,
+                boolean_basis: basis == "boolean",
+                scoring: extension(g, "cqfm-scoring")
+                    .and_then(|e| code_of(e.get("valueCodeableConcept")))
+                    .unwrap_or_else(|| scoring.clone()),
+            });
+        }
+        // Supplemental data is compiled too (for reports and `evaluate_expression`),
+        // but an unsupported construct there does not block the populations.
+        let mut supplemental = Vec::new();
+        let mut warnings = Vec::new();
+        for sde in measure
+            .get("supplementalData")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(expr) = sde
+                .get("criteria")
+                .and_then(|c| c.get("expression"))
+                .and_then(Json::as_str)
+            else {
+                continue;
+            };
+            match c.entry(expr) {
+                Ok(_) => supplemental.push(expr.to_owned()),
+                Err(e) => warnings.push(e.to_string()),
+            }
+            for d in &mut c.defs {
+                d.in_progress = false;
+            }
+        }
+        let defs: Vec<Option<Def>> = c.defs.into_iter().map(|d| d.compiled).collect();
+        let mut cache_len = 0;
+        let cache_slots = defs
+            .iter()
+            .map(|d: &Option<Def>| {
+                d.as_ref().filter(|d| !d.function).map(|_| {
+                    cache_len += 1;
+                    (cache_len - 1) as u32
+                })
+            })
+            .collect();
+        let program = Program {
+            defs,
+            cache_slots,
+            cache_len,
+            params: c.params,
+            content: self.content.clone(),
+        };
+        Ok(CompiledMeasure {
+            improvement_notation: code_of(measure.get("improvementNotation"))
+                .unwrap_or_else(|| "increase".to_owned()),
+            url: measure.get("url").and_then(Json::as_str).map(str::to_owned),
+            name,
+            scoring,
+            groups,
+            supplemental,
+            warnings,
+            program,
+        })
+    }
+}
+
+fn code_of(cc: Option<&Json>) -> Option<String> {
+    cc?.get("coding")?
+        .as_array()?
+        .first()?
+        .get("code")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn extension<'j>(j: &'j Json, suffix: &str) -> Option<&'j Json> {
+    j.get("extension")?.as_array()?.iter().find(|e| {
+        e.get("url")
+            .and_then(Json::as_str)
+            .is_some_and(|u| u.ends_with(suffix))
+    })
+}
+
+impl CompiledMeasure {
+    fn params<'a>(&self, period: &Period) -> Vec<Option<Value<'a>>> {
+        self.program
+            .params
+            .iter()
+            .map(|p| {
+                (&*p.name == "Measurement Period").then(|| {
+                    Value::interval(
+                        Value::DateTime(period.start),
+                        Value::DateTime(period.end),
+                        true,
+                        true,
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Evaluates the compiled expression definition `name` (a population,
+    /// stratifier or anything they use) for a patient, rendered as JSON.
+    pub fn evaluate_expression(
+        &self,
+        patient: &dyn PatientData,
+        period: &Period,
+        name: &str,
+    ) -> Result<Json, MeasureError> {
+        let id = self.expression_id(name).ok_or_else(|| {
+            MeasureError::Content(format!(
+                "expression {name} is not part of measure {}",
+                self.name
+            ))
+        })?;
+        let mut cx = Cx::new(&self.program, patient, self.params(period));
+        Ok(super::value::to_json(&cx.expression(id)?))
+    }
+
+    /// Population counts for one patient, per group.
+    pub fn evaluate(
+        &self,
+        patient: &dyn PatientData,
+        period: &Period,
+    ) -> Result<Vec<GroupResult>, MeasureError> {
+        let mut cx = Cx::new(&self.program, patient, self.params(period));
+        let mut out = Vec::with_capacity(self.groups.len());
+        for g in &self.groups {
+            let mut raw = Vec::with_capacity(g.populations.len());
+            for p in &g.populations {
+                raw.push(cx.expression(p.def)?);
+            }
+            let counts = super::scoring::counts(g, &raw);
+            let mut strata = Vec::with_capacity(g.stratifiers.len());
+            for s in &g.stratifiers {
+                let v = cx.expression(s.def)?;
+                strata.push((s.id.clone(), stratum_text(&v)));
+            }
+            out.push(GroupResult {
+                id: g.id.clone(),
+                counts,
+                strata,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Evaluates many patients in parallel; results keep the input order.
+    pub fn evaluate_all<P: PatientData + Sync>(
+        &self,
+        patients: &[P],
+        period: &Period,
+    ) -> Vec<Result<Vec<GroupResult>, MeasureError>> {
+        patients
+            .par_iter()
+            .map(|p| self.evaluate(p, period))
+            .collect()
+    }
+
+    pub fn expression_id(&self, name: &str) -> Option<usize> {
+        self.program.defs.iter().position(|d| {
+            d.as_ref()
+                .is_some_and(|d| &*d.name == name && d.operands.is_empty())
+        })
+    }
+}
+
+/// A stratum value as text (booleans, numbers, strings, codes).
+fn stratum_text(v: &Value) -> String {
+    match v.to_system() {
+        Value::Code(c) => c.code.to_string(),
+        Value::Concept(c) => c
+            .codes
+            .first()
+            .map(|c| c.code.to_string())
+            .unwrap_or_default(),
+        Value::Null => "null".to_owned(),
+        other => super::ops::to_string(&other).unwrap_or_else(|| other.type_name().to_owned()),
+    }
+}

@@ -1,0 +1,91 @@
+//! Turning population expression results into counts. Exclusions and
+//! exceptions remove members from the populations below them (proportion
+//! rules); in ratio measures the numerator is drawn from the (last) initial
+//! population rather than the denominator. Patient-based populations are
+//! handled as episode lists holding at most the patient itself.
+
+use super::eval::same;
+use super::program::Group;
+use super::value::Value;
+
+type Members<'v, 'a> = Vec<&'v Value<'a>>;
+
+fn within<'v, 'a>(xs: Members<'v, 'a>, of: &[&Value]) -> Members<'v, 'a> {
+    xs.into_iter()
+        .filter(|x| of.iter().any(|o| same(o, x)))
+        .collect()
+}
+
+fn without<'v, 'a>(xs: Members<'v, 'a>, not: &[&Value]) -> Members<'v, 'a> {
+    xs.into_iter()
+        .filter(|x| !not.iter().any(|o| same(o, x)))
+        .collect()
+}
+
+static PATIENT: Value<'static> = Value::Bool(true);
+
+fn members<'v, 'a>(v: &'v Value<'a>, boolean: bool) -> Members<'v, 'a> {
+    if boolean {
+        return if v.as_bool() == Some(true) {
+            vec![&PATIENT]
+        } else {
+            Vec::new()
+        };
+    }
+    match v {
+        Value::List(l) => l.iter().filter(|x| !x.is_null()).collect(),
+        Value::Null => Vec::new(),
+        x => vec![x],
+    }
+}
+
+/// Counts per population, in the Measure's population order; `raw` holds the
+/// criteria results in the same order.
+pub fn counts(g: &Group, raw: &[Value]) -> Vec<(String, i64)> {
+    let sets: Vec<Members> = raw.iter().map(|v| members(v, g.boolean_basis)).collect();
+    let find = |code: &str| g.populations.iter().position(|p| p.code == code);
+    let get = |code: &str| find(code).map(|i| sets[i].clone());
+    let ips: Vec<usize> = (0..g.populations.len())
+        .filter(|i| g.populations[*i].code == "initial-population")
+        .collect();
+    let ip_first = ips.first().map(|i| sets[*i].clone()).unwrap_or_default();
+    let ip_last = ips.last().map(|i| sets[*i].clone()).unwrap_or_default();
+    let ratio = g.scoring == "ratio";
+
+    let denom = get("denominator").map_or_else(|| ip_first.clone(), |d| within(d, &ip_first));
+    let dex = within(get("denominator-exclusion").unwrap_or_default(), &denom);
+    let num = match get("numerator") {
+        Some(n) if ratio => within(n, &ip_last),
+        Some(n) => without(within(n, &denom), &dex),
+        None => Vec::new(),
+    };
+    let nex = within(get("numerator-exclusion").unwrap_or_default(), &num);
+    let dexc = without(
+        without(
+            within(get("denominator-exception").unwrap_or_default(), &denom),
+            &dex,
+        ),
+        &num,
+    );
+    let mp = get("measure-population").map_or_else(|| ip_first.clone(), |m| within(m, &ip_first));
+    let mpx = within(get("measure-population-exclusion").unwrap_or_default(), &mp);
+
+    g.populations
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let n = match p.code.as_str() {
+                "initial-population" => sets[i].len(),
+                "denominator" => denom.len(),
+                "denominator-exclusion" => dex.len(),
+                "denominator-exception" => dexc.len(),
+                "numerator" => num.len(),
+                "numerator-exclusion" => nex.len(),
+                "measure-population" => mp.len(),
+                "measure-population-exclusion" => mpx.len(),
+                _ => sets[i].len(),
+            };
+            (p.code.clone(), n as i64)
+        })
+        .collect()
+}
