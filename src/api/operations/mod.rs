@@ -9,6 +9,6 @@ use super::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/{type}/$validate", post(validate::validate_type))
-        .route("/{type}/{id}/$validate", post(validate::validate_instance))
+        .route("/{type}/$validate", post(validate::validate))
+        .route("/{type}/{id}/$validate", post(validate::validate))
 }

@@ -12,23 +12,8 @@ use crate::api::{ApiError, AppState};
 use crate::fhir::OperationOutcome;
 use crate::record::RecordError;
 
-pub async fn validate_type(
-    state: State<AppState>,
-    target: Target,
-    body: FhirJson,
-) -> Result<FhirResponse, ApiError> {
-    validate(state, target, body).await
-}
-
-pub async fn validate_instance(
-    state: State<AppState>,
-    target: Target,
-    body: FhirJson,
-) -> Result<FhirResponse, ApiError> {
-    validate(state, target, body).await
-}
-
-async fn validate(
+/// `POST /[type]/$validate` and `POST /[type]/[id]/$validate`.
+pub async fn validate(
     State(state): State<AppState>,
     target: Target,
     FhirJson(body): FhirJson,
