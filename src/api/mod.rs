@@ -3,6 +3,7 @@
 
 mod error;
 mod interactions;
+mod metrics;
 mod negotiate;
 mod operations;
 mod request;
@@ -39,9 +40,11 @@ pub fn router(state: AppState) -> Router {
         .merge(operations::router())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics::render))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(negotiate::negotiate))
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::disable())
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(

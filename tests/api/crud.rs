@@ -232,3 +232,23 @@ async fn capability_statement_describes_the_server() {
         "patch is not implemented and must not be claimed"
     );
 }
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("healthz").await.status(), StatusCode::OK);
+    assert_eq!(app.get("readyz").await.status(), StatusCode::OK);
+    let id = app.create(&patient("Metrics")).await;
+    app.get(&format!("Patient/{id}")).await;
+    let response = app.get("metrics").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("hearth_http_requests_total")
+                && l.contains("route=\"/{type}/{id}\"")
+                && l.contains("status=\"200\"")),
+        "{text}"
+    );
+    assert!(!text.contains(&id), "metrics never name a resource id");
+}
