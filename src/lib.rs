@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod config;
+pub mod demo;
 pub mod fhir;
 pub mod generate;
 pub mod measure;

@@ -24,6 +24,8 @@ enum Command {
     Serve(ServeArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
+    /// Run the gateway on a fresh database loaded with a generated population, and print URLs to try.
+    Demo(hearth::demo::DemoArgs),
     /// Generate a synthetic population (files or straight into a FHIR server).
     Generate(hearth::generate::GenerateArgs),
     /// Quality measures: run published eCQM test cases.
@@ -122,6 +124,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Validate { files } => validate(&files),
+        Command::Demo(args) => Ok(hearth::demo::run(args, shutdown_signal()).await?),
         Command::Generate(args) => Ok(hearth::generate::run(args).await?),
         Command::Measure(MeasureCommand::Test { dir, known }) => {
             let summary = hearth::measure::conformance::run(&dir, &known)?;

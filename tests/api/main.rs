@@ -7,6 +7,7 @@ mod common;
 mod bad_input;
 mod concurrency;
 mod crud;
+mod generated;
 mod helpers;
 mod history;
 mod spec_examples;

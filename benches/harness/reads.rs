@@ -1,0 +1,150 @@
+//! The read mix after ingest: read by id, vread, instance history, and searches when (and only
+//! when) the server's CapabilityStatement claims them. Latency is measured client-side, from
+//! sending the request to the last byte of the answer.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use hdrhistogram::Histogram;
+use indicatif::ProgressBar;
+use serde_json::Value;
+
+use crate::load::{micros, Targets};
+
+/// One kind of query and how to build its path from a target index.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    ReadPatient,
+    ReadObservation,
+    Vread,
+    History,
+    SearchObservationsBySubject,
+    SearchPatientsByFamily,
+}
+
+impl Kind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::ReadPatient => "read Patient",
+            Kind::ReadObservation => "read Observation",
+            Kind::Vread => "vread Observation",
+            Kind::History => "history Patient",
+            Kind::SearchObservationsBySubject => "search Observation?subject",
+            Kind::SearchPatientsByFamily => "search Patient?family",
+        }
+    }
+
+    fn path(self, targets: &Targets, n: usize) -> String {
+        let patient = &targets.patients[n % targets.patients.len()];
+        let observation = &targets.observations[n % targets.observations.len()];
+        match self {
+            Kind::ReadPatient => patient.clone(),
+            Kind::ReadObservation => observation.clone(),
+            Kind::Vread => format!("{observation}/_history/1"),
+            Kind::History => format!("{patient}/_history"),
+            Kind::SearchObservationsBySubject => format!("Observation?subject={patient}"),
+            Kind::SearchPatientsByFamily => {
+                const FAMILIES: [&str; 4] = ["Smith", "Johnson", "Garcia", "Nguyen"];
+                format!("Patient?family={}", FAMILIES[n % FAMILIES.len()])
+            }
+        }
+    }
+}
+
+/// The kinds this server supports now, from its CapabilityStatement.
+pub fn kinds(capabilities: &Value) -> Vec<Kind> {
+    let mut kinds = vec![
+        Kind::ReadPatient,
+        Kind::ReadObservation,
+        Kind::Vread,
+        Kind::History,
+    ];
+    if hearth::demo::supports_search(capabilities, "Observation", "subject") {
+        kinds.push(Kind::SearchObservationsBySubject);
+    }
+    if hearth::demo::supports_search(capabilities, "Patient", "family") {
+        kinds.push(Kind::SearchPatientsByFamily);
+    }
+    kinds
+}
+
+pub struct Reads {
+    pub total: usize,
+    pub elapsed: Duration,
+    pub latency: BTreeMap<Kind, Histogram<u64>>,
+}
+
+/// `reads` requests spread evenly over `kinds`, `concurrency` at a time.
+pub async fn run(
+    client: &reqwest::Client,
+    base: &str,
+    targets: Targets,
+    kinds: &[Kind],
+    reads: usize,
+    concurrency: usize,
+    progress: &ProgressBar,
+) -> anyhow::Result<Reads> {
+    if targets.patients.is_empty() || targets.observations.is_empty() || kinds.is_empty() {
+        bail!("nothing to read: no Patients or Observations were loaded");
+    }
+    let targets = Arc::new(targets);
+    let kinds: Arc<[Kind]> = kinds.into();
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (client, base, targets, kinds, next, progress) = (
+            client.clone(),
+            base.to_owned(),
+            targets.clone(),
+            kinds.clone(),
+            next.clone(),
+            progress.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let mut latency: BTreeMap<Kind, Histogram<u64>> = BTreeMap::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= reads {
+                    break;
+                }
+                let kind = kinds[n % kinds.len()];
+                // Spread each kind over different targets, not the same few.
+                let path = kind.path(&targets, n / kinds.len() * 7919);
+                let begun = Instant::now();
+                let response = client.get(format!("{base}/{path}")).send().await?;
+                let status = response.status();
+                response.bytes().await?;
+                if !status.is_success() {
+                    bail!("{} answered {status}", kind.label());
+                }
+                let histogram = match latency.entry(kind) {
+                    std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(e) => e.insert(Histogram::new(3)?),
+                };
+                histogram.record(micros(begun.elapsed()))?;
+                progress.inc(1);
+            }
+            anyhow::Ok(latency)
+        }));
+    }
+    let mut latency: BTreeMap<Kind, Histogram<u64>> = BTreeMap::new();
+    for worker in workers {
+        for (kind, part) in worker.await.context("read worker")?? {
+            match latency.entry(kind) {
+                std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().add(&part)?,
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(part);
+                }
+            }
+        }
+    }
+    Ok(Reads {
+        total: reads,
+        elapsed: started.elapsed(),
+        latency,
+    })
+}
