@@ -3,6 +3,7 @@
 //! database transaction, and a multi-operation write commits all of its operations or none.
 
 mod history;
+mod index_rows;
 mod postgres;
 mod sql;
 mod sqlite;
