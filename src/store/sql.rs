@@ -15,6 +15,8 @@ pub(super) const CHUNK: usize = 500;
 pub(super) enum Bind<'a> {
     Text(&'a str),
     OptText(Option<&'a str>),
+    /// Text made while building the statement (a LIKE pattern, a range bound).
+    Owned(String),
     Int(i64),
     OptInt(Option<i64>),
     Float(f64),
@@ -54,6 +56,7 @@ impl<'a> Statement<'a> {
         DB: Database,
         &'a str: Encode<'a, DB> + Type<DB>,
         Option<&'a str>: Encode<'a, DB> + Type<DB>,
+        String: Encode<'a, DB> + Type<DB>,
         i64: Encode<'a, DB> + Type<DB>,
         Option<i64>: Encode<'a, DB> + Type<DB>,
         f64: Encode<'a, DB> + Type<DB>,
@@ -65,6 +68,7 @@ impl<'a> Statement<'a> {
             let added = match bind {
                 Bind::Text(text) => arguments.add(*text),
                 Bind::OptText(text) => arguments.add(*text),
+                Bind::Owned(text) => arguments.add(text.clone()),
                 Bind::Int(number) => arguments.add(*number),
                 Bind::OptInt(number) => arguments.add(*number),
                 Bind::Float(number) => arguments.add(*number),
@@ -177,6 +181,7 @@ where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
     for<'q> f64: Encode<'q, DB> + Type<DB>,

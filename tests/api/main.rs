@@ -9,5 +9,8 @@ mod concurrency;
 mod crud;
 mod helpers;
 mod history;
+mod search_bundle;
+mod search_support;
+mod search_types;
 mod spec_examples;
 mod transaction;
