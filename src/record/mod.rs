@@ -4,6 +4,7 @@
 mod bundle;
 mod error;
 mod prepare;
+mod search;
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use crate::store::{
 pub use bundle::{parse_etag, BundleKind, BundleOutcome, EntryResult};
 pub use error::RecordError;
 pub use prepare::Checks;
+pub use search::{SearchRequest, SearchResult, DEFAULT_COUNT, MAX_COUNT};
 
 #[derive(Clone)]
 pub struct Records {

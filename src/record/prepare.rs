@@ -1,11 +1,13 @@
 //! Turning a submitted resource into a write: shape checks, validation, compartment placement.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::RecordError;
 use crate::fhir::compartment::{CompartmentError, PatientCompartment};
+use crate::fhir::index::{self, IndexEntry, IndexValue};
 use crate::fhir::search_params::SearchParamRegistry;
 use crate::fhir::{Id, IssueSeverity, IssueType, OutcomeIssue, ResourceType};
 use crate::store::WriteOp;
@@ -15,6 +17,7 @@ use crate::validate::{self, ValidationFailure, Validator};
 pub struct Checks {
     validator: Arc<Validator>,
     compartment: PatientCompartment,
+    registry: Arc<SearchParamRegistry>,
 }
 
 impl Checks {
@@ -24,7 +27,35 @@ impl Checks {
         Ok(Checks {
             validator,
             compartment: PatientCompartment::r4(&registry)?,
+            registry: Arc::new(registry),
         })
+    }
+
+    /// The search parameters resources are indexed by and searched with.
+    pub fn registry(&self) -> &Arc<SearchParamRegistry> {
+        &self.registry
+    }
+
+    /// The search-index entries of a resource. `_id` and `_lastUpdated` are columns of the
+    /// resource table, so they get no rows; token text is normalized for `:text`.
+    pub fn index_of(&self, resource: &Value) -> Vec<IndexEntry<'static>> {
+        let Ok(index) = index::extract(&self.registry, resource) else {
+            return Vec::new();
+        };
+        index
+            .entries
+            .into_iter()
+            .filter(|entry| !matches!(entry.code.as_ref(), "_id" | "_lastUpdated"))
+            .map(|entry| {
+                let mut entry = entry.into_owned();
+                if let IndexValue::Token(token) = &mut entry.value {
+                    if let Some(text) = &token.text {
+                        token.text = Some(Cow::Owned(index::normalize(text).into_owned()));
+                    }
+                }
+                entry
+            })
+            .collect()
     }
 
     pub(super) fn create(
@@ -35,7 +66,8 @@ impl Checks {
     ) -> Result<WriteOp, RecordError> {
         self.check(Some(resource_type), &resource)?;
         let patient = self.patient_of(resource_type, &id, &resource);
-        Ok(WriteOp::create(resource_type, id, resource, patient))
+        let index = self.index_of(&resource);
+        Ok(WriteOp::create(resource_type, id, resource, patient).with_index(index))
     }
 
     pub(super) fn update(
@@ -63,7 +95,8 @@ impl Checks {
             }
         }
         let patient = self.patient_of(resource_type, &id, &resource);
-        Ok(WriteOp::update(resource_type, id, resource, patient))
+        let index = self.index_of(&resource);
+        Ok(WriteOp::update(resource_type, id, resource, patient).with_index(index))
     }
 
     /// Checks a resource as submitted; `expected` is the type the URL names, if any.

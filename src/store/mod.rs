@@ -3,7 +3,9 @@
 //! database transaction, and a multi-operation write commits all of its operations or none.
 
 mod history;
+mod index_rows;
 mod postgres;
+mod search;
 mod sql;
 mod sqlite;
 mod write;
@@ -15,6 +17,7 @@ use crate::fhir::{Id, Instant, ResourceType};
 
 pub use history::{HistoryPage, HistoryQuery, HistoryScope};
 pub use postgres::PostgresStore;
+pub use search::{Clause, Cond, IndexMatch, Op, SearchPage, SearchQuery, SqlValue};
 pub use sqlite::SqliteStore;
 pub use write::{WriteKind, WriteOp, WriteOutcome};
 
@@ -114,6 +117,9 @@ pub trait ResourceStore: Send + Sync + 'static {
 
     /// Versions newest first, one page at a time.
     async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, StoreError>;
+
+    /// Current, non-deleted resources matching a search, one page at a time.
+    async fn search(&self, query: &SearchQuery) -> Result<SearchPage, StoreError>;
 
     /// Every current, non-deleted resource in one patient's compartment (including the Patient).
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError>;

@@ -143,6 +143,10 @@ impl ResourceStore for PostgresStore {
         Ok(into_page(rows, query.count))
     }
 
+    async fn search(&self, query: &super::SearchQuery) -> Result<super::SearchPage, StoreError> {
+        super::search::run(&self.pool, query, "v.body::text").await
+    }
+
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError> {
         let bodies: Vec<sqlx::types::Json<Value>> = sqlx::query_scalar(
             "SELECT v.body FROM resource r JOIN resource_version v ON v.seq = r.seq \

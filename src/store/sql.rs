@@ -3,8 +3,10 @@
 
 use sqlx::{Arguments, Database, Encode, Type};
 
-use super::write::Planned;
+use super::index_rows::{delete_index, insert_index};
+use super::write::{Applied, Planned};
 use super::StoreError;
+use crate::fhir::index::IndexEntry;
 use crate::fhir::{Id, ResourceType};
 
 /// Rows per multi-row statement: keeps every statement far below both backends' bind limits.
@@ -13,7 +15,12 @@ pub(super) const CHUNK: usize = 500;
 pub(super) enum Bind<'a> {
     Text(&'a str),
     OptText(Option<&'a str>),
+    /// Text made while building the statement (a LIKE pattern, a range bound).
+    Owned(String),
     Int(i64),
+    OptInt(Option<i64>),
+    Float(f64),
+    OptFloat(Option<f64>),
     Bool(bool),
 }
 
@@ -49,7 +56,11 @@ impl<'a> Statement<'a> {
         DB: Database,
         &'a str: Encode<'a, DB> + Type<DB>,
         Option<&'a str>: Encode<'a, DB> + Type<DB>,
+        String: Encode<'a, DB> + Type<DB>,
         i64: Encode<'a, DB> + Type<DB>,
+        Option<i64>: Encode<'a, DB> + Type<DB>,
+        f64: Encode<'a, DB> + Type<DB>,
+        Option<f64>: Encode<'a, DB> + Type<DB>,
         bool: Encode<'a, DB> + Type<DB>,
     {
         let mut arguments = DB::Arguments::default();
@@ -57,7 +68,11 @@ impl<'a> Statement<'a> {
             let added = match bind {
                 Bind::Text(text) => arguments.add(*text),
                 Bind::OptText(text) => arguments.add(*text),
+                Bind::Owned(text) => arguments.add(text.clone()),
                 Bind::Int(number) => arguments.add(*number),
+                Bind::OptInt(number) => arguments.add(*number),
+                Bind::Float(number) => arguments.add(*number),
+                Bind::OptFloat(number) => arguments.add(*number),
                 Bind::Bool(flag) => arguments.add(*flag),
             };
             added.map_err(|e| StoreError::Database(sqlx::Error::Encode(e)))?;
@@ -166,7 +181,11 @@ where
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
     for<'q> bool: Encode<'q, DB> + Type<DB>,
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
     for<'r> (String, String, i64, bool): sqlx::FromRow<'r, DB::Row>,
@@ -193,9 +212,13 @@ where
         Ok(current)
     }
 
-    async fn apply(&mut self, rows: &[(ResourceType, &Id, &Planned)]) -> Result<(), StoreError> {
+    async fn apply(&mut self, rows: &[Applied<'_>]) -> Result<(), StoreError> {
         let mut seqs = std::collections::HashMap::with_capacity(rows.len());
-        for statement in insert_versions(rows, self.body_cast) {
+        let versions: Vec<(ResourceType, &Id, &Planned)> = rows
+            .iter()
+            .map(|a| (a.resource_type, a.id, a.planned))
+            .collect();
+        for statement in insert_versions(&versions, self.body_cast) {
             let inserted: Vec<(String, String, i64)> =
                 sqlx::query_as_with(&statement.sql, statement.arguments::<DB>()?)
                     .fetch_all(&mut *self.tx)
@@ -204,7 +227,7 @@ where
                 seqs.insert((resource_type, id), seq);
             }
         }
-        let with_seq = rows
+        let with_seq = versions
             .iter()
             .map(|(resource_type, id, planned)| {
                 let seq = seqs
@@ -218,7 +241,22 @@ where
                 Ok((*resource_type, *id, *planned, seq))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        for statement in upsert_current(&with_seq) {
+        let mut stale: Vec<(ResourceType, &Id)> = rows
+            .iter()
+            .filter(|a| a.replaces_index)
+            .map(|a| (a.resource_type, a.id))
+            .collect();
+        stale.sort();
+        let fresh: Vec<(ResourceType, &Id, &[IndexEntry<'static>])> = rows
+            .iter()
+            .filter(|a| a.planned.body.is_some() && !a.index.is_empty())
+            .map(|a| (a.resource_type, a.id, a.index))
+            .collect();
+        let statements = upsert_current(&with_seq)
+            .into_iter()
+            .chain(delete_index(&stale))
+            .chain(insert_index(&fresh));
+        for statement in statements {
             sqlx::query_with(&statement.sql, statement.arguments::<DB>()?)
                 .execute(&mut *self.tx)
                 .await?;

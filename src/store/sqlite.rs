@@ -128,6 +128,10 @@ impl ResourceStore for SqliteStore {
         Ok(into_page(rows, query.count))
     }
 
+    async fn search(&self, query: &super::SearchQuery) -> Result<super::SearchPage, StoreError> {
+        super::search::run(&self.reader, query, "v.body").await
+    }
+
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError> {
         let bodies: Vec<String> = sqlx::query_scalar(
             "SELECT v.body FROM resource r JOIN resource_version v ON v.seq = r.seq \

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use super::{StoreError, StoredResource};
+use crate::fhir::index::IndexEntry;
 use crate::fhir::{format_instant, Id, Instant, ResourceType};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +29,9 @@ pub struct WriteOp {
     pub patient: Option<String>,
     /// Version the current resource must be at (`If-Match`).
     pub if_match: Option<i64>,
+    /// The search-index entries of `resource`, written with it and replacing the previous
+    /// version's.
+    pub index: Vec<IndexEntry<'static>>,
 }
 
 impl WriteOp {
@@ -44,6 +48,7 @@ impl WriteOp {
             resource: Some(resource),
             patient,
             if_match: None,
+            index: Vec::new(),
         }
     }
 
@@ -69,7 +74,13 @@ impl WriteOp {
             resource: None,
             patient: None,
             if_match: None,
+            index: Vec::new(),
         }
+    }
+
+    pub fn with_index(mut self, index: Vec<IndexEntry<'static>>) -> Self {
+        self.index = index;
+        self
     }
 
     pub fn if_match(mut self, version: Option<i64>) -> Self {
@@ -104,6 +115,16 @@ pub(super) struct Planned {
     pub last_updated: Instant,
 }
 
+/// One planned version as a backend applies it, with its index entries.
+pub(super) struct Applied<'a> {
+    pub resource_type: ResourceType,
+    pub id: &'a Id,
+    pub planned: &'a Planned,
+    pub index: &'a [IndexEntry<'static>],
+    /// The current version is live, so its index rows must go.
+    pub replaces_index: bool,
+}
+
 /// The two steps of a write, implemented by each backend's transaction. Each works on many
 /// resources per statement, so a 50-entry Bundle costs a handful of round trips, not 150.
 #[async_trait]
@@ -114,7 +135,7 @@ pub(super) trait WriteTx: Send {
         keys: &[(ResourceType, &Id)],
     ) -> Result<HashMap<(ResourceType, String), Current>, StoreError>;
     /// Inserts the versions and moves the current pointers to them.
-    async fn apply(&mut self, rows: &[(ResourceType, &Id, &Planned)]) -> Result<(), StoreError>;
+    async fn apply(&mut self, rows: &[Applied<'_>]) -> Result<(), StoreError>;
 }
 
 /// Runs every operation through one transaction; the first failure names its operation.
@@ -167,10 +188,18 @@ async fn apply_batch<T: WriteTx>(
         })?;
         planned.push((row, plan));
     }
-    let rows: Vec<(ResourceType, &Id, &Planned)> = ops
+    let rows: Vec<Applied<'_>> = ops
         .iter()
         .zip(&planned)
-        .filter_map(|(op, (_, plan))| plan.as_ref().map(|plan| (op.resource_type, &op.id, plan)))
+        .filter_map(|(op, (row, plan))| {
+            plan.as_ref().map(|plan| Applied {
+                resource_type: op.resource_type,
+                id: &op.id,
+                planned: plan,
+                index: &op.index,
+                replaces_index: row.is_some_and(|c| !c.deleted),
+            })
+        })
         .collect();
     if !rows.is_empty() {
         tx.apply(&rows).await?;

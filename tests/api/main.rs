@@ -10,5 +10,8 @@ mod crud;
 mod generated;
 mod helpers;
 mod history;
+mod search_bundle;
+mod search_support;
+mod search_types;
 mod spec_examples;
 mod transaction;

@@ -6,6 +6,7 @@ mod create;
 mod delete;
 mod history;
 mod read;
+mod search;
 mod update;
 mod written;
 
@@ -19,13 +20,18 @@ pub fn router() -> Router<AppState> {
         .route("/", post(batch::batch_or_transaction))
         .route("/metadata", get(capabilities::capability_statement))
         .route("/_history", get(history::system_history))
-        .route("/{type}", post(create::create))
+        .route("/{type}", post(create::create).get(search::search_get))
+        .route("/{type}/_search", post(search::search_post))
         .route("/{type}/_history", get(history::type_history))
         .route(
             "/{type}/{id}",
             get(read::read).put(update::update).delete(delete::delete),
         )
         .route("/{type}/{id}/_history", get(history::instance_history))
+        .route(
+            "/{type}/{id}/{compartment}",
+            get(search::compartment_search),
+        )
         .route("/{type}/{id}/_history/{vid}", get(read::vread))
 }
 

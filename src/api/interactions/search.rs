@@ -1,0 +1,178 @@
+//! Search: `GET /[type]?…`, `POST /[type]/_search` (form body) and the Patient compartment
+//! `GET /Patient/[id]/[type]?…`, answered with a `searchset` Bundle paged by a cursor.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use serde_json::{json, Value};
+
+use crate::api::request::{BaseUrl, Target};
+use crate::api::response::FhirResponse;
+use crate::api::{ApiError, AppState};
+use crate::fhir::{IssueType, OperationOutcome, OutcomeIssue, ResourceType};
+use crate::record::{SearchRequest, SearchResult};
+use crate::store::StoredResource;
+
+/// `GET /[type]?…`
+pub async fn search_get(
+    State(state): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    target: Target,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<FhirResponse, ApiError> {
+    let request = request(uri.query().unwrap_or_default().as_bytes(), &headers, None);
+    let path = format!("{base}/{}", target.resource_type);
+    run(&state, &base, &path, target.resource_type, request).await
+}
+
+/// `POST /[type]/_search` with `application/x-www-form-urlencoded` parameters (and any in the
+/// URL).
+pub async fn search_post(
+    State(state): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    target: Target,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Result<FhirResponse, ApiError> {
+    let form = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !form && !body.is_empty() {
+        return Err(ApiError::UnsupportedMediaType(
+            "_search takes its parameters as application/x-www-form-urlencoded".into(),
+        ));
+    }
+    let mut request = request(uri.query().unwrap_or_default().as_bytes(), &headers, None);
+    request
+        .params
+        .extend(url::form_urlencoded::parse(&body).into_owned());
+    let path = format!("{base}/{}", target.resource_type);
+    run(&state, &base, &path, target.resource_type, request).await
+}
+
+/// `GET /Patient/[id]/[type]?…`: a search inside one patient's compartment.
+pub async fn compartment_search(
+    State(state): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    target: Target,
+    Path((_, _, inner)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<FhirResponse, ApiError> {
+    let id = target.id()?.clone();
+    if target.resource_type.as_str() != "Patient" {
+        return Err(ApiError::NotFound(format!(
+            "only the Patient compartment can be searched, not {}",
+            target.resource_type
+        )));
+    }
+    let inner: ResourceType = inner
+        .parse()
+        .map_err(|e: crate::fhir::UnknownResourceType| ApiError::NotFound(e.to_string()))?;
+    let request = request(
+        uri.query().unwrap_or_default().as_bytes(),
+        &headers,
+        Some(id.to_string()),
+    );
+    let path = format!("{base}/Patient/{id}/{inner}");
+    run(&state, &base, &path, inner, request).await
+}
+
+fn request(query: &[u8], headers: &HeaderMap, compartment: Option<String>) -> SearchRequest {
+    let strict = headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split([',', ';']))
+        .any(|p| p.trim().eq_ignore_ascii_case("handling=strict"));
+    SearchRequest {
+        params: url::form_urlencoded::parse(query).into_owned().collect(),
+        strict,
+        compartment,
+    }
+}
+
+async fn run(
+    state: &AppState,
+    base: &str,
+    path: &str,
+    resource_type: ResourceType,
+    request: SearchRequest,
+) -> Result<FhirResponse, ApiError> {
+    let result = state.records.search(resource_type, &request).await?;
+    Ok(FhirResponse::new(
+        StatusCode::OK,
+        bundle(&result, base, path)?,
+    ))
+}
+
+/// The searchset Bundle: matches, an OperationOutcome for ignored parameters, paging links.
+fn bundle(result: &SearchResult, base: &str, path: &str) -> Result<Value, ApiError> {
+    let link = |cursor: Option<&str>| {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in &result.used {
+            query.append_pair(key, value);
+        }
+        query.append_pair("_count", &result.count.to_string());
+        if let Some(cursor) = cursor {
+            query.append_pair("_page", cursor);
+        }
+        format!("{path}?{}", query.finish())
+    };
+    let mut links = vec![
+        json!({"relation": "self", "url": link(None)}),
+        json!({"relation": "first", "url": link(None)}),
+    ];
+    if let Some(next) = &result.page.next_after {
+        links.push(json!({"relation": "next", "url": link(Some(next))}));
+    }
+    let mut entries = result
+        .page
+        .entries
+        .iter()
+        .map(|stored| entry(stored, base, "match"))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !result.ignored.is_empty() {
+        let issues = result
+            .ignored
+            .iter()
+            .map(|name| OutcomeIssue {
+                severity: crate::fhir::IssueSeverity::Warning,
+                code: IssueType::NotSupported,
+                diagnostics: format!(
+                    "search parameter '{}' is not known here and was ignored",
+                    crate::fhir::truncate(name)
+                ),
+                expression: Vec::new(),
+            })
+            .collect();
+        entries.push(json!({
+            "resource": OperationOutcome::new(issues).to_json(),
+            "search": {"mode": "outcome"},
+        }));
+    }
+    let mut bundle = json!({
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "link": links,
+        "entry": entries,
+    });
+    if let Some(total) = result.page.total {
+        bundle["total"] = json!(total);
+    }
+    Ok(bundle)
+}
+
+fn entry(stored: &StoredResource, base: &str, mode: &str) -> Result<Value, ApiError> {
+    let body = stored.body.as_deref().unwrap_or("null");
+    let resource: Value =
+        serde_json::from_str(body).map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
+    Ok(json!({
+        "fullUrl": format!("{base}/{}/{}", stored.resource_type, stored.id),
+        "resource": resource,
+        "search": {"mode": mode},
+    }))
+}

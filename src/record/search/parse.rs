@@ -1,0 +1,249 @@
+//! Search parameters as written in a URL, turned into a typed store query: each parameter an
+//! AND-ed clause, each comma-separated value an alternative.
+
+use crate::fhir::search_params::{ParamType, SearchParamRegistry, TypedParam};
+use crate::fhir::{IssueType, ResourceType};
+use crate::record::RecordError;
+use crate::store::{Clause, Cond, IndexMatch, Op};
+
+use super::values::{self, prefix, split_or};
+
+/// Why a parameter could not be used: unknown to the server (ignored unless the client asked
+/// for strict handling) or with a value that cannot mean anything (always an error).
+pub(super) enum Refusal {
+    Unknown(String),
+    Invalid(RecordError),
+}
+
+fn invalid(message: String) -> Refusal {
+    Refusal::Invalid(RecordError::invalid(IssueType::Invalid, message, None))
+}
+
+/// The index table a parameter type is stored in.
+fn table_of(kind: ParamType) -> Option<&'static str> {
+    Some(match kind {
+        ParamType::Token => "idx_token",
+        ParamType::String => "idx_string",
+        ParamType::Date => "idx_date",
+        ParamType::Reference => "idx_reference",
+        ParamType::Quantity => "idx_quantity",
+        ParamType::Number => "idx_number",
+        ParamType::Uri => "idx_uri",
+        ParamType::Composite => "idx_composite",
+        ParamType::Special => return None,
+    })
+}
+
+/// One parameter (`name[:modifier][.chain]=value`) on `resource_type` as a clause.
+pub(super) fn clause(
+    registry: &SearchParamRegistry,
+    resource_type: ResourceType,
+    key: &str,
+    value: &str,
+) -> Result<Clause, Refusal> {
+    let (head, chain) = match key.split_once('.') {
+        Some((head, rest)) => (head, Some(rest)),
+        None => (key, None),
+    };
+    let (name, modifier) = match head.split_once(':') {
+        Some((name, modifier)) => (name, Some(modifier)),
+        None => (head, None),
+    };
+    let values = split_or(value);
+    match name {
+        "_id" if modifier.is_none() && chain.is_none() => return Ok(Clause::Ids(values)),
+        "_lastUpdated" if modifier.is_none() && chain.is_none() => {
+            let mut any = Vec::new();
+            for v in &values {
+                let conds = values::date("low", "high", v).ok_or_else(|| {
+                    invalid(format!("_lastUpdated '{}' is not a FHIR date", short(v)))
+                })?;
+                // The resource table holds one instant in microseconds: low = high.
+                any.extend(conds.into_iter().map(|all| {
+                    all.into_iter()
+                        .map(|c| {
+                            let at = match c.value {
+                                Some(crate::store::SqlValue::Int(ms)) => ms.saturating_mul(1000),
+                                _ => 0,
+                            };
+                            // `high <= sh` of a millisecond range is `< (sh + 1) ms` in µs.
+                            let (op, at) = match (c.column, c.op) {
+                                ("high", Op::Le) => (Op::Lt, at + 1000),
+                                ("high", Op::Gt) => (Op::Ge, at + 1000),
+                                (_, op) => (op, at),
+                            };
+                            (op, at)
+                        })
+                        .collect::<Vec<_>>()
+                }));
+            }
+            return Ok(Clause::LastUpdated(any));
+        }
+        _ => {}
+    }
+    let Some(param) = registry.get(resource_type.as_str(), name) else {
+        return Err(Refusal::Unknown(key.to_owned()));
+    };
+    let kind = param.param.param_type;
+    let Some(table) = table_of(kind) else {
+        return Err(Refusal::Unknown(key.to_owned()));
+    };
+    let mut m = IndexMatch {
+        table,
+        resource_type,
+        code: name.to_owned(),
+        any: Vec::new(),
+        chain: None,
+    };
+    if modifier == Some("missing") {
+        return match value {
+            "true" => Ok(Clause::HasNot(m)),
+            "false" => Ok(Clause::Has(m)),
+            _ => Err(invalid(format!("{key} must be true or false"))),
+        };
+    }
+    if let Some(chained) = chain {
+        if kind != ParamType::Reference {
+            return Err(invalid(format!(
+                "{name} is not a reference, so it cannot be chained"
+            )));
+        }
+        let target = chain_target(param, modifier).ok_or_else(|| {
+            invalid(format!(
+                "{name} may point at several resource types; name one, as in {name}:Patient.{chained}"
+            ))
+        })?;
+        let inner = clause(registry, target, chained, value)?;
+        m.any.push(vec![Cond::text("target_type", target.as_str())]);
+        m.chain = Some(Box::new(inner));
+        return Ok(Clause::Has(m));
+    }
+    let mut negate = false;
+    for v in &values {
+        let conds = match kind {
+            ParamType::Token => match modifier {
+                None => vec![values::token("system", "value", v)],
+                Some("not") => {
+                    negate = true;
+                    vec![values::token("system", "value", v)]
+                }
+                Some("text") => values::string(None, v)
+                    .map(|c| {
+                        c.into_iter()
+                            .map(|c| Cond {
+                                column: "text",
+                                ..c
+                            })
+                            .collect()
+                    })
+                    .into_iter()
+                    .collect(),
+                Some(_) => return Err(Refusal::Unknown(key.to_owned())),
+            },
+            ParamType::String => {
+                vec![values::string(modifier, v).ok_or_else(|| Refusal::Unknown(key.to_owned()))?]
+            }
+            ParamType::Date => {
+                no_modifier(key, modifier)?;
+                values::date("low", "high", v)
+                    .ok_or_else(|| invalid(format!("{name} '{}' is not a FHIR date", short(v))))?
+            }
+            ParamType::Number => {
+                no_modifier(key, modifier)?;
+                let (p, rest) = prefix(v);
+                values::number("value", p, rest)
+                    .ok_or_else(|| invalid(format!("{name} '{}' is not a number", short(v))))?
+            }
+            ParamType::Quantity => {
+                no_modifier(key, modifier)?;
+                values::quantity("value", "canon_value", "system", "unit", "canon_unit", v)
+                    .ok_or_else(|| invalid(format!("{name} '{}' is not a quantity", short(v))))?
+            }
+            ParamType::Reference => {
+                if let Some(t) = modifier.filter(|m| *m != "identifier") {
+                    if t.parse::<ResourceType>().is_err() {
+                        return Err(Refusal::Unknown(key.to_owned()));
+                    }
+                }
+                vec![values::reference(modifier, v)]
+            }
+            ParamType::Uri => {
+                vec![values::uri(modifier, v).ok_or_else(|| Refusal::Unknown(key.to_owned()))?]
+            }
+            ParamType::Composite => {
+                no_modifier(key, modifier)?;
+                composite(param, v).ok_or_else(|| {
+                    invalid(format!("{name} '{}' is not a composite value", short(v)))
+                })?
+            }
+            ParamType::Special => return Err(Refusal::Unknown(key.to_owned())),
+        };
+        m.any.extend(conds);
+    }
+    if m.any.is_empty() {
+        return Ok(Clause::Nothing);
+    }
+    Ok(if negate {
+        Clause::HasNot(m)
+    } else {
+        Clause::Has(m)
+    })
+}
+
+fn no_modifier(key: &str, modifier: Option<&str>) -> Result<(), Refusal> {
+    match modifier {
+        None => Ok(()),
+        Some(_) => Err(Refusal::Unknown(key.to_owned())),
+    }
+}
+
+/// The type a chained reference points at: the `:Type` modifier, the only target, or Patient
+/// for a `patient` parameter.
+fn chain_target(param: &TypedParam, modifier: Option<&str>) -> Option<ResourceType> {
+    match modifier {
+        Some(t) => t.parse().ok(),
+        None => match param.param.targets.as_slice() {
+            [only] => only.parse().ok(),
+            _ if param.code() == "patient" => "Patient".parse().ok(),
+            _ => None,
+        },
+    }
+}
+
+/// `token$value`: the first component a token, the second by its own type.
+fn composite(param: &TypedParam, text: &str) -> Option<Vec<Vec<Cond>>> {
+    let (first, second) = text.split_once('$')?;
+    let kind = param.param.components.get(1)?.param_type?;
+    let head = values::token("c1_system", "c1_value", first);
+    let tails: Vec<Vec<Cond>> = match kind {
+        ParamType::Token => vec![values::token("c2_system", "c2_value", second)],
+        ParamType::String => vec![vec![Cond::text(
+            "c2_value",
+            &crate::fhir::index::normalize(second),
+        )]],
+        ParamType::Date => values::date("c2_low", "c2_high", second)?,
+        ParamType::Number => {
+            let (p, rest) = prefix(second);
+            values::number("c2_number", p, rest)?
+        }
+        ParamType::Quantity => values::quantity(
+            "c2_number",
+            "c2_number",
+            "c2_system",
+            "c2_unit",
+            "c2_unit",
+            second,
+        )?,
+        _ => return None,
+    };
+    Some(
+        tails
+            .into_iter()
+            .map(|tail| head.iter().cloned().chain(tail).collect())
+            .collect(),
+    )
+}
+
+fn short(text: &str) -> String {
+    crate::fhir::truncate(text)
+}

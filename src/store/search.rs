@@ -1,0 +1,364 @@
+//! Search as SQL: a typed query (clauses over the index tables) turned into one SELECT that
+//! both backends run. Results are ordered by id and paged by a keyset cursor (the last id of
+//! the page), so a page never repeats or skips a resource while others are inserted.
+
+use sqlx::{Database, Encode, Type};
+
+use super::sql::{Bind, Statement};
+use super::{from_row, StoreError, StoredResource, VersionRow};
+use crate::fhir::ResourceType;
+
+/// A value a condition compares a column with.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SqlValue {
+    Text(String),
+    Int(i64),
+    Float(f64),
+}
+
+/// How a column is compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    IsNull,
+    /// The column starts with the value.
+    StartsWith,
+    /// The column contains the value.
+    Contains,
+    /// The value starts with the column (`uri:above`).
+    PrefixOf,
+}
+
+/// One comparison of an index column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cond {
+    pub column: &'static str,
+    pub op: Op,
+    pub value: Option<SqlValue>,
+}
+
+impl Cond {
+    pub fn new(column: &'static str, op: Op, value: SqlValue) -> Self {
+        Cond {
+            column,
+            op,
+            value: Some(value),
+        }
+    }
+
+    pub fn text(column: &'static str, value: &str) -> Self {
+        Cond::new(column, Op::Eq, SqlValue::Text(value.to_owned()))
+    }
+
+    pub fn null(column: &'static str) -> Self {
+        Cond {
+            column,
+            op: Op::IsNull,
+            value: None,
+        }
+    }
+}
+
+/// Matches the index rows of one parameter: any of `any` (each a conjunction) holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexMatch {
+    pub table: &'static str,
+    pub resource_type: ResourceType,
+    pub code: String,
+    pub any: Vec<Vec<Cond>>,
+    /// Rows whose reference target is itself a search result (chaining): the row's
+    /// `target_id` must be among the ids `chain` finds, of type `chain.resource_type`.
+    pub chain: Option<Box<Clause>>,
+}
+
+/// One AND-ed part of a search.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Clause {
+    /// The resource has an index row the match accepts.
+    Has(IndexMatch),
+    /// The resource has no index row the match accepts (`:not`, `:missing=true`).
+    HasNot(IndexMatch),
+    /// `_id`: one of these ids.
+    Ids(Vec<String>),
+    /// `_lastUpdated`: any of these conjunctions over `r.last_updated` (microseconds).
+    LastUpdated(Vec<Vec<(Op, i64)>>),
+    /// The resource is in the patient's compartment.
+    Compartment(String),
+    /// No resource matches (an OR over nothing).
+    Nothing,
+}
+
+/// A search over one resource type.
+#[derive(Clone, Debug)]
+pub struct SearchQuery {
+    pub resource_type: ResourceType,
+    pub clauses: Vec<Clause>,
+    pub count: usize,
+    /// Continue after this id (the cursor of the previous page).
+    pub after: Option<String>,
+    /// Count every match, not only this page's.
+    pub total: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct SearchPage {
+    pub entries: Vec<StoredResource>,
+    /// The cursor of the next page, if there is one.
+    pub next_after: Option<String>,
+    pub total: Option<u64>,
+}
+
+fn push_value<'a>(statement: &mut Statement<'a>, value: &'a SqlValue) {
+    match value {
+        SqlValue::Text(text) => statement.bind(Bind::Text(text)),
+        SqlValue::Int(number) => statement.bind(Bind::Int(*number)),
+        SqlValue::Float(number) => statement.bind(Bind::Float(*number)),
+    };
+}
+
+fn push_cond<'a>(statement: &mut Statement<'a>, alias: &str, cond: &'a Cond) {
+    let column = format!("{alias}.{}", cond.column);
+    let Some(value) = &cond.value else {
+        statement.push(&format!("{column} IS NULL"));
+        return;
+    };
+    let compare = |statement: &mut Statement<'a>, op: &str| {
+        statement.push(&format!("{column} {op} "));
+        push_value(statement, value);
+    };
+    match cond.op {
+        Op::Eq => compare(statement, "="),
+        Op::Lt => compare(statement, "<"),
+        Op::Le => compare(statement, "<="),
+        Op::Gt => compare(statement, ">"),
+        Op::Ge => compare(statement, ">="),
+        Op::IsNull => {
+            statement.push(&format!("{column} IS NULL"));
+        }
+        Op::StartsWith => {
+            // A range rather than LIKE: both backends compare bytes here (BINARY, "C"), so the
+            // index serves it.
+            compare(statement, ">=");
+            if let SqlValue::Text(text) = value {
+                statement.push(&format!(" AND {column} < "));
+                statement.bind(Bind::Owned(format!("{text}{}", char::MAX)));
+            }
+        }
+        Op::Contains => {
+            if let SqlValue::Text(text) = value {
+                statement.push(&format!("{column} LIKE "));
+                statement.bind(Bind::Owned(format!("%{}%", escape_like(text))));
+                statement.push(" ESCAPE '\\'");
+            }
+        }
+        Op::PrefixOf => {
+            statement.push("substr(");
+            push_value(statement, value);
+            statement.push(&format!(", 1, length({column})) = {column}"));
+        }
+    }
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// `res_id IN (…)` for one index match.
+fn push_index<'a>(statement: &mut Statement<'a>, m: &'a IndexMatch, negate: bool) {
+    statement.push(if negate {
+        "r.res_id NOT IN ("
+    } else {
+        "r.res_id IN ("
+    });
+    push_index_ids(statement, m);
+    statement.push(")");
+}
+
+/// `SELECT res_id FROM <table> WHERE …` selecting the resources with a matching row.
+fn push_index_ids<'a>(statement: &mut Statement<'a>, m: &'a IndexMatch) {
+    statement.push(&format!(
+        "SELECT i.res_id FROM {} i WHERE i.res_type = ",
+        m.table
+    ));
+    statement.bind(Bind::Text(m.resource_type.as_str()));
+    statement.push(" AND i.code = ");
+    statement.bind(Bind::Text(&m.code));
+    if !m.any.is_empty() {
+        statement.push(" AND (");
+        for (n, all) in m.any.iter().enumerate() {
+            statement.push(if n > 0 { " OR (" } else { "(" });
+            for (k, cond) in all.iter().enumerate() {
+                if k > 0 {
+                    statement.push(" AND ");
+                }
+                push_cond(statement, "i", cond);
+            }
+            if all.is_empty() {
+                statement.push("1=1");
+            }
+            statement.push(")");
+        }
+        statement.push(")");
+    }
+    if let Some(chain) = &m.chain {
+        statement.push(" AND i.target_id IN (");
+        push_clause_ids(statement, chain);
+        statement.push(")");
+    }
+}
+
+/// The ids of the resources a clause accepts, for a chain.
+fn push_clause_ids<'a>(statement: &mut Statement<'a>, clause: &'a Clause) {
+    match clause {
+        Clause::Has(m) => push_index_ids(statement, m),
+        _ => {
+            statement.push("SELECT NULL WHERE 1=0");
+        }
+    }
+}
+
+fn push_clause<'a>(statement: &mut Statement<'a>, clause: &'a Clause) {
+    match clause {
+        Clause::Has(m) => push_index(statement, m, false),
+        Clause::HasNot(m) => push_index(statement, m, true),
+        Clause::Ids(ids) => {
+            statement.push("r.res_id IN (");
+            for (n, id) in ids.iter().enumerate() {
+                if n > 0 {
+                    statement.push(", ");
+                }
+                statement.bind(Bind::Text(id));
+            }
+            statement.push(")");
+        }
+        Clause::LastUpdated(any) => {
+            statement.push("(");
+            for (n, all) in any.iter().enumerate() {
+                statement.push(if n > 0 { " OR (" } else { "(" });
+                for (k, (op, at)) in all.iter().enumerate() {
+                    if k > 0 {
+                        statement.push(" AND ");
+                    }
+                    let cond = Cond::new("last_updated", *op, SqlValue::Int(*at));
+                    statement.push(&sql_of_int_cond(&cond));
+                    statement.bind(Bind::Int(*at));
+                }
+                statement.push(")");
+            }
+            statement.push(")");
+        }
+        Clause::Compartment(patient) => {
+            statement.push("r.patient = ");
+            statement.bind(Bind::Text(patient));
+        }
+        Clause::Nothing => {
+            statement.push("1=0");
+        }
+    }
+}
+
+fn sql_of_int_cond(cond: &Cond) -> String {
+    let op = match cond.op {
+        Op::Lt => "<",
+        Op::Le => "<=",
+        Op::Gt => ">",
+        Op::Ge => ">=",
+        _ => "=",
+    };
+    format!("r.{} {op} ", cond.column)
+}
+
+fn push_where<'a>(statement: &mut Statement<'a>, query: &'a SearchQuery) {
+    statement.push(" WHERE r.res_type = ");
+    statement.bind(Bind::Text(query.resource_type.as_str()));
+    statement.push(" AND NOT r.deleted");
+    for clause in &query.clauses {
+        statement.push(" AND ");
+        push_clause(statement, clause);
+    }
+}
+
+/// The page SELECT: one row more than the page, to know whether there is a next page.
+pub(super) fn page_sql<'a>(query: &'a SearchQuery, body_column: &str) -> Statement<'a> {
+    let mut statement = Statement::new(&format!(
+        "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, {body_column} \
+         FROM resource r JOIN resource_version v ON v.seq = r.seq"
+    ));
+    push_where(&mut statement, query);
+    if let Some(after) = &query.after {
+        statement.push(" AND r.res_id > ");
+        statement.bind(Bind::Text(after));
+    }
+    statement.push(" ORDER BY r.res_id LIMIT ");
+    let limit = i64::try_from(query.count)
+        .unwrap_or(i64::MAX)
+        .saturating_add(1);
+    statement.bind(Bind::Int(limit));
+    statement
+}
+
+pub(super) fn count_sql(query: &SearchQuery) -> Statement<'_> {
+    let mut statement = Statement::new("SELECT COUNT(*) FROM resource r");
+    push_where(&mut statement, query);
+    statement
+}
+
+/// Runs a search on either backend's pool; `body_column` reads a body as text.
+pub(super) async fn run<'p, DB>(
+    pool: &'p sqlx::Pool<DB>,
+    query: &SearchQuery,
+    body_column: &str,
+) -> Result<SearchPage, StoreError>
+where
+    DB: Database,
+    for<'e> &'e sqlx::Pool<DB>: sqlx::Executor<'e, Database = DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'r> VersionRow: sqlx::FromRow<'r, DB::Row>,
+    for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
+{
+    let statement = page_sql(query, body_column);
+    let rows: Vec<VersionRow> = sqlx::query_as_with(&statement.sql, statement.arguments::<DB>()?)
+        .fetch_all(pool)
+        .await?;
+    let mut entries = rows
+        .into_iter()
+        .map(from_row)
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let next_after = if entries.len() > query.count {
+        entries.truncate(query.count);
+        entries.last().map(|e| e.id.clone())
+    } else {
+        None
+    };
+    let total = if query.total {
+        let statement = count_sql(query);
+        let (count,): (i64,) = sqlx::query_as_with(&statement.sql, statement.arguments::<DB>()?)
+            .fetch_one(pool)
+            .await?;
+        Some(u64::try_from(count).unwrap_or(0))
+    } else if query.after.is_none() && next_after.is_none() {
+        // The first page holds every match: the total is known for free.
+        Some(entries.len() as u64)
+    } else {
+        None
+    };
+    Ok(SearchPage {
+        entries,
+        next_after,
+        total,
+    })
+}

@@ -1,0 +1,146 @@
+//! The searchset Bundle: unknown parameters, paging under concurrent inserts, index upkeep on
+//! update and delete, compartments and POST _search.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{assert_outcome, spawn_app, status_and_json};
+use crate::search_support::{ids, link, match_ids, names, observation, put_all};
+
+#[tokio::test]
+async fn unknown_parameters_are_reported_or_refused() {
+    let app = spawn_app().await;
+    put_all(
+        &app,
+        &[json!({"resourceType": "Patient", "id": "p1", "gender": "female"})],
+    )
+    .await;
+    let (status, bundle) =
+        status_and_json(app.get("Patient?gender=female&colour=blue").await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(match_ids(&bundle), names(&["p1"]));
+    let outcome = bundle["entry"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["search"]["mode"] == "outcome"))
+        .expect("an outcome entry");
+    assert!(outcome["resource"].to_string().contains("colour"));
+    let self_link = link(&bundle, "self").expect("self link");
+    assert!(
+        self_link.contains("gender=female") && !self_link.contains("colour"),
+        "{self_link}"
+    );
+    assert_eq!(bundle["total"], 1);
+
+    let strict = reqwest::Client::new()
+        .get(app.url("Patient?colour=blue"))
+        .header("prefer", "handling=strict")
+        .send()
+        .await
+        .expect("sent");
+    assert_outcome(strict, StatusCode::BAD_REQUEST, "colour").await;
+    assert_outcome(
+        app.get("Patient?birthdate=soon").await,
+        StatusCode::BAD_REQUEST,
+        "birthdate",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn paging_is_stable_under_concurrent_inserts() {
+    let app = spawn_app().await;
+    let patient = |id: &str| json!({"resourceType": "Patient", "id": id, "gender": "male"});
+    let first: Vec<_> = ["b", "d", "f", "h", "j", "l", "n"]
+        .iter()
+        .map(|id| patient(id))
+        .collect();
+    put_all(&app, &first).await;
+    let mut seen = Vec::new();
+    let mut next = Some("Patient?gender=male&_count=3".to_owned());
+    let mut pages = 0;
+    while let Some(url) = next {
+        let url = url
+            .split_once("/Patient")
+            .map_or(url.clone(), |(_, rest)| format!("Patient{rest}"));
+        let (status, bundle) = status_and_json(app.get(&url).await).await;
+        assert_eq!(status, StatusCode::OK, "{bundle}");
+        seen.extend(match_ids(&bundle));
+        next = link(&bundle, "next");
+        if pages == 0 {
+            // Written between pages: one sorts before the cursor, one after it.
+            put_all(&app, &[patient("a"), patient("m")]).await;
+        }
+        pages += 1;
+    }
+    assert_eq!(seen, names(&["b", "d", "f", "h", "j", "l", "m", "n"]));
+    assert_eq!(pages, 3);
+}
+
+#[tokio::test]
+async fn index_follows_update_and_delete() {
+    let app = spawn_app().await;
+    put_all(
+        &app,
+        &[observation(
+            "o",
+            "Patient/p1",
+            ("http://loinc.org", "1"),
+            json!({}),
+        )],
+    )
+    .await;
+    assert_eq!(ids(&app, "Observation?code=1").await, names(&["o"]));
+    put_all(
+        &app,
+        &[observation(
+            "o",
+            "Patient/p1",
+            ("http://loinc.org", "2"),
+            json!({}),
+        )],
+    )
+    .await;
+    assert_eq!(ids(&app, "Observation?code=1").await, names(&[]));
+    assert_eq!(ids(&app, "Observation?code=2").await, names(&["o"]));
+    app.delete("Observation/o").await;
+    assert_eq!(ids(&app, "Observation?code=2").await, names(&[]));
+    assert_eq!(ids(&app, "Observation").await, names(&[]));
+}
+
+#[tokio::test]
+async fn compartment_and_post_search() {
+    let app = spawn_app().await;
+    put_all(
+        &app,
+        &[
+            json!({"resourceType": "Patient", "id": "p1"}),
+            json!({"resourceType": "Patient", "id": "p2"}),
+            observation("a", "Patient/p1", ("http://loinc.org", "1"), json!({})),
+            observation("b", "Patient/p1", ("http://loinc.org", "2"), json!({})),
+            observation("c", "Patient/p2", ("http://loinc.org", "1"), json!({})),
+        ],
+    )
+    .await;
+    assert_eq!(
+        ids(&app, "Patient/p1/Observation").await,
+        names(&["a", "b"])
+    );
+    assert_eq!(
+        ids(&app, "Patient/p1/Observation?code=1").await,
+        names(&["a"])
+    );
+    let response = reqwest::Client::new()
+        .post(app.url("Observation/_search"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("code=1&_lastUpdated=ge2000-01-01")
+        .send()
+        .await
+        .expect("sent");
+    let (status, bundle) = status_and_json(response).await;
+    assert_eq!(status, StatusCode::OK, "{bundle}");
+    assert_eq!(match_ids(&bundle), names(&["a", "c"]));
+    assert_eq!(
+        ids(&app, "Observation?_lastUpdated=lt2000-01-01").await,
+        names(&[])
+    );
+}
