@@ -14,6 +14,8 @@ CREATE TABLE resource_version (
 );
 
 CREATE INDEX resource_version_type_seq ON resource_version (res_type, seq);
+-- Instance history, newest first, without walking every version of the type.
+CREATE INDEX resource_version_instance_seq ON resource_version (res_type, res_id, seq);
 CREATE INDEX resource_version_updated ON resource_version (last_updated);
 
 CREATE TABLE resource (

@@ -106,14 +106,19 @@ fn store_status(error: &StoreError) -> (StatusCode, Vec<OutcomeIssue>) {
         }
         StoreError::AlreadyExists { .. } => (StatusCode::CONFLICT, issue(IssueType::Duplicate)),
         StoreError::InOperation { source, .. } => store_status(source),
-        StoreError::Busy | StoreError::Database(sqlx::Error::PoolTimedOut) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            vec![OutcomeIssue::error(
-                IssueType::Timeout,
-                "the database is busy; try again shortly",
-            )],
-        ),
-        StoreError::Corrupt(_) | StoreError::Database(_) | StoreError::Migrate(_) => {
+        StoreError::Busy | StoreError::Closed | StoreError::Database(sqlx::Error::PoolTimedOut) => {
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                vec![OutcomeIssue::error(
+                    IssueType::Timeout,
+                    "the database is busy; try again shortly",
+                )],
+            )
+        }
+        StoreError::Corrupt(_)
+        | StoreError::Commit(_)
+        | StoreError::Database(_)
+        | StoreError::Migrate(_) => {
             // The detail goes to the log (it names no resource content); the client gets no internals.
             tracing::error!(error = %error, "storage failure");
             (

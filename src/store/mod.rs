@@ -2,6 +2,7 @@
 //! PostgreSQL implementation. Every write (resource version + current pointer) commits in one
 //! database transaction, and a multi-operation write commits all of its operations or none.
 
+mod group_commit;
 mod history;
 mod index_rows;
 mod postgres;
@@ -68,6 +69,10 @@ pub enum StoreError {
     },
     #[error("the database is busy; try again")]
     Busy,
+    #[error("the store is shutting down")]
+    Closed,
+    #[error("the commit failed: {0}")]
+    Commit(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]

@@ -10,18 +10,18 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use super::group_commit::GroupCommit;
 use super::history::{history_sql, into_page, Bind};
-use super::sql::SqlTx;
-use super::write::apply_all;
 use super::{
     from_row, HistoryPage, HistoryQuery, ResourceStore, StoreError, StoreOptions, StoredResource,
     VersionRow,
 };
 use super::{WriteOp, WriteOutcome};
-use crate::fhir::{now_instant, Id, ResourceType};
+use crate::fhir::{Id, ResourceType};
 
 pub struct SqliteStore {
     writer: SqlitePool,
+    commits: GroupCommit,
     reader: SqlitePool,
 }
 
@@ -43,7 +43,9 @@ impl SqliteStore {
             })
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            .pragma("cache_size", "-65536")
+            // 16 MiB of page cache per connection: SQLite truncates the cache at every commit,
+            // so a larger one costs the writer time and every reader memory.
+            .pragma("cache_size", "-16384")
             .pragma("temp_store", "memory");
         if let Some(dir) = base.get_filename().parent() {
             if !dir.as_os_str().is_empty() {
@@ -60,7 +62,11 @@ impl SqliteStore {
             .max_connections(options.pool_size.max(1))
             .connect_with(base.read_only(true))
             .await?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore {
+            commits: GroupCommit::start(writer.clone()),
+            writer,
+            reader,
+        })
     }
 }
 
@@ -100,14 +106,7 @@ impl ResourceStore for SqliteStore {
     }
 
     async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError> {
-        let mut tx = SqlTx {
-            tx: self.writer.begin().await?,
-            lock: "",
-            body_cast: "",
-        };
-        let outcomes = apply_all(&mut tx, &ops, now_instant()).await?;
-        tx.tx.commit().await?;
-        Ok(outcomes)
+        self.commits.write(ops).await
     }
 
     async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
