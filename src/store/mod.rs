@@ -121,6 +121,15 @@ pub trait ResourceStore: Send + Sync + 'static {
     /// Current, non-deleted resources matching a search, one page at a time.
     async fn search(&self, query: &SearchQuery) -> Result<SearchPage, StoreError>;
 
+    /// The `(type, id)` targets of the references `ids` hold in parameter `code` (any
+    /// reference parameter when `None`).
+    async fn references(
+        &self,
+        resource_type: ResourceType,
+        ids: &[String],
+        code: Option<&str>,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+
     /// Every current, non-deleted resource in one patient's compartment (including the Patient).
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError>;
 

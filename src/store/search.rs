@@ -169,14 +169,18 @@ fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
-/// `res_id IN (…)` for one index match.
-fn push_index<'a>(statement: &mut Statement<'a>, m: &'a IndexMatch, negate: bool) {
-    statement.push(if negate {
-        "r.res_id NOT IN ("
+/// `res_id IN (…)` for the clause that drives the query; `EXISTS` (probing the resource's own
+/// rows through the `(res_type, res_id)` index) for the others, so a patient-scoped search
+/// never materializes every resource with a common code.
+fn push_index<'a>(statement: &mut Statement<'a>, m: &'a IndexMatch, negate: bool, drive: bool) {
+    if drive && !negate {
+        statement.push("r.res_id IN (");
+        push_index_ids(statement, m);
     } else {
-        "r.res_id IN ("
-    });
-    push_index_ids(statement, m);
+        statement.push(if negate { "NOT EXISTS (" } else { "EXISTS (" });
+        push_index_ids(statement, m);
+        statement.push(" AND i.res_id = r.res_id");
+    }
     statement.push(")");
 }
 
@@ -223,10 +227,10 @@ fn push_clause_ids<'a>(statement: &mut Statement<'a>, clause: &'a Clause) {
     }
 }
 
-fn push_clause<'a>(statement: &mut Statement<'a>, clause: &'a Clause) {
+fn push_clause<'a>(statement: &mut Statement<'a>, clause: &'a Clause, drive: bool) {
     match clause {
-        Clause::Has(m) => push_index(statement, m, false),
-        Clause::HasNot(m) => push_index(statement, m, true),
+        Clause::Has(m) => push_index(statement, m, false, drive),
+        Clause::HasNot(m) => push_index(statement, m, true, drive),
         Clause::Ids(ids) => {
             statement.push("r.res_id IN (");
             for (n, id) in ids.iter().enumerate() {
@@ -278,9 +282,19 @@ fn push_where<'a>(statement: &mut Statement<'a>, query: &'a SearchQuery) {
     statement.push(" WHERE r.res_type = ");
     statement.bind(Bind::Text(query.resource_type.as_str()));
     statement.push(" AND NOT r.deleted");
-    for clause in &query.clauses {
+    // References (a patient, a focus) are the most selective: let the first one drive.
+    let mut clauses: Vec<&Clause> = query.clauses.iter().collect();
+    clauses.sort_by_key(|c| match c {
+        Clause::Ids(_) | Clause::Nothing => 0,
+        Clause::Has(m) if m.table == "idx_reference" => 1,
+        Clause::Compartment(_) => 2,
+        Clause::Has(_) => 3,
+        _ => 4,
+    });
+    let drive = clauses.iter().position(|c| matches!(c, Clause::Has(_)));
+    for (n, clause) in clauses.into_iter().enumerate() {
         statement.push(" AND ");
-        push_clause(statement, clause);
+        push_clause(statement, clause, Some(n) == drive && n == 0);
     }
 }
 
@@ -361,4 +375,65 @@ where
         next_after,
         total,
     })
+}
+
+/// The `(target_type, target_id)` of the references `ids` of `resource_type` hold in
+/// parameter `code` (every reference parameter when `None`), for `_include`.
+pub(super) fn references_sql<'a>(
+    resource_type: ResourceType,
+    ids: &'a [String],
+    code: Option<&'a str>,
+) -> Statement<'a> {
+    let mut statement = Statement::new(
+        "SELECT DISTINCT target_type, target_id FROM idx_reference WHERE target_type IS NOT NULL \
+         AND target_id IS NOT NULL AND res_type = ",
+    );
+    statement.bind(Bind::Text(resource_type.as_str()));
+    if let Some(code) = code {
+        statement.push(" AND code = ");
+        statement.bind(Bind::Text(code));
+    }
+    statement.push(" AND res_id IN (");
+    for (n, id) in ids.iter().enumerate() {
+        if n > 0 {
+            statement.push(", ");
+        }
+        statement.bind(Bind::Text(id));
+    }
+    statement.push(")");
+    statement
+}
+
+/// Runs [`references_sql`] on either backend's pool.
+pub(super) async fn references<DB>(
+    pool: &sqlx::Pool<DB>,
+    resource_type: ResourceType,
+    ids: &[String],
+    code: Option<&str>,
+) -> Result<Vec<(String, String)>, StoreError>
+where
+    DB: Database,
+    for<'e> &'e sqlx::Pool<DB>: sqlx::Executor<'e, Database = DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'r> VersionRow: sqlx::FromRow<'r, DB::Row>,
+    for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (String, String): sqlx::FromRow<'r, DB::Row>,
+{
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let statement = references_sql(resource_type, ids, code);
+    let rows: Vec<(String, String)> =
+        sqlx::query_as_with(&statement.sql, statement.arguments::<DB>()?)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows)
 }

@@ -132,6 +132,15 @@ impl ResourceStore for SqliteStore {
         super::search::run(&self.reader, query, "v.body").await
     }
 
+    async fn references(
+        &self,
+        resource_type: ResourceType,
+        ids: &[String],
+        code: Option<&str>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        super::search::references(&self.reader, resource_type, ids, code).await
+    }
+
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError> {
         let bodies: Vec<String> = sqlx::query_scalar(
             "SELECT v.body FROM resource r JOIN resource_version v ON v.seq = r.seq \

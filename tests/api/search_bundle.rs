@@ -144,3 +144,85 @@ async fn compartment_and_post_search() {
         names(&[])
     );
 }
+
+fn mode_ids(bundle: &serde_json::Value, mode: &str) -> Vec<String> {
+    let mut ids: Vec<String> = bundle["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["search"]["mode"] == mode)
+        .filter_map(|e| {
+            Some(format!(
+                "{}/{}",
+                e["resource"]["resourceType"].as_str()?,
+                e["resource"]["id"].as_str()?
+            ))
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn includes_revincludes_iterate_and_summary_count() {
+    let app = spawn_app().await;
+    put_all(
+        &app,
+        &[
+            json!({"resourceType": "Organization", "id": "org"}),
+            json!({"resourceType": "Patient", "id": "p1", "managingOrganization": {"reference": "Organization/org"}}),
+            json!({"resourceType": "Patient", "id": "p2"}),
+            observation("a", "Patient/p1", ("http://loinc.org", "1"), json!({})),
+            observation("b", "Patient/p1", ("http://loinc.org", "2"), json!({})),
+            observation("c", "Patient/p2", ("http://loinc.org", "1"), json!({})),
+        ],
+    )
+    .await;
+    let (_, bundle) = status_and_json(
+        app.get("Observation?code=1&_include=Observation:subject")
+            .await,
+    )
+    .await;
+    assert_eq!(
+        mode_ids(&bundle, "match"),
+        names(&["Observation/a", "Observation/c"])
+    );
+    assert_eq!(
+        mode_ids(&bundle, "include"),
+        names(&["Patient/p1", "Patient/p2"])
+    );
+
+    let (_, bundle) = status_and_json(
+        app.get(
+            "Observation?_id=a&_include=Observation:patient&_include:iterate=Patient:organization",
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        mode_ids(&bundle, "include"),
+        names(&["Organization/org", "Patient/p1"])
+    );
+
+    let (_, bundle) = status_and_json(
+        app.get("Patient?_id=p1&_revinclude=Observation:subject")
+            .await,
+    )
+    .await;
+    assert_eq!(mode_ids(&bundle, "match"), names(&["Patient/p1"]));
+    assert_eq!(
+        mode_ids(&bundle, "include"),
+        names(&["Observation/a", "Observation/b"])
+    );
+
+    let (_, bundle) = status_and_json(app.get("Observation?_id=b&_include=*").await).await;
+    assert_eq!(mode_ids(&bundle, "include"), names(&["Patient/p1"]));
+
+    let (_, bundle) = status_and_json(app.get("Observation?code=1&_summary=count").await).await;
+    assert_eq!(bundle["total"], 2);
+    assert_eq!(mode_ids(&bundle, "match"), names(&[]));
+
+    let (_, bundle) = status_and_json(app.get("Observation?_count=1&_total=accurate").await).await;
+    assert_eq!(bundle["total"], 3);
+    assert_eq!(mode_ids(&bundle, "match").len(), 1);
+}

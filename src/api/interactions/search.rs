@@ -134,6 +134,12 @@ fn bundle(result: &SearchResult, base: &str, path: &str) -> Result<Value, ApiErr
         .entries
         .iter()
         .map(|stored| entry(stored, base, "match"))
+        .chain(
+            result
+                .included
+                .iter()
+                .map(|stored| entry(stored, base, "include")),
+        )
         .collect::<Result<Vec<_>, _>>()?;
     if !result.ignored.is_empty() {
         let issues = result

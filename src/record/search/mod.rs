@@ -1,11 +1,12 @@
 //! FHIR search over the typed index: parameters parsed against the search-parameter registry,
 //! run by the store as one query, paged by a cursor.
 
+mod include;
 mod parse;
 mod values;
 
 use crate::fhir::{IssueType, ResourceType};
-use crate::store::{Clause, SearchPage, SearchQuery};
+use crate::store::{Clause, SearchPage, SearchQuery, StoredResource};
 
 use super::{RecordError, Records};
 use parse::Refusal;
@@ -33,6 +34,10 @@ pub struct SearchResult {
     /// Parameters ignored because the server does not know them.
     pub ignored: Vec<String>,
     pub count: usize,
+    /// Resources `_include`/`_revinclude` added (search mode `include`).
+    pub included: Vec<StoredResource>,
+    /// `_summary=count`: the Bundle carries the total only.
+    pub count_only: bool,
 }
 
 /// Parameters that shape the result rather than select resources.
@@ -52,6 +57,8 @@ impl Records {
         let mut count = DEFAULT_COUNT;
         let mut total = false;
         let mut after = None;
+        let mut includes = Vec::new();
+        let mut count_only = false;
         if let Some(patient) = &request.compartment {
             clauses.push(Clause::Compartment(patient.clone()));
         }
@@ -77,6 +84,18 @@ impl Records {
                 }
                 "_page" => {
                     after = Some(value.clone());
+                    continue;
+                }
+                "_summary" if value == "count" => {
+                    count_only = true;
+                    total = true;
+                    count = 0;
+                    used.push((key.clone(), value.clone()));
+                    continue;
+                }
+                k if k.starts_with("_include") || k.starts_with("_revinclude") => {
+                    includes.push(include::Include::parse(k, value)?);
+                    used.push((key.clone(), value.clone()));
                     continue;
                 }
                 _ if CONTROL.contains(&key.as_str()) => continue,
@@ -105,11 +124,18 @@ impl Records {
             total,
         };
         let page = self.store.search(&query).await?;
+        let included = if includes.is_empty() {
+            Vec::new()
+        } else {
+            include::resolve(self.store.as_ref(), &includes, &page.entries).await?
+        };
         Ok(SearchResult {
             page,
             used,
             ignored,
             count,
+            included,
+            count_only,
         })
     }
 }
