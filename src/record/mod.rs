@@ -2,6 +2,7 @@
 //! patient's compartment, then stored. Handlers call these functions and only map the result.
 
 mod bundle;
+mod conditional;
 mod error;
 mod prepare;
 mod search;
@@ -16,6 +17,7 @@ use crate::store::{
 };
 
 pub use bundle::{parse_etag, BundleKind, BundleOutcome, EntryResult};
+pub use conditional::ConditionalCreate;
 pub use error::RecordError;
 pub use prepare::Checks;
 pub use search::{SearchRequest, SearchResult, DEFAULT_COUNT, MAX_COUNT};

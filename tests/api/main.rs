@@ -10,6 +10,7 @@ mod crud;
 mod helpers;
 mod history;
 mod search_bundle;
+mod search_conditional;
 mod search_support;
 mod search_types;
 mod spec_examples;
