@@ -226,3 +226,37 @@ async fn includes_revincludes_iterate_and_summary_count() {
     assert_eq!(bundle["total"], 3);
     assert_eq!(mode_ids(&bundle, "match").len(), 1);
 }
+
+#[tokio::test]
+async fn capability_statement_lists_search_parameters() {
+    let app = spawn_app().await;
+    let (_, statement) = status_and_json(app.get("metadata").await).await;
+    let resources = statement["rest"][0]["resource"]
+        .as_array()
+        .expect("resources");
+    let observation = resources
+        .iter()
+        .find(|r| r["type"] == "Observation")
+        .expect("Observation");
+    let interactions = observation["interaction"].to_string();
+    assert!(interactions.contains("search-type"), "{interactions}");
+    let params: Vec<&str> = observation["searchParam"]
+        .as_array()
+        .expect("searchParam")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    for name in [
+        "code",
+        "patient",
+        "date",
+        "value-quantity",
+        "component-code-value-quantity",
+        "_id",
+        "_lastUpdated",
+        "_tag",
+    ] {
+        assert!(params.contains(&name), "{name} missing from {params:?}");
+    }
+    assert_eq!(observation["conditionalCreate"], true);
+}
