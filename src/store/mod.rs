@@ -17,7 +17,9 @@ use crate::fhir::{Id, Instant, ResourceType};
 
 pub use history::{HistoryPage, HistoryQuery, HistoryScope};
 pub use postgres::PostgresStore;
-pub use search::{Clause, Cond, IndexMatch, Op, SearchPage, SearchQuery, SqlValue};
+pub use search::{
+    Clause, Cond, IndexMatch, Op, SearchPage, SearchQuery, SortBy, SortKey, SqlValue,
+};
 pub use sqlite::SqliteStore;
 pub use write::{WriteKind, WriteOp, WriteOutcome};
 

@@ -92,6 +92,27 @@ pub enum Clause {
     Nothing,
 }
 
+/// What a sort key reads.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SortBy {
+    Id,
+    LastUpdated,
+    /// The smallest (ascending) or largest (descending) value of a parameter's index rows;
+    /// resources without one sort as `missing`.
+    Index {
+        table: &'static str,
+        column: &'static str,
+        code: String,
+        missing: SqlValue,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SortKey {
+    pub by: SortBy,
+    pub descending: bool,
+}
+
 /// A search over one resource type.
 #[derive(Clone, Debug)]
 pub struct SearchQuery {
@@ -102,6 +123,8 @@ pub struct SearchQuery {
     pub after: Option<String>,
     /// Count every match, not only this page's.
     pub total: bool,
+    /// `_sort` keys; the id always breaks ties, ascending.
+    pub sort: Vec<SortKey>,
 }
 
 #[derive(Clone, Debug)]
@@ -306,15 +329,97 @@ pub(super) fn page_sql<'a>(query: &'a SearchQuery, body_column: &str) -> Stateme
     ));
     push_where(&mut statement, query);
     if let Some(after) = &query.after {
-        statement.push(" AND r.res_id > ");
-        statement.bind(Bind::Text(after));
+        statement.push(" AND ");
+        push_keyset(&mut statement, query, after);
     }
-    statement.push(" ORDER BY r.res_id LIMIT ");
+    statement.push(" ORDER BY ");
+    for key in &query.sort {
+        push_key(&mut statement, query.resource_type, key, None);
+        statement.push(if key.descending { " DESC, " } else { " ASC, " });
+    }
+    statement.push("r.res_id LIMIT ");
     let limit = i64::try_from(query.count)
         .unwrap_or(i64::MAX)
         .saturating_add(1);
     statement.bind(Bind::Int(limit));
     statement
+}
+
+/// A sort key's value for the row (`cursor` `None`) or for the cursor's resource, so the
+/// keyset condition needs only the last id of the previous page.
+fn push_key<'a>(
+    statement: &mut Statement<'a>,
+    resource_type: ResourceType,
+    key: &'a SortKey,
+    cursor: Option<&'a str>,
+) {
+    let push_id = |statement: &mut Statement<'a>| match cursor {
+        None => {
+            statement.push("r.res_id");
+        }
+        Some(id) => {
+            statement.bind(Bind::Text(id));
+        }
+    };
+    match &key.by {
+        SortBy::Id => push_id(statement),
+        SortBy::LastUpdated => {
+            statement.push("COALESCE((SELECT c.last_updated FROM resource c WHERE c.res_type = ");
+            statement.bind(Bind::Text(resource_type.as_str()));
+            statement.push(" AND c.res_id = ");
+            push_id(statement);
+            statement.push("), 0)");
+        }
+        SortBy::Index {
+            table,
+            column,
+            code,
+            missing,
+        } => {
+            let aggregate = if key.descending { "MAX" } else { "MIN" };
+            statement.push(&format!(
+                "COALESCE((SELECT {aggregate}(s.{column}) FROM {table} s WHERE s.res_type = "
+            ));
+            statement.bind(Bind::Text(resource_type.as_str()));
+            statement.push(" AND s.code = ");
+            statement.bind(Bind::Text(code));
+            statement.push(" AND s.res_id = ");
+            push_id(statement);
+            statement.push("), ");
+            push_value(statement, missing);
+            statement.push(")");
+        }
+    }
+}
+
+/// Rows after the cursor in sort order: for some key, all earlier keys equal and this one
+/// beyond; or every key equal and a larger id.
+fn push_keyset<'a>(statement: &mut Statement<'a>, query: &'a SearchQuery, after: &'a str) {
+    let t = query.resource_type;
+    statement.push("(");
+    for (n, key) in query.sort.iter().enumerate() {
+        statement.push("(");
+        for earlier in &query.sort[..n] {
+            push_key(statement, t, earlier, None);
+            statement.push(" = ");
+            push_key(statement, t, earlier, Some(after));
+            statement.push(" AND ");
+        }
+        push_key(statement, t, key, None);
+        statement.push(if key.descending { " < " } else { " > " });
+        push_key(statement, t, key, Some(after));
+        statement.push(") OR ");
+    }
+    statement.push("(");
+    for key in &query.sort {
+        push_key(statement, t, key, None);
+        statement.push(" = ");
+        push_key(statement, t, key, Some(after));
+        statement.push(" AND ");
+    }
+    statement.push("r.res_id > ");
+    statement.bind(Bind::Text(after));
+    statement.push("))");
 }
 
 pub(super) fn count_sql(query: &SearchQuery) -> Statement<'_> {

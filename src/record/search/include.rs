@@ -187,6 +187,7 @@ async fn fetch(
             count: MAX_INCLUDED,
             after: None,
             total: false,
+            sort: Vec::new(),
         })
         .await?;
     Ok(page.entries)

@@ -59,6 +59,7 @@ impl Records {
         let mut after = None;
         let mut includes = Vec::new();
         let mut count_only = false;
+        let mut sort = Vec::new();
         if let Some(patient) = &request.compartment {
             clauses.push(Clause::Compartment(patient.clone()));
         }
@@ -84,6 +85,11 @@ impl Records {
                 }
                 "_page" => {
                     after = Some(value.clone());
+                    continue;
+                }
+                "_sort" => {
+                    sort = parse::sort(registry, resource_type, value)?;
+                    used.push((key.clone(), value.clone()));
                     continue;
                 }
                 "_summary" if value == "count" => {
@@ -122,6 +128,7 @@ impl Records {
             count,
             after,
             total,
+            sort,
         };
         let page = self.store.search(&query).await?;
         let included = if includes.is_empty() {
