@@ -86,6 +86,14 @@ pub enum Clause {
     Ids(Vec<String>),
     /// `_lastUpdated`: any of these conjunctions over `r.last_updated` (microseconds).
     LastUpdated(Vec<Vec<(Op, i64)>>),
+    /// Reverse chaining (`_has`): resources of `source` whose `code` reference points at the
+    /// resource and which `inner` accepts.
+    Referenced {
+        source: ResourceType,
+        code: String,
+        target: ResourceType,
+        inner: Box<Clause>,
+    },
     /// The resource is in the patient's compartment.
     Compartment(String),
     /// No resource matches (an OR over nothing).
@@ -244,6 +252,22 @@ fn push_index_ids<'a>(statement: &mut Statement<'a>, m: &'a IndexMatch) {
 fn push_clause_ids<'a>(statement: &mut Statement<'a>, clause: &'a Clause) {
     match clause {
         Clause::Has(m) => push_index_ids(statement, m),
+        Clause::Referenced {
+            source,
+            code,
+            target,
+            inner,
+        } => {
+            statement.push("SELECT h.target_id FROM idx_reference h WHERE h.res_type = ");
+            statement.bind(Bind::Text(source.as_str()));
+            statement.push(" AND h.code = ");
+            statement.bind(Bind::Text(code));
+            statement.push(" AND h.target_type = ");
+            statement.bind(Bind::Text(target.as_str()));
+            statement.push(" AND h.res_id IN (");
+            push_clause_ids(statement, inner);
+            statement.push(")");
+        }
         _ => {
             statement.push("SELECT NULL WHERE 1=0");
         }
@@ -278,6 +302,11 @@ fn push_clause<'a>(statement: &mut Statement<'a>, clause: &'a Clause, drive: boo
                 }
                 statement.push(")");
             }
+            statement.push(")");
+        }
+        Clause::Referenced { .. } => {
+            statement.push("r.res_id IN (");
+            push_clause_ids(statement, clause);
             statement.push(")");
         }
         Clause::Compartment(patient) => {

@@ -41,6 +41,9 @@ pub(super) fn clause(
     key: &str,
     value: &str,
 ) -> Result<Clause, Refusal> {
+    if let Some(rest) = key.strip_prefix("_has:") {
+        return has(registry, resource_type, key, rest, value);
+    }
     let (head, chain) = match key.split_once('.') {
         Some((head, rest)) => (head, Some(rest)),
         None => (key, None),
@@ -305,4 +308,47 @@ pub(super) fn sort(
         keys.push(SortKey { by, descending });
     }
     Ok(keys)
+}
+
+/// `_has:Source:param:rest=value`: resources that a `Source` whose `param` points at them, and
+/// which `rest=value` selects, references. `rest` may itself be a `_has`.
+fn has(
+    registry: &SearchParamRegistry,
+    resource_type: ResourceType,
+    key: &str,
+    rest: &str,
+    value: &str,
+) -> Result<Clause, Refusal> {
+    let mut parts = rest.splitn(3, ':');
+    let (Some(source), Some(code), Some(inner)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(invalid(format!(
+            "'{}' must be _has:Type:reference:parameter",
+            short(key)
+        )));
+    };
+    let source: ResourceType = source
+        .parse()
+        .map_err(|_| invalid(format!("'{}' names no resource type", short(key))))?;
+    let param = registry
+        .get(source.as_str(), code)
+        .filter(|p| p.param.param_type == ParamType::Reference)
+        .ok_or_else(|| Refusal::Unknown(key.to_owned()))?;
+    if !param.param.targets.is_empty()
+        && !param
+            .param
+            .targets
+            .iter()
+            .any(|t| t == resource_type.as_str())
+    {
+        return Err(invalid(format!(
+            "{source}.{code} cannot point at a {resource_type}"
+        )));
+    }
+    let inner = clause(registry, source, inner, value)?;
+    Ok(Clause::Referenced {
+        source,
+        code: code.to_owned(),
+        target: resource_type,
+        inner: Box::new(inner),
+    })
 }
