@@ -18,7 +18,8 @@ use crate::fhir::{Id, Instant, ResourceType};
 pub use history::{HistoryPage, HistoryQuery, HistoryScope};
 pub use postgres::PostgresStore;
 pub use search::{
-    Clause, Cond, IndexMatch, Op, SearchPage, SearchQuery, SortBy, SortKey, SqlValue,
+    Clause, Cond, EverythingQuery, IndexMatch, Op, SearchPage, SearchQuery, SortBy, SortKey,
+    SqlValue,
 };
 pub use sqlite::SqliteStore;
 pub use write::{WriteKind, WriteOp, WriteOutcome};
@@ -131,6 +132,9 @@ pub trait ResourceStore: Send + Sync + 'static {
         ids: &[String],
         code: Option<&str>,
     ) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// One page of a patient's compartment (`$everything`).
+    async fn everything(&self, query: &EverythingQuery) -> Result<SearchPage, StoreError>;
 
     /// Every current, non-deleted resource in one patient's compartment (including the Patient).
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError>;

@@ -156,6 +156,13 @@ impl ResourceStore for PostgresStore {
         super::search::references(&self.pool, resource_type, ids, code).await
     }
 
+    async fn everything(
+        &self,
+        query: &super::EverythingQuery,
+    ) -> Result<super::SearchPage, StoreError> {
+        super::search::everything(&self.pool, query, "v.body::text").await
+    }
+
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError> {
         let bodies: Vec<sqlx::types::Json<Value>> = sqlx::query_scalar(
             "SELECT v.body FROM resource r JOIN resource_version v ON v.seq = r.seq \

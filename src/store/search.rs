@@ -571,3 +571,101 @@ where
             .await?;
     Ok(rows)
 }
+
+/// `Patient/[id]/$everything`: the current resources of one compartment, ordered by type and
+/// id, paged by a `Type/id` cursor.
+#[derive(Clone, Debug)]
+pub struct EverythingQuery {
+    pub patient: String,
+    /// `_type`: only these types (all when empty).
+    pub types: Vec<ResourceType>,
+    /// `_since`: only resources changed at or after this instant (microseconds).
+    pub since: Option<i64>,
+    pub count: usize,
+    /// Continue after this `(type, id)`.
+    pub after: Option<(ResourceType, String)>,
+}
+
+fn everything_sql<'a>(query: &'a EverythingQuery, body_column: &str) -> Statement<'a> {
+    let mut statement = Statement::new(&format!(
+        "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, {body_column} \
+         FROM resource r JOIN resource_version v ON v.seq = r.seq WHERE r.patient = "
+    ));
+    statement.bind(Bind::Text(&query.patient));
+    statement.push(" AND NOT r.deleted");
+    if !query.types.is_empty() {
+        statement.push(" AND r.res_type IN (");
+        for (n, t) in query.types.iter().enumerate() {
+            if n > 0 {
+                statement.push(", ");
+            }
+            statement.bind(Bind::Text(t.as_str()));
+        }
+        statement.push(")");
+    }
+    if let Some(since) = query.since {
+        statement.push(" AND r.last_updated >= ");
+        statement.bind(Bind::Int(since));
+    }
+    if let Some((t, id)) = &query.after {
+        statement.push(" AND (r.res_type > ");
+        statement.bind(Bind::Text(t.as_str()));
+        statement.push(" OR (r.res_type = ");
+        statement.bind(Bind::Text(t.as_str()));
+        statement.push(" AND r.res_id > ");
+        statement.bind(Bind::Text(id));
+        statement.push("))");
+    }
+    statement.push(" ORDER BY r.res_type, r.res_id LIMIT ");
+    statement.bind(Bind::Int(
+        i64::try_from(query.count)
+            .unwrap_or(i64::MAX)
+            .saturating_add(1),
+    ));
+    statement
+}
+
+/// Runs an [`EverythingQuery`]; the page's cursor is `Type/id` of its last resource.
+pub(super) async fn everything<DB>(
+    pool: &sqlx::Pool<DB>,
+    query: &EverythingQuery,
+    body_column: &str,
+) -> Result<SearchPage, StoreError>
+where
+    DB: Database,
+    for<'e> &'e sqlx::Pool<DB>: sqlx::Executor<'e, Database = DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'r> VersionRow: sqlx::FromRow<'r, DB::Row>,
+    for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
+{
+    let statement = everything_sql(query, body_column);
+    let rows: Vec<VersionRow> = sqlx::query_as_with(&statement.sql, statement.arguments::<DB>()?)
+        .fetch_all(pool)
+        .await?;
+    let mut entries = rows
+        .into_iter()
+        .map(from_row)
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let next_after = if entries.len() > query.count {
+        entries.truncate(query.count);
+        entries
+            .last()
+            .map(|e| format!("{}/{}", e.resource_type, e.id))
+    } else {
+        None
+    };
+    let total = (query.after.is_none() && next_after.is_none()).then_some(entries.len() as u64);
+    Ok(SearchPage {
+        entries,
+        next_after,
+        total,
+    })
+}

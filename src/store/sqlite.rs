@@ -141,6 +141,13 @@ impl ResourceStore for SqliteStore {
         super::search::references(&self.reader, resource_type, ids, code).await
     }
 
+    async fn everything(
+        &self,
+        query: &super::EverythingQuery,
+    ) -> Result<super::SearchPage, StoreError> {
+        super::search::everything(&self.reader, query, "v.body").await
+    }
+
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError> {
         let bodies: Vec<String> = sqlx::query_scalar(
             "SELECT v.body FROM resource r JOIN resource_version v ON v.seq = r.seq \

@@ -260,3 +260,60 @@ async fn capability_statement_lists_search_parameters() {
     }
     assert_eq!(observation["conditionalCreate"], true);
 }
+
+#[tokio::test]
+async fn everything_pages_through_one_compartment() {
+    let app = spawn_app().await;
+    put_all(
+        &app,
+        &[
+            json!({"resourceType": "Patient", "id": "p1"}),
+            json!({"resourceType": "Patient", "id": "p2"}),
+            observation("a", "Patient/p1", ("http://loinc.org", "1"), json!({})),
+            observation("b", "Patient/p1", ("http://loinc.org", "2"), json!({})),
+            observation("c", "Patient/p2", ("http://loinc.org", "1"), json!({})),
+            json!({"resourceType": "Encounter", "id": "e", "status": "finished",
+                   "class": {"code": "IMP"}, "subject": {"reference": "Patient/p1"}}),
+        ],
+    )
+    .await;
+    let mut seen = Vec::new();
+    let mut next = Some("Patient/p1/$everything?_count=2".to_owned());
+    while let Some(url) = next {
+        let path = url
+            .split_once("/Patient")
+            .map_or(url.clone(), |(_, r)| format!("Patient{r}"));
+        let (status, bundle) = status_and_json(app.get(&path).await).await;
+        assert_eq!(status, StatusCode::OK, "{bundle}");
+        seen.extend(
+            bundle["entry"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| {
+                    Some(format!(
+                        "{}/{}",
+                        e["resource"]["resourceType"].as_str()?,
+                        e["resource"]["id"].as_str()?
+                    ))
+                }),
+        );
+        next = link(&bundle, "next");
+    }
+    assert_eq!(
+        seen,
+        names(&[
+            "Encounter/e",
+            "Observation/a",
+            "Observation/b",
+            "Patient/p1"
+        ])
+    );
+    let (_, bundle) =
+        status_and_json(app.get("Patient/p1/$everything?_type=Observation").await).await;
+    assert_eq!(match_ids(&bundle), names(&["a", "b"]));
+    assert_eq!(
+        app.get("Patient/nobody/$everything").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

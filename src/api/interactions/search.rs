@@ -53,7 +53,8 @@ pub async fn search_post(
     run(&state, &base, &path, target.resource_type, request).await
 }
 
-/// `GET /Patient/[id]/[type]?…`: a search inside one patient's compartment.
+/// `GET /Patient/[id]/[type]?…`: a search inside one patient's compartment; and
+/// `GET /Patient/[id]/$everything`.
 pub async fn compartment_search(
     State(state): State<AppState>,
     BaseUrl(base): BaseUrl,
@@ -68,6 +69,18 @@ pub async fn compartment_search(
             "only the Patient compartment can be searched, not {}",
             target.resource_type
         )));
+    }
+    if inner == "$everything" {
+        let params: Vec<(String, String)> =
+            url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect();
+        let result = state.records.everything(&id, &params).await?;
+        let path = format!("{base}/Patient/{id}/$everything");
+        return Ok(FhirResponse::new(
+            StatusCode::OK,
+            bundle(&result, &base, &path)?,
+        ));
     }
     let inner: ResourceType = inner
         .parse()

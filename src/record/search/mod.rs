@@ -1,6 +1,7 @@
 //! FHIR search over the typed index: parameters parsed against the search-parameter registry,
 //! run by the store as one query, paged by a cursor.
 
+mod everything;
 mod include;
 mod parse;
 mod values;
