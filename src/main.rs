@@ -24,6 +24,9 @@ enum Command {
     Serve(ServeArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
+    /// Recompute the search index of every current resource (e.g. after adding custom
+    /// SearchParameters), then exit.
+    Reindex(DatabaseArgs),
     /// Check FHIR JSON files against the R4 schema; exits non-zero if any is invalid.
     Validate {
         /// Files holding one resource each.
@@ -109,6 +112,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(args) => {
             hearth::store::migrate(&args.database_url, &args.store_options()).await?;
             println!("database is up to date");
+            Ok(())
+        }
+        Command::Reindex(args) => {
+            let indexed = hearth::reindex(&args.database_url, &args.store_options()).await?;
+            println!("reindexed {indexed} resources");
             Ok(())
         }
     }

@@ -5,6 +5,7 @@ mod bundle;
 mod conditional;
 mod error;
 mod prepare;
+mod reindex;
 mod search;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub use bundle::{parse_etag, BundleKind, BundleOutcome, EntryResult};
 pub use conditional::ConditionalCreate;
 pub use error::RecordError;
 pub use prepare::Checks;
+pub use reindex::stored_search_parameters;
 pub use search::{SearchRequest, SearchResult, DEFAULT_COUNT, MAX_COUNT};
 
 #[derive(Clone)]

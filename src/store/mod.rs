@@ -133,6 +133,16 @@ pub trait ResourceStore: Send + Sync + 'static {
         code: Option<&str>,
     ) -> Result<Vec<(String, String)>, StoreError>;
 
+    /// Replaces the search-index rows of these resources in one transaction (`hearth reindex`).
+    async fn replace_index(
+        &self,
+        rows: &[(
+            ResourceType,
+            Id,
+            Vec<crate::fhir::index::IndexEntry<'static>>,
+        )],
+    ) -> Result<(), StoreError>;
+
     /// One page of a patient's compartment (`$everything`).
     async fn everything(&self, query: &EverythingQuery) -> Result<SearchPage, StoreError>;
 

@@ -156,6 +156,25 @@ impl ResourceStore for PostgresStore {
         super::search::references(&self.pool, resource_type, ids, code).await
     }
 
+    async fn replace_index(
+        &self,
+        rows: &[(
+            ResourceType,
+            Id,
+            Vec<crate::fhir::index::IndexEntry<'static>>,
+        )],
+    ) -> Result<(), StoreError> {
+        use super::write::WriteTx;
+        let mut tx = SqlTx {
+            tx: self.pool.begin().await?,
+            lock: " FOR UPDATE",
+            body_cast: "::jsonb",
+        };
+        tx.replace_index(rows).await?;
+        tx.tx.commit().await?;
+        Ok(())
+    }
+
     async fn everything(
         &self,
         query: &super::EverythingQuery,

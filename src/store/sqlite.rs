@@ -141,6 +141,25 @@ impl ResourceStore for SqliteStore {
         super::search::references(&self.reader, resource_type, ids, code).await
     }
 
+    async fn replace_index(
+        &self,
+        rows: &[(
+            ResourceType,
+            Id,
+            Vec<crate::fhir::index::IndexEntry<'static>>,
+        )],
+    ) -> Result<(), StoreError> {
+        use super::write::WriteTx;
+        let mut tx = SqlTx {
+            tx: self.writer.begin().await?,
+            lock: "",
+            body_cast: "",
+        };
+        tx.replace_index(rows).await?;
+        tx.tx.commit().await?;
+        Ok(())
+    }
+
     async fn everything(
         &self,
         query: &super::EverythingQuery,

@@ -11,6 +11,7 @@ mod helpers;
 mod history;
 mod search_bundle;
 mod search_conditional;
+mod search_reindex;
 mod search_sort;
 mod search_support;
 mod search_types;
