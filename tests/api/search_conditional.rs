@@ -95,3 +95,65 @@ async fn conditional_update_and_delete() {
     );
     assert_eq!(ids(&app, "Patient").await, names(&["p2", "p3", "p5"]));
 }
+
+#[tokio::test]
+async fn transactions_with_if_none_exist_conditional_urls_and_references() {
+    let app = spawn_app().await;
+    put_all(
+        &app,
+        &[patient("p1", "1"), patient("p2", "2"), patient("p3", "2")],
+    )
+    .await;
+    let transaction = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:11111111-1111-1111-1111-111111111111",
+         "resource": {"resourceType": "Patient", "identifier": [{"system": "urn:mrn", "value": "1"}]},
+         "request": {"method": "POST", "url": "Patient", "ifNoneExist": "identifier=urn:mrn|1"}},
+        {"resource": {"resourceType": "Observation", "id": "o1", "status": "final",
+                      "code": {"text": "x"},
+                      "subject": {"reference": "urn:uuid:11111111-1111-1111-1111-111111111111"},
+                      "performer": [{"reference": "Patient?identifier=urn:mrn|1"}]},
+         "request": {"method": "PUT", "url": "Observation/o1"}},
+        {"resource": {"resourceType": "Patient", "identifier": [{"system": "urn:mrn", "value": "7"}], "active": true},
+         "request": {"method": "PUT", "url": "Patient?identifier=urn:mrn|7"}},
+    ]});
+    let (status, body) = status_and_json(app.post("", &transaction).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        ids(&app, "Observation?subject=Patient/p1&performer=Patient/p1").await,
+        names(&["o1"])
+    );
+    assert_eq!(
+        ids(&app, "Patient?identifier=urn:mrn|1").await,
+        names(&["p1"])
+    );
+    assert_eq!(
+        ids(&app, "Patient?identifier=urn:mrn|7&active=true")
+            .await
+            .len(),
+        1
+    );
+
+    let ambiguous = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+                      "subject": {"reference": "Patient?identifier=urn:mrn|2"}},
+         "request": {"method": "POST", "url": "Observation"}},
+    ]});
+    assert_outcome(
+        app.post("", &ambiguous).await,
+        StatusCode::PRECONDITION_FAILED,
+        "more than one",
+    )
+    .await;
+    let missing = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+                      "subject": {"reference": "Patient?identifier=urn:mrn|404"}},
+         "request": {"method": "POST", "url": "Observation"}},
+    ]});
+    assert_outcome(
+        app.post("", &missing).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "matches no resource",
+    )
+    .await;
+    assert_eq!(ids(&app, "Observation").await, names(&["o1"]));
+}
