@@ -22,7 +22,7 @@ pub use conditional::ConditionalCreate;
 pub use error::RecordError;
 pub use prepare::Checks;
 pub use reindex::stored_search_parameters;
-pub use search::{SearchRequest, SearchResult, DEFAULT_COUNT, MAX_COUNT};
+pub use search::{SearchRequest, SearchResult, Shape, DEFAULT_COUNT, MAX_COUNT};
 
 #[derive(Clone)]
 pub struct Records {

@@ -317,3 +317,37 @@ async fn everything_pages_through_one_compartment() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn elements_and_summary_trim_matches() {
+    let app = spawn_app().await;
+    put_all(
+        &app,
+        &[json!({"resourceType": "Patient", "id": "p1", "active": true, "gender": "female",
+                 "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"}})],
+    )
+    .await;
+    let first = |bundle: &serde_json::Value| bundle["entry"][0]["resource"].clone();
+    let (_, bundle) = status_and_json(app.get("Patient?_elements=gender").await).await;
+    let resource = first(&bundle);
+    assert_eq!(resource["gender"], "female");
+    assert!(
+        resource.get("active").is_none() && resource.get("text").is_none(),
+        "{resource}"
+    );
+    assert!(resource["meta"]["tag"].to_string().contains("SUBSETTED"));
+    let (_, bundle) = status_and_json(app.get("Patient?_summary=data").await).await;
+    let resource = first(&bundle);
+    assert!(
+        resource.get("text").is_none() && resource["active"] == true,
+        "{resource}"
+    );
+    let (_, bundle) = status_and_json(app.get("Patient?_summary=text").await).await;
+    let resource = first(&bundle);
+    assert!(
+        resource.get("text").is_some() && resource.get("gender").is_none(),
+        "{resource}"
+    );
+    let (_, bundle) = status_and_json(app.get("Patient?_summary=false").await).await;
+    assert_eq!(first(&bundle)["gender"], "female");
+}

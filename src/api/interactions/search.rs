@@ -10,7 +10,7 @@ use crate::api::request::{BaseUrl, Target};
 use crate::api::response::FhirResponse;
 use crate::api::{ApiError, AppState};
 use crate::fhir::{IssueType, OperationOutcome, OutcomeIssue, ResourceType};
-use crate::record::{SearchRequest, SearchResult};
+use crate::record::{SearchRequest, SearchResult, Shape};
 use crate::store::StoredResource;
 
 /// `GET /[type]?…`
@@ -146,12 +146,12 @@ fn bundle(result: &SearchResult, base: &str, path: &str) -> Result<Value, ApiErr
         .page
         .entries
         .iter()
-        .map(|stored| entry(stored, base, "match"))
+        .map(|stored| entry(stored, base, "match", &result.shape))
         .chain(
             result
                 .included
                 .iter()
-                .map(|stored| entry(stored, base, "include")),
+                .map(|stored| entry(stored, base, "include", &Shape::Full)),
         )
         .collect::<Result<Vec<_>, _>>()?;
     if !result.ignored.is_empty() {
@@ -185,13 +185,18 @@ fn bundle(result: &SearchResult, base: &str, path: &str) -> Result<Value, ApiErr
     Ok(bundle)
 }
 
-fn entry(stored: &StoredResource, base: &str, mode: &str) -> Result<Value, ApiError> {
+fn entry(
+    stored: &StoredResource,
+    base: &str,
+    mode: &str,
+    shape: &Shape,
+) -> Result<Value, ApiError> {
     let body = stored.body.as_deref().unwrap_or("null");
     let resource: Value =
         serde_json::from_str(body).map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
     Ok(json!({
         "fullUrl": format!("{base}/{}/{}", stored.resource_type, stored.id),
-        "resource": resource,
+        "resource": shape.apply(resource),
         "search": {"mode": mode},
     }))
 }

@@ -84,6 +84,7 @@ impl Records {
             count,
             included: Vec::new(),
             count_only: false,
+            shape: super::Shape::Full,
         })
     }
 }

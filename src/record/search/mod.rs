@@ -4,6 +4,7 @@
 mod everything;
 mod include;
 mod parse;
+mod shape;
 mod values;
 
 use crate::fhir::{IssueType, ResourceType};
@@ -11,6 +12,7 @@ use crate::store::{Clause, SearchPage, SearchQuery, StoredResource};
 
 use super::{RecordError, Records};
 use parse::Refusal;
+pub use shape::Shape;
 
 /// Page size when `_count` is absent, and the most a page may hold.
 pub const DEFAULT_COUNT: usize = 50;
@@ -39,6 +41,8 @@ pub struct SearchResult {
     pub included: Vec<StoredResource>,
     /// `_summary=count`: the Bundle carries the total only.
     pub count_only: bool,
+    /// `_elements` / `_summary`: how much of each match to return.
+    pub shape: Shape,
 }
 
 /// Parameters that shape the result rather than select resources.
@@ -61,6 +65,7 @@ impl Records {
         let mut includes = Vec::new();
         let mut count_only = false;
         let mut sort = Vec::new();
+        let mut shape = Shape::Full;
         if let Some(patient) = &request.compartment {
             clauses.push(Clause::Compartment(patient.clone()));
         }
@@ -90,6 +95,32 @@ impl Records {
                 }
                 "_sort" => {
                     sort = parse::sort(registry, resource_type, value)?;
+                    used.push((key.clone(), value.clone()));
+                    continue;
+                }
+                "_summary" if value != "count" => {
+                    shape = match value.as_str() {
+                        "false" => Shape::Full,
+                        "text" => Shape::Text,
+                        "data" => Shape::Data,
+                        _ => {
+                            return Err(bad(format!(
+                                "_summary '{}' is not supported; use count, text, data or false",
+                                short(value)
+                            )))
+                        }
+                    };
+                    used.push((key.clone(), value.clone()));
+                    continue;
+                }
+                "_elements" => {
+                    shape = Shape::Elements(
+                        value
+                            .split(',')
+                            .map(|e| e.trim().to_owned())
+                            .filter(|e| !e.is_empty())
+                            .collect(),
+                    );
                     used.push((key.clone(), value.clone()));
                     continue;
                 }
@@ -144,6 +175,7 @@ impl Records {
             count,
             included,
             count_only,
+            shape,
         })
     }
 }
