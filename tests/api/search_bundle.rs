@@ -351,3 +351,39 @@ async fn elements_and_summary_trim_matches() {
     let (_, bundle) = status_and_json(app.get("Patient?_summary=false").await).await;
     assert_eq!(first(&bundle)["gender"], "female");
 }
+
+#[tokio::test]
+async fn last_updated_respects_precision() {
+    let app = spawn_app().await;
+    put_all(&app, &[json!({"resourceType": "Patient", "id": "p1"})]).await;
+    let (_, patient) = status_and_json(app.get("Patient/p1").await).await;
+    let stamp = patient["meta"]["lastUpdated"]
+        .as_str()
+        .expect("lastUpdated")
+        .to_owned();
+    let day = &stamp[..10];
+    assert_eq!(
+        ids(&app, &format!("Patient?_lastUpdated={day}")).await,
+        names(&["p1"])
+    );
+    assert_eq!(
+        ids(&app, &format!("Patient?_lastUpdated=le{day}")).await,
+        names(&["p1"])
+    );
+    assert_eq!(
+        ids(&app, &format!("Patient?_lastUpdated=gt{day}")).await,
+        names(&[])
+    );
+    assert_eq!(
+        ids(&app, &format!("Patient?_lastUpdated=sa{day}")).await,
+        names(&[])
+    );
+    assert_eq!(
+        ids(&app, &format!("Patient?_lastUpdated=eb{day}")).await,
+        names(&[])
+    );
+    assert_eq!(
+        ids(&app, &format!("Patient?_lastUpdated=ge{day}")).await,
+        names(&["p1"])
+    );
+}

@@ -69,11 +69,12 @@ pub(super) fn clause(
                                 Some(crate::store::SqlValue::Int(ms)) => ms.saturating_mul(1000),
                                 _ => 0,
                             };
-                            // `high <= sh` of a millisecond range is `< (sh + 1) ms` in µs.
-                            let (op, at) = match (c.column, c.op) {
-                                ("high", Op::Le) => (Op::Lt, at + 1000),
-                                ("high", Op::Gt) => (Op::Ge, at + 1000),
-                                (_, op) => (op, at),
+                            // Inclusive millisecond upper bounds (`<= sh`, `> sh`) end at
+                            // the last microsecond of that millisecond.
+                            let (op, at) = match c.op {
+                                Op::Le => (Op::Lt, at.saturating_add(1000)),
+                                Op::Gt => (Op::Ge, at.saturating_add(1000)),
+                                op => (op, at),
                             };
                             (op, at)
                         })
