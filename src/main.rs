@@ -22,11 +22,11 @@ struct Cli {
 enum Command {
     /// Run the FHIR server.
     Serve(ServeArgs),
-    /// Create or upgrade the database schema, then exit.
-    Migrate(DatabaseArgs),
     /// Recompute the search index of every current resource (e.g. after adding custom
     /// SearchParameters), then exit.
     Reindex(DatabaseArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate(DatabaseArgs),
     /// Check FHIR JSON files against the R4 schema; exits non-zero if any is invalid.
     Validate {
         /// Files holding one resource each.
