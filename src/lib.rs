@@ -40,6 +40,25 @@ pub enum StartError {
     Schema(#[from] crate::validate::ValidateError),
     #[error("the server stopped with an error: {0}")]
     Serve(std::io::Error),
+    #[error("cannot load the stored SearchParameters: {0}")]
+    Record(#[from] crate::record::RecordError),
+}
+
+/// The checks every write passes, with the custom SearchParameters stored in `store`.
+async fn load_checks(store: &dyn ResourceStore) -> Result<Checks, StartError> {
+    let custom = record::stored_search_parameters(store).await?;
+    let (checks, _) = Checks::r4(Arc::new(Validator::load()?))?.with_custom_parameters(&custom);
+    Ok(checks)
+}
+
+/// `hearth reindex`: recomputes every current resource's search-index rows (after adding
+/// custom SearchParameters, or a change in indexing); returns how many were indexed.
+pub async fn reindex(url: &str, options: &store::StoreOptions) -> Result<u64, StartError> {
+    let store = store::open(url, options).await?;
+    let records = Records::new(store.clone(), Arc::new(load_checks(store.as_ref()).await?));
+    let indexed = records.reindex().await;
+    store.close().await;
+    Ok(indexed?)
 }
 
 /// A server that is bound and connected, ready to run.
@@ -61,10 +80,7 @@ impl Application {
                     source,
                 })?;
         let state = api::AppState {
-            records: Records::new(
-                store.clone(),
-                Arc::new(Checks::r4(Arc::new(Validator::load()?))?),
-            ),
+            records: Records::new(store.clone(), Arc::new(load_checks(store.as_ref()).await?)),
             max_body_bytes: config.max_body_bytes,
             base_url: config
                 .base_url

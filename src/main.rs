@@ -22,6 +22,9 @@ struct Cli {
 enum Command {
     /// Run the FHIR server.
     Serve(ServeArgs),
+    /// Recompute the search index of every current resource (e.g. after adding custom
+    /// SearchParameters), then exit.
+    Reindex(DatabaseArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
     /// Run the gateway on a fresh database loaded with a generated population, and print URLs to try.
@@ -138,6 +141,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(args) => {
             hearth::store::migrate(&args.database_url, &args.store_options()).await?;
             println!("database is up to date");
+            Ok(())
+        }
+        Command::Reindex(args) => {
+            let indexed = hearth::reindex(&args.database_url, &args.store_options()).await?;
+            println!("reindexed {indexed} resources");
             Ok(())
         }
     }

@@ -71,6 +71,9 @@ fn record_status(error: &RecordError) -> (StatusCode, Vec<OutcomeIssue>) {
         RecordError::Unprocessable(issues) => (StatusCode::UNPROCESSABLE_ENTITY, issues.clone()),
         RecordError::NotFound(_) => (StatusCode::NOT_FOUND, issue(IssueType::NotFound)),
         RecordError::Gone(_) => (StatusCode::GONE, issue(IssueType::Deleted)),
+        RecordError::MultipleMatches(_) => {
+            (StatusCode::PRECONDITION_FAILED, issue(IssueType::Duplicate))
+        }
         RecordError::NotSupported(_) => {
             (StatusCode::NOT_IMPLEMENTED, issue(IssueType::NotSupported))
         }

@@ -47,6 +47,8 @@ struct Entry {
     full_url: Option<String>,
     resource: Option<Value>,
     if_match: Option<i64>,
+    /// `request.ifNoneExist` of a POST, or the search criteria of a conditional PUT/DELETE.
+    criteria: Option<String>,
 }
 
 impl Records {
@@ -64,8 +66,14 @@ impl Records {
     ) -> Result<BundleOutcome, RecordError> {
         let mut entries = entries.into_iter().collect::<Result<Vec<_>, _>>()?;
         let count = entries.len();
+        for entry in entries.iter_mut() {
+            self.resolve_conditional(entry)
+                .await
+                .map_err(|e| e.in_entry(entry.index))?;
+        }
         assign_ids(&mut entries)?;
-        rewrite_references(&mut entries)?;
+        let conditional = self.conditional_references(&entries).await?;
+        rewrite_references(&mut entries, conditional)?;
         entries.sort_by_key(|entry| (entry.method, entry.index));
 
         let mut ops = Vec::new();
@@ -118,7 +126,112 @@ impl Records {
         }
     }
 
+    /// Turns a conditional entry into a plain one: an `ifNoneExist` POST that matches one
+    /// resource becomes a read of it; a conditional PUT or DELETE gets the id of its match.
+    async fn resolve_conditional(&self, entry: &mut Entry) -> Result<(), RecordError> {
+        let Some(criteria) = entry.criteria.take() else {
+            return Ok(());
+        };
+        let found = self.matching(entry.resource_type, &criteria).await?;
+        if found.len() > 1 {
+            return Err(RecordError::MultipleMatches(format!(
+                "the criteria match more than one {}; make them more selective",
+                entry.resource_type
+            )));
+        }
+        let matched = found.into_iter().next();
+        match (entry.method, matched) {
+            (Method::Post, None) => {}
+            (Method::Post, Some(existing)) => {
+                entry.method = Method::Get;
+                entry.resource = None;
+                entry.id = Some(stored_id(&existing)?);
+            }
+            (Method::Put, Some(existing)) => {
+                let id = stored_id(&existing)?;
+                if let Some(Value::Object(fields)) = &mut entry.resource {
+                    fields.insert("id".into(), Value::String(id.to_string()));
+                }
+                entry.id = Some(id);
+            }
+            (Method::Put, None) => {
+                let id = match entry
+                    .resource
+                    .as_ref()
+                    .and_then(|r| r.get("id"))
+                    .and_then(Value::as_str)
+                {
+                    Some(id) => Id::parse(id).map_err(|e| {
+                        RecordError::invalid(IssueType::Value, e.to_string(), Some("resource.id"))
+                    })?,
+                    None => Id::generate(),
+                };
+                if let Some(Value::Object(fields)) = &mut entry.resource {
+                    fields.insert("id".into(), Value::String(id.to_string()));
+                }
+                entry.id = Some(id);
+            }
+            // Nothing matches: deleting a fresh id writes nothing and succeeds.
+            (Method::Delete, matched) => {
+                entry.id = Some(match matched {
+                    Some(existing) => stored_id(&existing)?,
+                    None => Id::generate(),
+                });
+            }
+            (Method::Get, _) => {}
+        }
+        Ok(())
+    }
+
+    /// Resolves references written as search criteria (`Patient?identifier=…`) to the one
+    /// resource they match; none or several fails the transaction.
+    async fn conditional_references(
+        &self,
+        entries: &[Entry],
+    ) -> Result<HashMap<String, String>, RecordError> {
+        let mut criteria = Vec::new();
+        for entry in entries {
+            if let Some(resource) = &entry.resource {
+                collect_conditional(resource, &mut criteria);
+            }
+        }
+        let mut resolved = HashMap::new();
+        for reference in criteria {
+            if resolved.contains_key(&reference) {
+                continue;
+            }
+            let not_found = |why: &str| {
+                RecordError::Unprocessable(vec![crate::fhir::OutcomeIssue::error(
+                    IssueType::NotFound,
+                    format!(
+                        "conditional reference '{}' {why}",
+                        crate::fhir::truncate(&reference)
+                    ),
+                )])
+            };
+            let (type_name, query) = reference.split_once('?').unwrap_or((&reference, ""));
+            let resource_type: ResourceType = type_name
+                .parse()
+                .map_err(|_| not_found("names no resource type"))?;
+            let found = self.matching(resource_type, query).await?;
+            match found.as_slice() {
+                [one] => {
+                    resolved.insert(reference.clone(), format!("{resource_type}/{}", one.id));
+                }
+                [] => return Err(not_found("matches no resource")),
+                _ => {
+                    return Err(RecordError::MultipleMatches(format!(
+                        "conditional reference '{}' matches more than one resource",
+                        crate::fhir::truncate(&reference)
+                    )))
+                }
+            }
+        }
+        Ok(resolved)
+    }
+
     async fn batch_entry(&self, entry: &mut Entry) -> Result<EntryResult, RecordError> {
+        self.resolve_conditional(entry).await?;
         if entry.method == Method::Get {
             return self.get(entry).await;
         }
@@ -261,14 +374,24 @@ fn parse_entry(index: usize, entry: Value) -> Result<Entry, RecordError> {
             Some("request.url"),
         )
     })?;
-    if request.get("ifNoneExist").is_some()
-        || request.get("ifNoneMatch").is_some()
-        || request.get("ifModifiedSince").is_some()
-    {
+    if request.get("ifNoneMatch").is_some() || request.get("ifModifiedSince").is_some() {
         return Err(RecordError::NotSupported(
-            "conditional requests (ifNoneExist, ifNoneMatch, ifModifiedSince) are not supported yet".into(),
+            "conditional reads (ifNoneMatch, ifModifiedSince) are not supported".into(),
         ));
     }
+    let if_none_exist = match request.get("ifNoneExist") {
+        None => None,
+        Some(Value::String(criteria)) if method == Method::Post => {
+            Some(criteria.trim_start_matches('?').to_owned())
+        }
+        Some(_) => {
+            return Err(RecordError::invalid(
+                IssueType::Invalid,
+                "ifNoneExist must be a query string, on a POST entry",
+                Some("request.ifNoneExist"),
+            ))
+        }
+    };
     let if_match = match request.get("ifMatch").and_then(Value::as_str) {
         Some(tag) => Some(parse_etag(tag).ok_or_else(|| {
             RecordError::invalid(
@@ -279,13 +402,28 @@ fn parse_entry(index: usize, entry: Value) -> Result<Entry, RecordError> {
         })?),
         None => None,
     };
-    let (resource_type, id, version) = parse_url(url)?;
-    if method != Method::Post && method != Method::Get && id.is_none() {
-        return Err(RecordError::NotSupported(
-            "conditional update and delete (a URL with search criteria) are not supported yet"
-                .into(),
-        ));
-    }
+    let (path, query) = match url.split_once('?') {
+        Some((path, query)) => (path, Some(query.to_owned())),
+        None => (url, None),
+    };
+    let (resource_type, id, version) = parse_url(path)?;
+    let criteria =
+        match (method, query) {
+            (Method::Put | Method::Delete, Some(query)) if id.is_none() => Some(query),
+            (Method::Post, None) => if_none_exist,
+            (_, None) if method == Method::Get || id.is_some() => None,
+            (Method::Get, Some(_)) => return Err(RecordError::NotSupported(
+                "search inside a Bundle is not supported yet; GET entries must read one resource"
+                    .into(),
+            )),
+            _ => {
+                return Err(RecordError::invalid(
+                    IssueType::Required,
+                    "request.url must name the resource id or give search criteria",
+                    Some("request.url"),
+                ))
+            }
+        };
     let resource = entry.remove("resource");
     if let Some(resource) = &resource {
         let declared = super::prepare::resource_type_of(resource)?;
@@ -311,7 +449,28 @@ fn parse_entry(index: usize, entry: Value) -> Result<Entry, RecordError> {
             .map(str::to_owned),
         resource,
         if_match,
+        criteria,
     })
+}
+
+fn stored_id(stored: &StoredResource) -> Result<Id, RecordError> {
+    Id::parse(&stored.id).map_err(|e| RecordError::Store(StoreError::Corrupt(e.to_string())))
+}
+
+/// Every `reference` in `value` written as search criteria (`Type?param=value`).
+fn collect_conditional(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(fields) => {
+            if let Some(Value::String(reference)) = fields.get("reference") {
+                if reference.contains('?') && !reference.contains("://") {
+                    out.push(reference.clone());
+                }
+            }
+            fields.values().for_each(|v| collect_conditional(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_conditional(v, out)),
+        _ => {}
+    }
 }
 
 /// `Type`, `Type/id` or `Type/id/_history/version`, relative to the server base.
@@ -323,11 +482,6 @@ fn parse_url(url: &str) -> Result<(ResourceType, Option<Id>, Option<i64>), Recor
             Some("request.url"),
         )
     };
-    if url.contains('?') {
-        return Err(RecordError::NotSupported(
-            "search and conditional URLs in a Bundle are not supported yet".into(),
-        ));
-    }
     let segments: Vec<&str> = url.trim_start_matches('/').split('/').collect();
     let resource_type: ResourceType = segments[0]
         .parse()
@@ -378,8 +532,10 @@ fn assign_ids(entries: &mut [Entry]) -> Result<(), RecordError> {
 }
 
 /// Replaces every reference to an entry's fullUrl by the entry's `Type/id`.
-fn rewrite_references(entries: &mut [Entry]) -> Result<(), RecordError> {
-    let mut targets = HashMap::new();
+fn rewrite_references(
+    entries: &mut [Entry],
+    mut targets: HashMap<String, String>,
+) -> Result<(), RecordError> {
     for entry in entries.iter() {
         if let (Some(full_url), Some(id)) = (&entry.full_url, &entry.id) {
             targets.insert(full_url.clone(), format!("{}/{id}", entry.resource_type));

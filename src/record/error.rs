@@ -16,6 +16,9 @@ pub enum RecordError {
     Gone(String),
     #[error("{0}")]
     NotSupported(String),
+    /// Conditional criteria matched several resources where at most one may.
+    #[error("{0}")]
+    MultipleMatches(String),
     /// A Bundle entry failed; `index` is its position in `Bundle.entry`.
     #[error("Bundle.entry[{index}]: {source}")]
     InEntry {

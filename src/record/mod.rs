@@ -2,8 +2,10 @@
 //! patient's compartment, then stored. Handlers call these functions and only map the result.
 
 mod bundle;
+mod conditional;
 mod error;
 mod prepare;
+mod reindex;
 mod search;
 
 use std::sync::Arc;
@@ -16,9 +18,11 @@ use crate::store::{
 };
 
 pub use bundle::{parse_etag, BundleKind, BundleOutcome, EntryResult};
+pub use conditional::ConditionalCreate;
 pub use error::RecordError;
 pub use prepare::Checks;
-pub use search::{SearchRequest, SearchResult, DEFAULT_COUNT, MAX_COUNT};
+pub use reindex::stored_search_parameters;
+pub use search::{SearchRequest, SearchResult, Shape, DEFAULT_COUNT, MAX_COUNT};
 
 #[derive(Clone)]
 pub struct Records {

@@ -17,7 +17,7 @@ use crate::validate::{self, ValidationFailure, Validator};
 pub struct Checks {
     validator: Arc<Validator>,
     compartment: PatientCompartment,
-    registry: Arc<SearchParamRegistry>,
+    pub(super) registry: Arc<SearchParamRegistry>,
 }
 
 impl Checks {

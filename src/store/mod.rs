@@ -18,7 +18,10 @@ use crate::fhir::{Id, Instant, ResourceType};
 
 pub use history::{HistoryPage, HistoryQuery, HistoryScope};
 pub use postgres::PostgresStore;
-pub use search::{Clause, Cond, IndexMatch, Op, SearchPage, SearchQuery, SqlValue};
+pub use search::{
+    Clause, Cond, EverythingQuery, IndexMatch, Op, SearchPage, SearchQuery, SortBy, SortKey,
+    SqlValue,
+};
 pub use sqlite::SqliteStore;
 pub use write::{WriteKind, WriteOp, WriteOutcome};
 
@@ -125,6 +128,28 @@ pub trait ResourceStore: Send + Sync + 'static {
 
     /// Current, non-deleted resources matching a search, one page at a time.
     async fn search(&self, query: &SearchQuery) -> Result<SearchPage, StoreError>;
+
+    /// The `(type, id)` targets of the references `ids` hold in parameter `code` (any
+    /// reference parameter when `None`).
+    async fn references(
+        &self,
+        resource_type: ResourceType,
+        ids: &[String],
+        code: Option<&str>,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Replaces the search-index rows of these resources in one transaction (`hearth reindex`).
+    async fn replace_index(
+        &self,
+        rows: &[(
+            ResourceType,
+            Id,
+            Vec<crate::fhir::index::IndexEntry<'static>>,
+        )],
+    ) -> Result<(), StoreError>;
+
+    /// One page of a patient's compartment (`$everything`).
+    async fn everything(&self, query: &EverythingQuery) -> Result<SearchPage, StoreError>;
 
     /// Every current, non-deleted resource in one patient's compartment (including the Patient).
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError>;

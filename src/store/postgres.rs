@@ -147,6 +147,41 @@ impl ResourceStore for PostgresStore {
         super::search::run(&self.pool, query, "v.body::text").await
     }
 
+    async fn references(
+        &self,
+        resource_type: ResourceType,
+        ids: &[String],
+        code: Option<&str>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        super::search::references(&self.pool, resource_type, ids, code).await
+    }
+
+    async fn replace_index(
+        &self,
+        rows: &[(
+            ResourceType,
+            Id,
+            Vec<crate::fhir::index::IndexEntry<'static>>,
+        )],
+    ) -> Result<(), StoreError> {
+        use super::write::WriteTx;
+        let mut tx = SqlTx {
+            tx: self.pool.begin().await?,
+            lock: " FOR UPDATE",
+            body_cast: "::jsonb",
+        };
+        tx.replace_index(rows).await?;
+        tx.tx.commit().await?;
+        Ok(())
+    }
+
+    async fn everything(
+        &self,
+        query: &super::EverythingQuery,
+    ) -> Result<super::SearchPage, StoreError> {
+        super::search::everything(&self.pool, query, "v.body::text").await
+    }
+
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError> {
         let bodies: Vec<sqlx::types::Json<Value>> = sqlx::query_scalar(
             "SELECT v.body FROM resource r JOIN resource_version v ON v.seq = r.seq \

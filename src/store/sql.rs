@@ -212,6 +212,24 @@ where
         Ok(current)
     }
 
+    async fn replace_index(
+        &mut self,
+        rows: &[(ResourceType, Id, Vec<IndexEntry<'static>>)],
+    ) -> Result<(), StoreError> {
+        let mut keys: Vec<(ResourceType, &Id)> = rows.iter().map(|(t, id, _)| (*t, id)).collect();
+        keys.sort();
+        let fresh: Vec<(ResourceType, &Id, &[IndexEntry<'static>])> = rows
+            .iter()
+            .map(|(t, id, index)| (*t, id, index.as_slice()))
+            .collect();
+        for statement in delete_index(&keys).into_iter().chain(insert_index(&fresh)) {
+            sqlx::query_with(&statement.sql, statement.arguments::<DB>()?)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn apply(&mut self, rows: &[Applied<'_>]) -> Result<(), StoreError> {
         let mut seqs = std::collections::HashMap::with_capacity(rows.len());
         let versions: Vec<(ResourceType, &Id, &Planned)> = rows

@@ -136,6 +136,11 @@ pub(super) trait WriteTx: Send {
     ) -> Result<HashMap<(ResourceType, String), Current>, StoreError>;
     /// Inserts the versions and moves the current pointers to them.
     async fn apply(&mut self, rows: &[Applied<'_>]) -> Result<(), StoreError>;
+    /// Replaces the index rows of these resources (reindexing).
+    async fn replace_index(
+        &mut self,
+        rows: &[(ResourceType, Id, Vec<IndexEntry<'static>>)],
+    ) -> Result<(), StoreError>;
 }
 
 /// Runs every operation through one transaction; the first failure names its operation.

@@ -299,3 +299,42 @@ async fn numbers_uris_and_composites() {
         names(&["o2"])
     );
 }
+
+#[tokio::test]
+async fn reverse_chaining_with_has() {
+    let app = spawn_app().await;
+    put_all(
+        &app,
+        &[
+            json!({"resourceType": "Patient", "id": "p1"}),
+            json!({"resourceType": "Patient", "id": "p2"}),
+            json!({"resourceType": "Patient", "id": "p3"}),
+            observation("a", "Patient/p1", (LOINC, "4548-4"), json!({})),
+            observation("b", "Patient/p2", (LOINC, "718-7"), json!({})),
+            json!({"resourceType": "Provenance", "id": "prov", "recorded": "2025-01-01T00:00:00Z",
+                   "target": [{"reference": "Observation/b"}],
+                   "agent": [{"who": {"reference": "Practitioner/x"}}]}),
+        ],
+    )
+    .await;
+    assert_eq!(
+        ids(&app, "Patient?_has:Observation:patient:code=4548-4").await,
+        names(&["p1"])
+    );
+    assert_eq!(
+        ids(&app, "Patient?_has:Observation:subject:code=4548-4,718-7").await,
+        names(&["p1", "p2"])
+    );
+    assert_eq!(
+        ids(
+            &app,
+            "Patient?_has:Observation:patient:_has:Provenance:target:agent=Practitioner/x"
+        )
+        .await,
+        names(&["p2"])
+    );
+    assert_eq!(
+        ids(&app, "Patient?_has:Observation:patient:code=0").await,
+        names(&[])
+    );
+}

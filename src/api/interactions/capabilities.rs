@@ -1,19 +1,43 @@
 //! `GET /metadata`: a CapabilityStatement that claims exactly what this server does.
 
-use std::sync::OnceLock;
-
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 use crate::api::response::FhirResponse;
+use crate::api::AppState;
+use crate::fhir::search_params::{ParamType, SearchParamRegistry};
 use crate::fhir::ResourceType;
 
-pub async fn capability_statement() -> FhirResponse {
-    static STATEMENT: OnceLock<Value> = OnceLock::new();
-    FhirResponse::new(StatusCode::OK, STATEMENT.get_or_init(build).clone())
+/// Built per request: the registry can grow with custom SearchParameters.
+pub async fn capability_statement(State(state): State<AppState>) -> FhirResponse {
+    FhirResponse::new(StatusCode::OK, build(state.records.checks().registry()))
 }
 
-fn build() -> Value {
+/// The search parameters a type can be searched by: every indexed one, plus `_id` and
+/// `_lastUpdated` (columns of the resource table).
+fn search_params(registry: &SearchParamRegistry, resource_type: ResourceType) -> Vec<Value> {
+    let mut params: Vec<Value> = registry
+        .for_type(resource_type.as_str())
+        .iter()
+        .filter(|p| p.param.param_type != ParamType::Special && p.expression.is_some())
+        .map(|p| {
+            json!({
+                "name": p.code(),
+                "definition": p.param.url,
+                "type": p.param.param_type.as_str(),
+            })
+        })
+        .collect();
+    for (name, kind) in [("_id", "token"), ("_lastUpdated", "date")] {
+        if !params.iter().any(|p| p["name"] == name) {
+            params.push(json!({"name": name, "type": kind}));
+        }
+    }
+    params
+}
+
+fn build(registry: &SearchParamRegistry) -> Value {
     let interactions = [
         "read",
         "vread",
@@ -22,6 +46,7 @@ fn build() -> Value {
         "history-instance",
         "history-type",
         "create",
+        "search-type",
     ];
     let resources: Vec<Value> = ResourceType::all()
         .map(|resource_type| {
@@ -31,10 +56,13 @@ fn build() -> Value {
                 "versioning": "versioned-update",
                 "readHistory": true,
                 "updateCreate": true,
-                "conditionalCreate": false,
+                "conditionalCreate": true,
                 "conditionalRead": "not-supported",
-                "conditionalUpdate": false,
-                "conditionalDelete": "not-supported",
+                "conditionalUpdate": true,
+                "conditionalDelete": "single",
+                "searchInclude": ["*"],
+                "searchRevInclude": ["*"],
+                "searchParam": search_params(registry, resource_type),
                 "operation": [{
                     "name": "validate",
                     "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",

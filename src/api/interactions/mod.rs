@@ -2,6 +2,7 @@
 
 mod batch;
 mod capabilities;
+mod conditional;
 mod create;
 mod delete;
 mod history;
@@ -20,7 +21,13 @@ pub fn router() -> Router<AppState> {
         .route("/", post(batch::batch_or_transaction))
         .route("/metadata", get(capabilities::capability_statement))
         .route("/_history", get(history::system_history))
-        .route("/{type}", post(create::create).get(search::search_get))
+        .route(
+            "/{type}",
+            post(create::create)
+                .get(search::search_get)
+                .put(conditional::update)
+                .delete(conditional::delete),
+        )
         .route("/{type}/_search", post(search::search_post))
         .route("/{type}/_history", get(history::type_history))
         .route(

@@ -10,7 +10,7 @@ use crate::api::request::{BaseUrl, Target};
 use crate::api::response::FhirResponse;
 use crate::api::{ApiError, AppState};
 use crate::fhir::{IssueType, OperationOutcome, OutcomeIssue, ResourceType};
-use crate::record::{SearchRequest, SearchResult};
+use crate::record::{SearchRequest, SearchResult, Shape};
 use crate::store::StoredResource;
 
 /// `GET /[type]?…`
@@ -53,7 +53,8 @@ pub async fn search_post(
     run(&state, &base, &path, target.resource_type, request).await
 }
 
-/// `GET /Patient/[id]/[type]?…`: a search inside one patient's compartment.
+/// `GET /Patient/[id]/[type]?…`: a search inside one patient's compartment; and
+/// `GET /Patient/[id]/$everything`.
 pub async fn compartment_search(
     State(state): State<AppState>,
     BaseUrl(base): BaseUrl,
@@ -68,6 +69,18 @@ pub async fn compartment_search(
             "only the Patient compartment can be searched, not {}",
             target.resource_type
         )));
+    }
+    if inner == "$everything" {
+        let params: Vec<(String, String)> =
+            url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect();
+        let result = state.records.everything(&id, &params).await?;
+        let path = format!("{base}/Patient/{id}/$everything");
+        return Ok(FhirResponse::new(
+            StatusCode::OK,
+            bundle(&result, &base, &path)?,
+        ));
     }
     let inner: ResourceType = inner
         .parse()
@@ -133,7 +146,13 @@ fn bundle(result: &SearchResult, base: &str, path: &str) -> Result<Value, ApiErr
         .page
         .entries
         .iter()
-        .map(|stored| entry(stored, base, "match"))
+        .map(|stored| entry(stored, base, "match", &result.shape))
+        .chain(
+            result
+                .included
+                .iter()
+                .map(|stored| entry(stored, base, "include", &Shape::Full)),
+        )
         .collect::<Result<Vec<_>, _>>()?;
     if !result.ignored.is_empty() {
         let issues = result
@@ -166,13 +185,18 @@ fn bundle(result: &SearchResult, base: &str, path: &str) -> Result<Value, ApiErr
     Ok(bundle)
 }
 
-fn entry(stored: &StoredResource, base: &str, mode: &str) -> Result<Value, ApiError> {
+fn entry(
+    stored: &StoredResource,
+    base: &str,
+    mode: &str,
+    shape: &Shape,
+) -> Result<Value, ApiError> {
     let body = stored.body.as_deref().unwrap_or("null");
     let resource: Value =
         serde_json::from_str(body).map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
     Ok(json!({
         "fullUrl": format!("{base}/{}/{}", stored.resource_type, stored.id),
-        "resource": resource,
+        "resource": shape.apply(resource),
         "search": {"mode": mode},
     }))
 }

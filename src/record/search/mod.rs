@@ -1,14 +1,18 @@
 //! FHIR search over the typed index: parameters parsed against the search-parameter registry,
 //! run by the store as one query, paged by a cursor.
 
+mod everything;
+mod include;
 mod parse;
+mod shape;
 mod values;
 
 use crate::fhir::{IssueType, ResourceType};
-use crate::store::{Clause, SearchPage, SearchQuery};
+use crate::store::{Clause, SearchPage, SearchQuery, StoredResource};
 
 use super::{RecordError, Records};
 use parse::Refusal;
+pub use shape::Shape;
 
 /// Page size when `_count` is absent, and the most a page may hold.
 pub const DEFAULT_COUNT: usize = 50;
@@ -33,6 +37,12 @@ pub struct SearchResult {
     /// Parameters ignored because the server does not know them.
     pub ignored: Vec<String>,
     pub count: usize,
+    /// Resources `_include`/`_revinclude` added (search mode `include`).
+    pub included: Vec<StoredResource>,
+    /// `_summary=count`: the Bundle carries the total only.
+    pub count_only: bool,
+    /// `_elements` / `_summary`: how much of each match to return.
+    pub shape: Shape,
 }
 
 /// Parameters that shape the result rather than select resources.
@@ -52,6 +62,10 @@ impl Records {
         let mut count = DEFAULT_COUNT;
         let mut total = false;
         let mut after = None;
+        let mut includes = Vec::new();
+        let mut count_only = false;
+        let mut sort = Vec::new();
+        let mut shape = Shape::Full;
         if let Some(patient) = &request.compartment {
             clauses.push(Clause::Compartment(patient.clone()));
         }
@@ -79,6 +93,49 @@ impl Records {
                     after = Some(value.clone());
                     continue;
                 }
+                "_sort" => {
+                    sort = parse::sort(registry, resource_type, value)?;
+                    used.push((key.clone(), value.clone()));
+                    continue;
+                }
+                "_summary" if value != "count" => {
+                    shape = match value.as_str() {
+                        "false" => Shape::Full,
+                        "text" => Shape::Text,
+                        "data" => Shape::Data,
+                        _ => {
+                            return Err(bad(format!(
+                                "_summary '{}' is not supported; use count, text, data or false",
+                                short(value)
+                            )))
+                        }
+                    };
+                    used.push((key.clone(), value.clone()));
+                    continue;
+                }
+                "_elements" => {
+                    shape = Shape::Elements(
+                        value
+                            .split(',')
+                            .map(|e| e.trim().to_owned())
+                            .filter(|e| !e.is_empty())
+                            .collect(),
+                    );
+                    used.push((key.clone(), value.clone()));
+                    continue;
+                }
+                "_summary" if value == "count" => {
+                    count_only = true;
+                    total = true;
+                    count = 0;
+                    used.push((key.clone(), value.clone()));
+                    continue;
+                }
+                k if k.starts_with("_include") || k.starts_with("_revinclude") => {
+                    includes.push(include::Include::parse(k, value)?);
+                    used.push((key.clone(), value.clone()));
+                    continue;
+                }
                 _ if CONTROL.contains(&key.as_str()) => continue,
                 _ => {}
             }
@@ -103,13 +160,22 @@ impl Records {
             count,
             after,
             total,
+            sort,
         };
         let page = self.store.search(&query).await?;
+        let included = if includes.is_empty() {
+            Vec::new()
+        } else {
+            include::resolve(self.store.as_ref(), &includes, &page.entries).await?
+        };
         Ok(SearchResult {
             page,
             used,
             ignored,
             count,
+            included,
+            count_only,
+            shape,
         })
     }
 }

@@ -4,7 +4,7 @@
 use crate::fhir::search_params::{ParamType, SearchParamRegistry, TypedParam};
 use crate::fhir::{IssueType, ResourceType};
 use crate::record::RecordError;
-use crate::store::{Clause, Cond, IndexMatch, Op};
+use crate::store::{Clause, Cond, IndexMatch, Op, SortBy, SortKey, SqlValue};
 
 use super::values::{self, prefix, split_or};
 
@@ -41,6 +41,9 @@ pub(super) fn clause(
     key: &str,
     value: &str,
 ) -> Result<Clause, Refusal> {
+    if let Some(rest) = key.strip_prefix("_has:") {
+        return has(registry, resource_type, key, rest, value);
+    }
     let (head, chain) = match key.split_once('.') {
         Some((head, rest)) => (head, Some(rest)),
         None => (key, None),
@@ -66,11 +69,12 @@ pub(super) fn clause(
                                 Some(crate::store::SqlValue::Int(ms)) => ms.saturating_mul(1000),
                                 _ => 0,
                             };
-                            // `high <= sh` of a millisecond range is `< (sh + 1) ms` in µs.
-                            let (op, at) = match (c.column, c.op) {
-                                ("high", Op::Le) => (Op::Lt, at + 1000),
-                                ("high", Op::Gt) => (Op::Ge, at + 1000),
-                                (_, op) => (op, at),
+                            // Inclusive millisecond upper bounds (`<= sh`, `> sh`) end at
+                            // the last microsecond of that millisecond.
+                            let (op, at) = match c.op {
+                                Op::Le => (Op::Lt, at.saturating_add(1000)),
+                                Op::Gt => (Op::Ge, at.saturating_add(1000)),
+                                op => (op, at),
                             };
                             (op, at)
                         })
@@ -246,4 +250,106 @@ fn composite(param: &TypedParam, text: &str) -> Option<Vec<Vec<Cond>>> {
 
 fn short(text: &str) -> String {
     crate::fhir::truncate(text)
+}
+
+/// `_sort=a,-b`: keys in order, `-` for descending. Parameters sort by their index column.
+pub(super) fn sort(
+    registry: &SearchParamRegistry,
+    resource_type: ResourceType,
+    value: &str,
+) -> Result<Vec<SortKey>, RecordError> {
+    let mut keys = Vec::new();
+    for part in value.split(',').filter(|p| !p.is_empty()) {
+        let (descending, name) = match part.strip_prefix('-') {
+            Some(name) => (true, name),
+            None => (false, part),
+        };
+        let by = match name {
+            "_id" => SortBy::Id,
+            "_lastUpdated" => SortBy::LastUpdated,
+            _ => {
+                let kind = registry
+                    .get(resource_type.as_str(), name)
+                    .map(|p| p.param.param_type);
+                // Resources without a value sort last in either direction.
+                let text = || {
+                    SqlValue::Text(if descending {
+                        String::new()
+                    } else {
+                        char::MAX.to_string()
+                    })
+                };
+                let int = || SqlValue::Int(if descending { i64::MIN } else { i64::MAX });
+                let float = || SqlValue::Float(if descending { f64::MIN } else { f64::MAX });
+                let (table, column, missing) = match kind {
+                    Some(ParamType::Date) if descending => ("idx_date", "high", int()),
+                    Some(ParamType::Date) => ("idx_date", "low", int()),
+                    Some(ParamType::String) => ("idx_string", "norm", text()),
+                    Some(ParamType::Token) => ("idx_token", "value", text()),
+                    Some(ParamType::Reference) => ("idx_reference", "target_id", text()),
+                    Some(ParamType::Uri) => ("idx_uri", "uri", text()),
+                    Some(ParamType::Number) => ("idx_number", "value", float()),
+                    Some(ParamType::Quantity) => ("idx_quantity", "value", float()),
+                    _ => {
+                        return Err(RecordError::invalid(
+                            IssueType::NotSupported,
+                            format!("cannot sort {resource_type} by '{}'", short(name)),
+                            None,
+                        ))
+                    }
+                };
+                SortBy::Index {
+                    table,
+                    column,
+                    code: name.to_owned(),
+                    missing,
+                }
+            }
+        };
+        keys.push(SortKey { by, descending });
+    }
+    Ok(keys)
+}
+
+/// `_has:Source:param:rest=value`: resources that a `Source` whose `param` points at them, and
+/// which `rest=value` selects, references. `rest` may itself be a `_has`.
+fn has(
+    registry: &SearchParamRegistry,
+    resource_type: ResourceType,
+    key: &str,
+    rest: &str,
+    value: &str,
+) -> Result<Clause, Refusal> {
+    let mut parts = rest.splitn(3, ':');
+    let (Some(source), Some(code), Some(inner)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(invalid(format!(
+            "'{}' must be _has:Type:reference:parameter",
+            short(key)
+        )));
+    };
+    let source: ResourceType = source
+        .parse()
+        .map_err(|_| invalid(format!("'{}' names no resource type", short(key))))?;
+    let param = registry
+        .get(source.as_str(), code)
+        .filter(|p| p.param.param_type == ParamType::Reference)
+        .ok_or_else(|| Refusal::Unknown(key.to_owned()))?;
+    if !param.param.targets.is_empty()
+        && !param
+            .param
+            .targets
+            .iter()
+            .any(|t| t == resource_type.as_str())
+    {
+        return Err(invalid(format!(
+            "{source}.{code} cannot point at a {resource_type}"
+        )));
+    }
+    let inner = clause(registry, source, inner, value)?;
+    Ok(Clause::Referenced {
+        source,
+        code: code.to_owned(),
+        target: resource_type,
+        inner: Box::new(inner),
+    })
 }

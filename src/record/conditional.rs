@@ -1,0 +1,124 @@
+//! Conditional create, update and delete: the target is found by search criteria, with the
+//! spec's rules for no, one and several matches. Criteria are handled strictly, since an
+//! ignored parameter would widen the match and touch the wrong resource.
+
+use serde_json::Value;
+
+use super::{RecordError, Records, SearchRequest};
+use crate::fhir::{Id, IssueType, ResourceType};
+use crate::store::{StoredResource, WriteOutcome};
+
+/// What a conditional create did.
+pub enum ConditionalCreate {
+    Created(WriteOutcome),
+    /// One resource already matched; nothing was written.
+    Exists(StoredResource),
+}
+
+impl Records {
+    /// The current resources matching `criteria` (a query string), at most two: enough to
+    /// tell none, one and several apart.
+    pub async fn matching(
+        &self,
+        resource_type: ResourceType,
+        criteria: &str,
+    ) -> Result<Vec<StoredResource>, RecordError> {
+        let params: Vec<(String, String)> = url::form_urlencoded::parse(criteria.as_bytes())
+            .into_owned()
+            .filter(|(key, _)| !key.starts_with('_') || key == "_id" || key == "_lastUpdated")
+            .collect();
+        if params.is_empty() {
+            return Err(RecordError::invalid(
+                IssueType::Invalid,
+                "a conditional request needs at least one search criterion",
+                None,
+            ));
+        }
+        let mut request = SearchRequest {
+            params,
+            strict: true,
+            compartment: None,
+        };
+        request.params.push(("_count".into(), "2".into()));
+        Ok(self.search(resource_type, &request).await?.page.entries)
+    }
+
+    /// `If-None-Exist`: create unless exactly one resource matches; several is an error.
+    pub async fn create_if_none_exist(
+        &self,
+        resource_type: ResourceType,
+        resource: Value,
+        criteria: &str,
+    ) -> Result<ConditionalCreate, RecordError> {
+        let mut found = self.matching(resource_type, criteria).await?;
+        match found.len() {
+            0 => Ok(ConditionalCreate::Created(
+                self.create(resource_type, resource).await?,
+            )),
+            1 => Ok(ConditionalCreate::Exists(found.remove(0))),
+            _ => Err(several(resource_type)),
+        }
+    }
+
+    /// `PUT /[type]?criteria`: create when nothing matches, update the one match, refuse
+    /// several.
+    pub async fn conditional_update(
+        &self,
+        resource_type: ResourceType,
+        criteria: &str,
+        mut resource: Value,
+        if_match: Option<i64>,
+    ) -> Result<WriteOutcome, RecordError> {
+        let found = self.matching(resource_type, criteria).await?;
+        let body_id = resource
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let id = match (found.as_slice(), body_id) {
+            ([], Some(id)) => Id::parse(&id)
+                .map_err(|e| RecordError::invalid(IssueType::Value, e.to_string(), Some("id")))?,
+            ([], None) => Id::generate(),
+            ([one], Some(id)) if id != one.id => {
+                return Err(RecordError::invalid(
+                    IssueType::Invalid,
+                    "the resource's id differs from the id of the resource the criteria match",
+                    Some("id"),
+                ))
+            }
+            ([one], _) => Id::parse(&one.id).map_err(|e| {
+                RecordError::Store(crate::store::StoreError::Corrupt(e.to_string()))
+            })?,
+            _ => return Err(several(resource_type)),
+        };
+        if let Value::Object(fields) = &mut resource {
+            fields.insert("id".into(), Value::String(id.to_string()));
+        }
+        self.update(resource_type, id, resource, if_match).await
+    }
+
+    /// `DELETE /[type]?criteria`: deletes the one match (none is success with nothing done);
+    /// several is refused rather than deleting more than the client may expect.
+    pub async fn conditional_delete(
+        &self,
+        resource_type: ResourceType,
+        criteria: &str,
+    ) -> Result<Option<WriteOutcome>, RecordError> {
+        let found = self.matching(resource_type, criteria).await?;
+        match found.as_slice() {
+            [] => Ok(None),
+            [one] => {
+                let id = Id::parse(&one.id).map_err(|e| {
+                    RecordError::Store(crate::store::StoreError::Corrupt(e.to_string()))
+                })?;
+                Ok(Some(self.delete(resource_type, id, None).await?))
+            }
+            _ => Err(several(resource_type)),
+        }
+    }
+}
+
+fn several(resource_type: ResourceType) -> RecordError {
+    RecordError::MultipleMatches(format!(
+        "the criteria match more than one {resource_type}; make them more selective"
+    ))
+}
