@@ -60,6 +60,7 @@ impl Application {
                     source,
                 })?;
         let state = api::AppState {
+            measures: Arc::new(measure::service::MeasureService::new(store.clone())),
             records: Records::new(
                 store.clone(),
                 Arc::new(Checks::r4(Arc::new(Validator::load()?))?),

@@ -32,9 +32,12 @@ mod native;
 mod node;
 mod ops;
 mod ops2;
+mod patients;
+pub mod population;
 mod program;
 pub mod report;
 mod scoring;
+pub mod service;
 #[cfg(test)]
 mod tests;
 mod units;

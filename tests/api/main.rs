@@ -9,5 +9,6 @@ mod concurrency;
 mod crud;
 mod helpers;
 mod history;
+mod measure_api;
 mod spec_examples;
 mod transaction;

@@ -1,8 +1,10 @@
 //! One file per `$operation`.
 
+mod evaluate_measure;
+mod params;
 mod validate;
 
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 
 use super::AppState;
@@ -11,4 +13,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/{type}/$validate", post(validate::validate_type))
         .route("/{type}/{id}/$validate", post(validate::validate_instance))
+        .route(
+            "/{type}/$evaluate-measure",
+            get(evaluate_measure::type_get).post(evaluate_measure::type_post),
+        )
+        .route(
+            "/{type}/{id}/$evaluate-measure",
+            get(evaluate_measure::instance_get).post(evaluate_measure::instance_post),
+        )
 }
