@@ -17,6 +17,7 @@
 //! (element types, choices), derived from the R4 JSON schema in `fhir-profiles/`.
 //! `conformance::run` checks the engine against published test cases.
 
+pub mod care_gaps;
 mod compile;
 mod compile_query;
 mod compile_refs;

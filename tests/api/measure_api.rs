@@ -119,13 +119,25 @@ async fn load(app: &TestApp, dir: &Path) -> HashMap<&'static str, Vec<Case>> {
             .map(|e| e.expect("entry").path())
             .collect();
         case_dirs.sort();
+        // Some cases in the numerator and some not, so every population count varies.
+        let (met, unmet): (Vec<PathBuf>, Vec<PathBuf>) =
+            case_dirs.into_iter().partition(|d| in_numerator(d));
+        let chosen = met.iter().take(CASES_PER_MEASURE / 2).chain(unmet.iter());
         let mut loaded = Vec::new();
-        for (ci, case_dir) in case_dirs.iter().take(CASES_PER_MEASURE).enumerate() {
+        for (ci, case_dir) in chosen.take(CASES_PER_MEASURE).enumerate() {
             loaded.push(post_case(app, case_dir, &format!("m{mi}c{ci}")).await);
         }
         cases.insert(*measure, loaded);
     }
     cases
+}
+
+fn in_numerator(case_dir: &Path) -> bool {
+    json_files(case_dir)
+        .iter()
+        .map(|f| read_json(f))
+        .filter(|r| r["resourceType"] == "MeasureReport")
+        .any(|r| counts(&r).iter().any(|g| g.get("numerator") > Some(&0)))
 }
 
 async fn post_case(app: &TestApp, case_dir: &Path, suffix: &str) -> Case {
@@ -350,4 +362,69 @@ async fn measure_errors_are_operation_outcomes() {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+fn eligible(case: &Case) -> bool {
+    let g = &case.expected[0];
+    g.get("denominator") > Some(&0)
+        && g.get("denominator-exclusion").copied().unwrap_or(0) == 0
+        && g.get("denominator-exception").copied().unwrap_or(0) == 0
+}
+
+#[tokio::test]
+async fn care_gaps_are_open_outside_the_numerator_and_closed_inside() {
+    let Some(dir) = ecqm_dir() else { return };
+    let app = spawn_app().await;
+    let cases = load(&app, &dir).await;
+    let measure = "BreastCancerScreeningFHIR";
+    let cases = &cases[measure];
+    let open = cases
+        .iter()
+        .find(|c| eligible(c) && c.expected[0]["numerator"] == 0)
+        .expect("a loaded case with an open gap");
+    let closed = cases
+        .iter()
+        .find(|c| eligible(c) && c.expected[0]["numerator"] > 0)
+        .expect("a loaded case with a closed gap");
+    for (case, status, other) in [
+        (open, "open-gap", "closed-gap"),
+        (closed, "closed-gap", "open-gap"),
+    ] {
+        let query = format!(
+            "/Measure/$care-gaps?{PERIOD}&subject=Patient/{}&measureId={measure}",
+            case.patient
+        );
+        let (status_code, answer) = get_json(&app, &format!("{query}&status={status}")).await;
+        assert_eq!(status_code, StatusCode::OK, "{answer}");
+        let bundles = answer["parameter"].as_array().expect("parameters");
+        assert_eq!(bundles.len(), 1, "{status}");
+        let entries = bundles[0]["resource"]["entry"].as_array().expect("entries");
+        assert_eq!(entries[0]["resource"]["resourceType"], "Composition");
+        let issue = entries
+            .iter()
+            .find(|e| e["resource"]["resourceType"] == "DetectedIssue")
+            .expect("a DetectedIssue");
+        assert_eq!(
+            issue["resource"]["modifierExtension"][0]["valueCodeableConcept"]["coding"][0]["code"],
+            status
+        );
+        let report = entries
+            .iter()
+            .find(|e| e["resource"]["resourceType"] == "MeasureReport")
+            .expect("the MeasureReport");
+        assert_eq!(counts(&report["resource"]), case.expected);
+        // Asking only for the other status gives no bundle for this patient.
+        let (_, none) = get_json(&app, &format!("{query}&status={other}")).await;
+        assert_eq!(none["parameter"].as_array().map_or(0, Vec::len), 0);
+    }
+    let (status, outcome) = get_json(
+        &app,
+        &format!(
+            "/Measure/$care-gaps?{PERIOD}&subject=Patient/{}&status=open-gap",
+            open.patient
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
 }

@@ -23,7 +23,7 @@ fn build() -> Value {
         "history-type",
         "create",
     ];
-    let resources: Vec<Value> = ResourceType::all()
+    let mut resources: Vec<Value> = ResourceType::all()
         .map(|resource_type| {
             json!({
                 "type": resource_type.as_str(),
@@ -42,6 +42,7 @@ fn build() -> Value {
             })
         })
         .collect();
+    add_measure_operations(&mut resources);
     json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -62,4 +63,19 @@ fn build() -> Value {
             ],
         }],
     })
+}
+
+/// Measure also answers `$evaluate-measure` and `$care-gaps`.
+fn add_measure_operations(resources: &mut [Value]) {
+    let measure = resources.iter_mut().find(|r| r["type"] == "Measure");
+    if let Some(operations) = measure.and_then(|r| r["operation"].as_array_mut()) {
+        operations.push(json!({
+            "name": "evaluate-measure",
+            "definition": "http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure",
+        }));
+        operations.push(json!({
+            "name": "care-gaps",
+            "definition": "http://hl7.org/fhir/us/davinci-deqm/OperationDefinition/care-gaps",
+        }));
+    }
 }

@@ -1,5 +1,6 @@
 //! One file per `$operation`.
 
+mod care_gaps;
 mod evaluate_measure;
 mod params;
 mod validate;
@@ -16,6 +17,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/{type}/$evaluate-measure",
             get(evaluate_measure::type_get).post(evaluate_measure::type_post),
+        )
+        .route(
+            "/{type}/$care-gaps",
+            get(care_gaps::get).post(care_gaps::post),
         )
         .route(
             "/{type}/{id}/$evaluate-measure",
