@@ -18,6 +18,7 @@
 //! `conformance::run` checks the engine against published test cases.
 
 pub mod care_gaps;
+pub mod commands;
 mod compile;
 mod compile_query;
 mod compile_refs;

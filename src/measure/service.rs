@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use moka::sync::Cache;
 
-use super::population::{self, ReportType, Subjects};
+use super::population::{self, Progress, ReportType, Subjects};
 use super::{CompiledMeasure, Engine, Json, MeasureError, Period};
 use crate::fhir::{Id, ResourceType};
 use crate::store::{ResourceStore, StoreError};
@@ -74,6 +74,15 @@ impl MeasureService {
 
     /// `$evaluate-measure`: a MeasureReport (individual, subject-list or summary).
     pub async fn evaluate(&self, request: EvaluateRequest) -> Result<Json, ServiceError> {
+        self.evaluate_with_progress(request, None).await
+    }
+
+    /// `evaluate`, calling `progress` with the number of patients done after each page.
+    pub async fn evaluate_with_progress(
+        &self,
+        request: EvaluateRequest,
+        progress: Option<Progress<'_>>,
+    ) -> Result<Json, ServiceError> {
         let measure = self.measure(&request.measure).await?;
         let mut report = population::run(
             &self.store,
@@ -81,7 +90,7 @@ impl MeasureService {
             request.period,
             request.report_type,
             request.subjects,
-            None,
+            progress,
         )
         .await?;
         if let Some(on) = request.last_received_on {
