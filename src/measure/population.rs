@@ -47,6 +47,12 @@ pub enum Subjects {
     All,
 }
 
+/// Patient ids and their results, for one page.
+type PageResults = (
+    Vec<String>,
+    Vec<Result<Vec<GroupResult>, super::MeasureError>>,
+);
+
 /// Called after each page with the number of patients evaluated so far.
 pub type Progress<'a> = &'a (dyn Fn(u64) + Send + Sync);
 
@@ -70,28 +76,38 @@ pub async fn run(
     }
     let mut source = Source::new(store.as_ref(), subjects).await?;
     let mut tally = Tally::new(&measure, report_type == ReportType::SubjectList);
-    while let Some(ids) = source.next_page(store.as_ref()).await? {
-        let mut records = patients::load(store.as_ref(), &ids).await?;
-        if let Some(practitioner) = &source.practitioner {
-            records.retain(|r| patients::has_practitioner(r, practitioner));
+    // The next page is read from the store while the current one is evaluated.
+    let mut evaluating: Option<tokio::task::JoinHandle<PageResults>> = None;
+    loop {
+        let next = match source.next_page(store.as_ref()).await? {
+            Some(ids) => {
+                let mut records = patients::load(store.as_ref(), &ids).await?;
+                if let Some(practitioner) = &source.practitioner {
+                    records.retain(|r| patients::has_practitioner(r, practitioner));
+                }
+                Some(records)
+            }
+            None => None,
+        };
+        if let Some(page) = evaluating.take() {
+            let (ids, results) = page.await.map_err(|_| ServiceError::Interrupted)?;
+            for (id, result) in ids.into_iter().zip(results) {
+                tally.add(&id, &result?);
+            }
+            if let Some(progress) = progress {
+                progress(tally.patients);
+            }
         }
+        let Some(records) = next else { break };
         let measure = measure.clone();
-        let results = tokio::task::spawn_blocking(move || {
+        evaluating = Some(tokio::task::spawn_blocking(move || {
             let results = measure.evaluate_all(&records, &period);
-            let ids: Vec<String> = records
+            let ids = records
                 .iter()
                 .map(|r| r.patient_id().unwrap_or_default().to_owned())
                 .collect();
             (ids, results)
-        })
-        .await
-        .map_err(|_| ServiceError::Interrupted)?;
-        for (id, result) in results.0.into_iter().zip(results.1) {
-            tally.add(&id, &result?);
-        }
-        if let Some(progress) = progress {
-            progress(tally.patients);
-        }
+        }));
     }
     Ok(tally.render(&measure, &period))
 }
