@@ -80,6 +80,7 @@ impl Application {
                     source,
                 })?;
         let state = api::AppState {
+            measures: Arc::new(measure::service::MeasureService::new(store.clone())),
             records: Records::new(store.clone(), Arc::new(load_checks(store.as_ref()).await?)),
             max_body_bytes: config.max_body_bytes,
             base_url: config

@@ -51,6 +51,27 @@ enum MeasureCommand {
         #[arg(long, default_value = "measure-known-differences.md")]
         known: std::path::PathBuf,
     },
+    /// Store the measure content in DIR (measures/, libraries/, valuesets/) in the database.
+    Load {
+        dir: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Evaluate a stored measure and print its MeasureReport.
+    Eval {
+        /// Canonical url (optionally `url|version`) or id of the Measure.
+        #[arg(long)]
+        measure: String,
+        #[arg(long)]
+        period_start: String,
+        #[arg(long)]
+        period_end: String,
+        /// `Patient/[id]` (individual report) or `Group/[id]`; default every patient.
+        #[arg(long)]
+        subject: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Args)]
@@ -136,6 +157,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if unexpected > 0 {
                 anyhow::bail!("{unexpected} unexpected measure test failures");
             }
+            Ok(())
+        }
+        Command::Measure(MeasureCommand::Load { dir, database }) => {
+            let store =
+                hearth::store::open(&database.database_url, &database.store_options()).await?;
+            let stored = hearth::measure::commands::load(store.clone(), &dir).await;
+            store.close().await;
+            println!("stored {} measure resources", stored?);
+            Ok(())
+        }
+        Command::Measure(MeasureCommand::Eval {
+            measure,
+            period_start,
+            period_end,
+            subject,
+            database,
+        }) => {
+            let store =
+                hearth::store::open(&database.database_url, &database.store_options()).await?;
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(indicatif::ProgressStyle::with_template(
+                "{spinner} {pos} patients {per_sec} {elapsed}",
+            )?);
+            let progress = |done: u64| bar.set_position(done);
+            let args = hearth::measure::commands::EvalArgs {
+                measure,
+                period_start,
+                period_end,
+                subject,
+            };
+            let report =
+                hearth::measure::commands::eval(store.clone(), args, Some(&progress)).await;
+            bar.finish();
+            store.close().await;
+            println!("{}", serde_json::to_string_pretty(&report?)?);
             Ok(())
         }
         Command::Migrate(args) => {

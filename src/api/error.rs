@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::response::FhirResponse;
 use crate::fhir::{IssueType, OperationOutcome, OutcomeIssue};
+use crate::measure::service::ServiceError;
 use crate::record::RecordError;
 use crate::store::StoreError;
 
@@ -27,6 +28,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error(transparent)]
     Record(#[from] RecordError),
+    #[error(transparent)]
+    Measure(#[from] ServiceError),
 }
 
 impl From<StoreError> for ApiError {
@@ -60,6 +63,7 @@ impl ApiError {
                 issue(IssueType::NotSupported),
             ),
             ApiError::Record(error) => record_status(error),
+            ApiError::Measure(error) => measure_status(error),
         }
     }
 }
@@ -98,6 +102,25 @@ fn record_status(error: &RecordError) -> (StatusCode, Vec<OutcomeIssue>) {
             (status, located)
         }
         RecordError::Store(store) => store_status(store),
+    }
+}
+
+fn measure_status(error: &ServiceError) -> (StatusCode, Vec<OutcomeIssue>) {
+    let issue = |code: IssueType| vec![OutcomeIssue::error(code, error.to_string())];
+    match error {
+        ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, issue(IssueType::NotFound)),
+        ServiceError::BadRequest(_) => (StatusCode::BAD_REQUEST, issue(IssueType::Invalid)),
+        // The measure's content cannot be run (unsupported ELM, broken library): the request
+        // was fine, the stored content is not.
+        ServiceError::Measure(_) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            issue(IssueType::Processing),
+        ),
+        ServiceError::Store(store) => store_status(store),
+        ServiceError::Interrupted => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            issue(IssueType::Exception),
+        ),
     }
 }
 

@@ -20,6 +20,7 @@ use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::measure::service::MeasureService;
 use crate::record::Records;
 
 pub use error::ApiError;
@@ -29,6 +30,7 @@ pub use response::FHIR_JSON;
 #[derive(Clone)]
 pub struct AppState {
     pub records: Records,
+    pub measures: Arc<MeasureService>,
     pub max_body_bytes: usize,
     pub base_url: Option<Arc<str>>,
 }

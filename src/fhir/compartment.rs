@@ -73,6 +73,16 @@ impl PatientCompartment {
                 by_type.insert(ty.to_owned(), expressions);
             }
         }
+        // R4 leaves Task out of the Patient compartment, but quality measures (QI-Core) retrieve
+        // a patient's Tasks with the rest of the record: the storage key follows `Task.for`.
+        if !by_type.contains_key("Task") {
+            if let Some(expr) = registry
+                .get("Task", "patient")
+                .and_then(|p| p.expression.clone())
+            {
+                by_type.insert("Task".to_owned(), vec![expr]);
+            }
+        }
         Ok(PatientCompartment {
             engine: Engine::r4()?,
             by_type,
@@ -242,6 +252,9 @@ mod tests {
     fn every_compartment_parameter_exists() {
         let registry = SearchParamRegistry::r4().unwrap();
         let compartment = PatientCompartment::r4(&registry).unwrap();
-        assert_eq!(compartment.by_type.len(), 66);
+        // The 66 types of the R4 definition plus Task (placed by `Task.for`).
+        assert_eq!(compartment.by_type.len(), 67);
+        let task = serde_json::json!({"resourceType": "Task", "for": {"reference": "Patient/p1"}});
+        assert_eq!(compartment.patient_id(&task), Some("p1"));
     }
 }

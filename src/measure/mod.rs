@@ -17,6 +17,8 @@
 //! (element types, choices), derived from the R4 JSON schema in `fhir-profiles/`.
 //! `conformance::run` checks the engine against published test cases.
 
+pub mod care_gaps;
+pub mod commands;
 mod compile;
 mod compile_query;
 mod compile_refs;
@@ -32,9 +34,12 @@ mod native;
 mod node;
 mod ops;
 mod ops2;
+mod patients;
+pub mod population;
 mod program;
 pub mod report;
 mod scoring;
+pub mod service;
 #[cfg(test)]
 mod tests;
 mod units;

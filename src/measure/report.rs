@@ -8,7 +8,7 @@ use serde_json::json;
 use super::program::{CompiledMeasure, GroupResult, Period};
 use super::value::Json;
 
-fn populations(counts: &[(String, i64)]) -> Vec<Json> {
+pub(super) fn populations(counts: &[(String, i64)]) -> Vec<Json> {
     counts
         .iter()
         .map(|(code, n)| {
@@ -23,7 +23,11 @@ fn populations(counts: &[(String, i64)]) -> Vec<Json> {
         .collect()
 }
 
-fn group_json(id: Option<&String>, counts: &[(String, i64)], stratifiers: Vec<Json>) -> Json {
+pub(super) fn group_json(
+    id: Option<&String>,
+    counts: &[(String, i64)],
+    stratifiers: Vec<Json>,
+) -> Json {
     let mut group = json!({ "population": populations(counts) });
     if let Some(score) = proportion_score(counts) {
         group["measureScore"] = json!({ "value": score });
@@ -37,7 +41,12 @@ fn group_json(id: Option<&String>, counts: &[(String, i64)], stratifiers: Vec<Js
     group
 }
 
-fn report(measure: &CompiledMeasure, kind: &str, period: &Period, groups: Vec<Json>) -> Json {
+pub(super) fn report(
+    measure: &CompiledMeasure,
+    kind: &str,
+    period: &Period,
+    groups: Vec<Json>,
+) -> Json {
     json!({
         "resourceType": "MeasureReport",
         "status": "complete",

@@ -154,6 +154,29 @@ pub trait ResourceStore: Send + Sync + 'static {
     /// Every current, non-deleted resource in one patient's compartment (including the Patient).
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError>;
 
+    /// Ids of the current, non-deleted resources of one type, in id order, after `after`:
+    /// pages through a type (population runs stream patients this way).
+    async fn list_ids(
+        &self,
+        resource_type: ResourceType,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Every current, non-deleted resource of one type (small types only: measure content).
+    async fn list_all(&self, resource_type: ResourceType) -> Result<Vec<Value>, StoreError>;
+
+    /// The current, non-deleted resources of one type with these ids, in no particular order.
+    async fn read_many(
+        &self,
+        resource_type: ResourceType,
+        ids: &[String],
+    ) -> Result<Vec<Value>, StoreError>;
+
+    /// A number that grows whenever a resource of one of these types is written, so caches
+    /// derived from them (compiled measures) know when they are stale, on every replica.
+    async fn change_marker(&self, types: &[ResourceType]) -> Result<i64, StoreError>;
+
     /// Answers once the database does.
     async fn ping(&self) -> Result<(), StoreError>;
 

@@ -193,6 +193,71 @@ impl ResourceStore for PostgresStore {
         Ok(bodies.into_iter().map(|body| body.0).collect())
     }
 
+    async fn list_ids(
+        &self,
+        resource_type: ResourceType,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT res_id FROM resource WHERE res_type = $1 AND res_id > $2 AND NOT deleted \
+             ORDER BY res_id LIMIT $3",
+        )
+        .bind(resource_type.as_str())
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn list_all(&self, resource_type: ResourceType) -> Result<Vec<Value>, StoreError> {
+        let bodies: Vec<sqlx::types::Json<Value>> = sqlx::query_scalar(
+            "SELECT v.body FROM resource r JOIN resource_version v ON v.seq = r.seq \
+             WHERE r.res_type = $1 AND NOT r.deleted ORDER BY r.res_id",
+        )
+        .bind(resource_type.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(bodies.into_iter().map(|body| body.0).collect())
+    }
+
+    async fn read_many(
+        &self,
+        resource_type: ResourceType,
+        ids: &[String],
+    ) -> Result<Vec<Value>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        // Chunks keep the statement under every backend's bind-parameter limit.
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT v.body FROM resource r JOIN resource_version v ON v.seq = r.seq \
+                 WHERE r.res_type = $1 AND NOT r.deleted AND r.res_id IN ({})",
+                marks.join(",")
+            );
+            let mut select = sqlx::query_scalar(&sql).bind(resource_type.as_str());
+            for id in chunk {
+                select = select.bind(id);
+            }
+            let bodies: Vec<sqlx::types::Json<Value>> = select.fetch_all(&self.pool).await?;
+            out.extend(bodies.into_iter().map(|body| body.0));
+        }
+        Ok(out)
+    }
+
+    async fn change_marker(&self, types: &[ResourceType]) -> Result<i64, StoreError> {
+        let mut marker = 0;
+        for resource_type in types {
+            let seq: Option<i64> =
+                sqlx::query_scalar("SELECT MAX(seq) FROM resource_version WHERE res_type = $1")
+                    .bind(resource_type.as_str())
+                    .fetch_one(&self.pool)
+                    .await?;
+            marker = marker.max(seq.unwrap_or(0));
+        }
+        Ok(marker)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

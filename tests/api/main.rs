@@ -10,6 +10,7 @@ mod crud;
 mod generated;
 mod helpers;
 mod history;
+mod measure_api;
 mod search_bundle;
 mod search_conditional;
 mod search_reindex;

@@ -48,7 +48,7 @@ fn build(registry: &SearchParamRegistry) -> Value {
         "create",
         "search-type",
     ];
-    let resources: Vec<Value> = ResourceType::all()
+    let mut resources: Vec<Value> = ResourceType::all()
         .map(|resource_type| {
             json!({
                 "type": resource_type.as_str(),
@@ -70,6 +70,7 @@ fn build(registry: &SearchParamRegistry) -> Value {
             })
         })
         .collect();
+    add_measure_operations(&mut resources);
     json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -90,4 +91,19 @@ fn build(registry: &SearchParamRegistry) -> Value {
             ],
         }],
     })
+}
+
+/// Measure also answers `$evaluate-measure` and `$care-gaps`.
+fn add_measure_operations(resources: &mut [Value]) {
+    let measure = resources.iter_mut().find(|r| r["type"] == "Measure");
+    if let Some(operations) = measure.and_then(|r| r["operation"].as_array_mut()) {
+        operations.push(json!({
+            "name": "evaluate-measure",
+            "definition": "http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure",
+        }));
+        operations.push(json!({
+            "name": "care-gaps",
+            "definition": "http://hl7.org/fhir/us/davinci-deqm/OperationDefinition/care-gaps",
+        }));
+    }
 }

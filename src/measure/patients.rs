@@ -1,0 +1,147 @@
+//! Reading patients' data for a measure: each patient's compartment (one indexed query) plus
+//! the shared resources it references that live outside any compartment (Location,
+//! Medication, Practitioner, Organization), fetched once per page of patients.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use super::{Json, PatientData, PatientRecord};
+use crate::fhir::ResourceType;
+use crate::store::{ResourceStore, StoreError};
+
+/// Non-compartment types that measures look up through references.
+const REFERENCED: [&str; 5] = [
+    "Location",
+    "Medication",
+    "Practitioner",
+    "PractitionerRole",
+    "Organization",
+];
+
+/// Compartment reads in flight at once for one page.
+const CONCURRENT_READS: usize = 4;
+
+/// The records of these patients, in order; a patient with no data at all is left out.
+pub async fn load(
+    store: &dyn ResourceStore,
+    ids: &[String],
+) -> Result<Vec<PatientRecord>, StoreError> {
+    let mut compartments: Vec<Vec<Json>> = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CONCURRENT_READS) {
+        let reads: Vec<_> = chunk
+            .iter()
+            .map(|id| store.patient_compartment(id))
+            .collect();
+        compartments.extend(futures::future::try_join_all(reads).await?);
+    }
+    let mut wanted: BTreeMap<ResourceType, BTreeSet<String>> = BTreeMap::new();
+    let per_patient: Vec<Vec<(ResourceType, String)>> = compartments
+        .iter()
+        .map(|resources| {
+            let mut refs = Vec::new();
+            for r in resources {
+                collect_refs(r, &mut refs);
+            }
+            refs.sort();
+            refs.dedup();
+            for (t, id) in &refs {
+                wanted.entry(*t).or_default().insert(id.clone());
+            }
+            refs
+        })
+        .collect();
+    let mut shared: HashMap<(ResourceType, String), Json> = HashMap::new();
+    for (resource_type, ids) in wanted {
+        let ids: Vec<String> = ids.into_iter().collect();
+        for r in store.read_many(resource_type, &ids).await? {
+            if let Some(id) = r.get("id").and_then(Json::as_str) {
+                shared.insert((resource_type, id.to_owned()), r.clone());
+            }
+        }
+    }
+    Ok(compartments
+        .into_iter()
+        .zip(per_patient)
+        .filter(|(resources, _)| !resources.is_empty())
+        .map(|(mut resources, refs)| {
+            resources.extend(refs.into_iter().filter_map(|key| shared.get(&key).cloned()));
+            PatientRecord::new(resources)
+        })
+        .collect())
+}
+
+/// `Type/id` references to the shared types, anywhere in a resource.
+fn collect_refs(json: &Json, out: &mut Vec<(ResourceType, String)>) {
+    match json {
+        Json::Object(fields) => {
+            for (key, value) in fields {
+                if let (true, Some(reference)) = (key == "reference", value.as_str()) {
+                    if let Some((t, id)) = reference.split_once('/') {
+                        if REFERENCED.contains(&t) && !id.contains('/') {
+                            if let Ok(t) = t.parse::<ResourceType>() {
+                                out.push((t, id.to_owned()));
+                            }
+                        }
+                    }
+                } else {
+                    collect_refs(value, out);
+                }
+            }
+        }
+        Json::Array(items) => items.iter().for_each(|item| collect_refs(item, out)),
+        _ => {}
+    }
+}
+
+/// Whether the patient's `generalPractitioner` names this practitioner.
+pub fn has_practitioner(record: &PatientRecord, practitioner: &str) -> bool {
+    let wanted = practitioner.trim_start_matches("Practitioner/");
+    record.resources("Patient").iter().any(|p| {
+        p.get("generalPractitioner")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.get("reference").and_then(Json::as_str))
+            .any(|r| r.trim_start_matches("Practitioner/") == wanted)
+    })
+}
+
+/// A record that remembers which resource types the measure retrieved, so an individual
+/// report can list the resources it evaluated.
+pub struct Recording<'a> {
+    inner: &'a PatientRecord,
+    seen: Mutex<BTreeSet<String>>,
+}
+
+impl<'a> Recording<'a> {
+    pub fn new(inner: &'a PatientRecord) -> Recording<'a> {
+        Recording {
+            inner,
+            seen: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// References to every resource of every type the measure retrieved.
+    pub fn evaluated(&self) -> Vec<Json> {
+        let seen = self.seen.lock().map(|s| s.clone()).unwrap_or_default();
+        seen.iter()
+            .flat_map(|t| self.inner.resources(t))
+            .filter_map(|r| {
+                let t = r.get("resourceType").and_then(Json::as_str)?;
+                let id = r.get("id").and_then(Json::as_str)?;
+                Some(serde_json::json!({ "reference": format!("{t}/{id}") }))
+            })
+            .collect()
+    }
+}
+
+impl PatientData for Recording<'_> {
+    fn resources(&self, resource_type: &str) -> &[Json] {
+        if let Ok(mut seen) = self.seen.lock() {
+            if !seen.contains(resource_type) {
+                seen.insert(resource_type.to_owned());
+            }
+        }
+        self.inner.resources(resource_type)
+    }
+}

@@ -1,0 +1,337 @@
+//! Measure runs over stored patients. One patient gives an individual report; otherwise
+//! patients stream from the store a page at a time, each page is evaluated in parallel on the
+//! rayon pool (from a blocking thread, never the async runtime), and counts are added up as
+//! pages finish, so memory stays flat however large the population (subject lists excepted:
+//! they hold one id per member).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::patients::{self, Recording};
+use super::report;
+use super::service::{resource_type, ServiceError};
+use super::{CompiledMeasure, GroupResult, Json, Period};
+use crate::fhir::Id;
+use crate::store::ResourceStore;
+
+/// Patients read and evaluated per step of a population run.
+const PAGE: u32 = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportType {
+    Subject,
+    SubjectList,
+    Population,
+}
+
+impl ReportType {
+    pub fn parse(text: &str) -> Option<ReportType> {
+        match text {
+            "subject" => Some(ReportType::Subject),
+            "subject-list" => Some(ReportType::SubjectList),
+            "population" => Some(ReportType::Population),
+            _ => None,
+        }
+    }
+}
+
+/// Whom a run covers.
+#[derive(Debug, Clone)]
+pub enum Subjects {
+    Patient(String),
+    Group(String),
+    /// Patients whose `generalPractitioner` is this practitioner id.
+    Practitioner(String),
+    All,
+}
+
+/// Patient ids and their results, for one page.
+type PageResults = (
+    Vec<String>,
+    Vec<Result<Vec<GroupResult>, super::MeasureError>>,
+);
+
+/// Called after each page with the number of patients evaluated so far.
+pub type Progress<'a> = &'a (dyn Fn(u64) + Send + Sync);
+
+/// Evaluates `measure` for `subjects` and renders the MeasureReport `report_type` asks for.
+pub async fn run(
+    store: &Arc<dyn ResourceStore>,
+    measure: Arc<CompiledMeasure>,
+    period: Period,
+    report_type: ReportType,
+    subjects: Subjects,
+    progress: Option<Progress<'_>>,
+) -> Result<Json, ServiceError> {
+    if report_type == ReportType::Subject {
+        let Subjects::Patient(id) = subjects else {
+            return Err(ServiceError::BadRequest(
+                "reportType subject needs a subject that is one Patient".into(),
+            ));
+        };
+        let (report, _) = individual(store.as_ref(), measure, period, &id).await?;
+        return Ok(report);
+    }
+    let mut source = Source::new(store.as_ref(), subjects).await?;
+    let mut tally = Tally::new(&measure, report_type == ReportType::SubjectList);
+    // The next page is read from the store while the current one is evaluated.
+    let mut evaluating: Option<tokio::task::JoinHandle<PageResults>> = None;
+    loop {
+        let next = match source.next_page(store.as_ref()).await? {
+            Some(ids) => {
+                let mut records = patients::load(store.as_ref(), &ids).await?;
+                if let Some(practitioner) = &source.practitioner {
+                    records.retain(|r| patients::has_practitioner(r, practitioner));
+                }
+                Some(records)
+            }
+            None => None,
+        };
+        if let Some(page) = evaluating.take() {
+            let (ids, results) = page.await.map_err(|_| ServiceError::Interrupted)?;
+            for (id, result) in ids.into_iter().zip(results) {
+                tally.add(&id, &result?);
+            }
+            if let Some(progress) = progress {
+                progress(tally.patients);
+            }
+        }
+        let Some(records) = next else { break };
+        let measure = measure.clone();
+        evaluating = Some(tokio::task::spawn_blocking(move || {
+            let results = measure.evaluate_all(&records, &period);
+            let ids = records
+                .iter()
+                .map(|r| r.patient_id().unwrap_or_default().to_owned())
+                .collect();
+            (ids, results)
+        }));
+    }
+    Ok(tally.render(&measure, &period))
+}
+
+/// One patient's individual report and its group results.
+pub async fn individual(
+    store: &dyn ResourceStore,
+    measure: Arc<CompiledMeasure>,
+    period: Period,
+    id: &str,
+) -> Result<(Json, Vec<GroupResult>), ServiceError> {
+    let record = patients::load(store, &[id.to_owned()])
+        .await?
+        .pop()
+        .ok_or_else(|| ServiceError::NotFound("no Patient with that id".into()))?;
+    let id = id.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let recording = Recording::new(&record);
+        let groups = measure.evaluate(&recording, &period)?;
+        let mut report = report::individual(&measure, &id, &period, &groups);
+        let evaluated = recording.evaluated();
+        if !evaluated.is_empty() {
+            report["evaluatedResource"] = Json::Array(evaluated);
+        }
+        Ok((report, groups))
+    })
+    .await
+    .map_err(|_| ServiceError::Interrupted)?
+}
+
+/// Where patient ids come from: a fixed list, or every stored Patient page by page.
+struct Source {
+    fixed: Option<Vec<String>>,
+    after: Option<String>,
+    done: bool,
+    practitioner: Option<String>,
+}
+
+impl Source {
+    async fn new(store: &dyn ResourceStore, subjects: Subjects) -> Result<Source, ServiceError> {
+        let mut source = Source {
+            fixed: None,
+            after: None,
+            done: false,
+            practitioner: None,
+        };
+        match subjects {
+            Subjects::Patient(id) => source.fixed = Some(vec![id]),
+            Subjects::Group(id) => source.fixed = Some(group_members(store, &id).await?),
+            Subjects::Practitioner(id) => source.practitioner = Some(id),
+            Subjects::All => {}
+        }
+        Ok(source)
+    }
+
+    async fn next_page(
+        &mut self,
+        store: &dyn ResourceStore,
+    ) -> Result<Option<Vec<String>>, ServiceError> {
+        if self.done {
+            return Ok(None);
+        }
+        if let Some(fixed) = &mut self.fixed {
+            let rest = fixed.split_off(fixed.len().min(PAGE as usize));
+            let page = std::mem::replace(fixed, rest);
+            self.done = fixed.is_empty();
+            return Ok((!page.is_empty()).then_some(page));
+        }
+        let page = store
+            .list_ids(resource_type("Patient")?, self.after.as_deref(), PAGE)
+            .await?;
+        self.done = page.len() < PAGE as usize;
+        self.after = page.last().cloned();
+        Ok((!page.is_empty()).then_some(page))
+    }
+}
+
+/// The Patient ids a Group lists in `member.entity`.
+pub async fn group_members(
+    store: &dyn ResourceStore,
+    id: &str,
+) -> Result<Vec<String>, ServiceError> {
+    let missing = || ServiceError::NotFound("no Group with that id".into());
+    let id = Id::parse(id).map_err(|_| missing())?;
+    let stored = store
+        .read(resource_type("Group")?, &id)
+        .await?
+        .ok_or_else(missing)?;
+    let body = stored.body.ok_or_else(missing)?;
+    let group: Json = serde_json::from_str(&body)
+        .map_err(|_| ServiceError::BadRequest("the Group is not valid JSON".into()))?;
+    Ok(group
+        .get("member")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.pointer("/entity/reference").and_then(Json::as_str))
+        .filter_map(|r| r.strip_prefix("Patient/"))
+        .map(str::to_owned)
+        .collect())
+}
+
+type Counts = Vec<(String, i64)>;
+
+/// Running population counts (and, for subject lists, members) per group.
+struct Tally {
+    patients: u64,
+    groups: Vec<GroupTally>,
+    keep_members: bool,
+}
+
+struct GroupTally {
+    counts: Counts,
+    strata: Vec<BTreeMap<String, Counts>>,
+    /// Per population (Measure order): the patients counted in it.
+    members: Vec<Vec<String>>,
+}
+
+impl Tally {
+    fn new(measure: &CompiledMeasure, keep_members: bool) -> Tally {
+        let groups = measure
+            .groups
+            .iter()
+            .map(|g| GroupTally {
+                counts: g.populations.iter().map(|p| (p.code.clone(), 0)).collect(),
+                strata: vec![BTreeMap::new(); g.stratifiers.len()],
+                members: vec![Vec::new(); g.populations.len()],
+            })
+            .collect();
+        Tally {
+            patients: 0,
+            groups,
+            keep_members,
+        }
+    }
+
+    fn add(&mut self, patient: &str, result: &[GroupResult]) {
+        self.patients += 1;
+        for (tally, g) in self.groups.iter_mut().zip(result) {
+            add(&mut tally.counts, &g.counts);
+            for (map, (_, value)) in tally.strata.iter_mut().zip(&g.strata) {
+                let entry = map
+                    .entry(value.clone())
+                    .or_insert_with(|| g.counts.iter().map(|(c, _)| (c.clone(), 0)).collect());
+                add(entry, &g.counts);
+            }
+            if self.keep_members {
+                for (members, (_, n)) in tally.members.iter_mut().zip(&g.counts) {
+                    if *n > 0 {
+                        members.push(patient.to_owned());
+                    }
+                }
+            }
+        }
+    }
+
+    fn render(self, measure: &CompiledMeasure, period: &Period) -> Json {
+        let mut contained = Vec::new();
+        let groups = self
+            .groups
+            .into_iter()
+            .zip(&measure.groups)
+            .enumerate()
+            .map(|(gi, (tally, def))| {
+                let stratifiers = tally
+                    .strata
+                    .into_iter()
+                    .zip(&def.stratifiers)
+                    .map(|(map, s)| {
+                        let stratum: Vec<Json> = map
+                            .into_iter()
+                            .map(|(value, c)| {
+                                json!({"value": {"text": value}, "population": report::populations(&c)})
+                            })
+                            .collect();
+                        json!({"id": s.id, "stratum": stratum})
+                    })
+                    .collect();
+                let mut group = report::group_json(def.id.as_ref(), &tally.counts, stratifiers);
+                if self.keep_members {
+                    attach_lists(&mut group, gi, &tally.members, &mut contained);
+                }
+                group
+            })
+            .collect();
+        let kind = if self.keep_members {
+            "subject-list"
+        } else {
+            "summary"
+        };
+        let mut r = report::report(measure, kind, period, groups);
+        if !contained.is_empty() {
+            r["contained"] = Json::Array(contained);
+        }
+        r
+    }
+}
+
+/// A contained List of each population's members, referenced from `subjectResults`.
+fn attach_lists(group: &mut Json, gi: usize, members: &[Vec<String>], contained: &mut Vec<Json>) {
+    let Some(populations) = group.get_mut("population").and_then(Json::as_array_mut) else {
+        return;
+    };
+    for (pi, (population, members)) in populations.iter_mut().zip(members).enumerate() {
+        let id = format!("group-{gi}-population-{pi}");
+        population["subjectResults"] = json!({ "reference": format!("#{id}") });
+        let entries: Vec<Json> = members
+            .iter()
+            .map(|m| json!({"item": {"reference": format!("Patient/{m}")}}))
+            .collect();
+        contained.push(json!({
+            "resourceType": "List",
+            "id": id,
+            "status": "current",
+            "mode": "snapshot",
+            "entry": entries,
+        }));
+    }
+}
+
+fn add(into: &mut [(String, i64)], from: &[(String, i64)]) {
+    for (code, n) in from {
+        if let Some(slot) = into.iter_mut().find(|(c, _)| c == code) {
+            slot.1 += n;
+        }
+    }
+}
