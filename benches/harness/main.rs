@@ -53,6 +53,8 @@ async fn main() -> anyhow::Result<()> {
 
     let server = Server::start(&database.url(), &client).await?;
     let (idle_rss, _) = server.rss_mib();
+    // For attaching a profiler (`perf record -p PID`) while the bench runs.
+    eprintln!("server pid {}", server.pid());
     let capabilities: Value = client
         .get(format!("{}/metadata", server.base))
         .send()
