@@ -2,7 +2,7 @@
 //! then a read mix; prints throughput, client-side latency percentiles per query kind, server
 //! peak RSS, database size, cold start, generation speed and the machine it ran on.
 //!
-//! `cargo bench --bench harness` (SQLite in a temporary directory under the current one), or
+//! `cargo bench --bench harness` (SQLite in a temporary directory), or
 //! with `HEARTH_BENCH_DATABASE_URL=postgres://…` pointing at an empty PostgreSQL database.
 //! Knobs: `HEARTH_BENCH_PATIENTS` (1000), `HEARTH_BENCH_CONCURRENCY` (8),
 //! `HEARTH_BENCH_READS` (20000). Server settings (e.g. `HEARTH_SQLITE_SYNCHRONOUS`,
@@ -53,6 +53,8 @@ async fn main() -> anyhow::Result<()> {
 
     let server = Server::start(&database.url(), &client).await?;
     let (idle_rss, _) = server.rss_mib();
+    // For attaching a profiler (`perf record -p PID`) while the bench runs.
+    eprintln!("server pid {}", server.pid());
     let capabilities: Value = client
         .get(format!("{}/metadata", server.base))
         .send()

@@ -133,7 +133,7 @@ impl Database {
             Ok(url) if url.starts_with("postgres") => Ok(Database::Postgres { url }),
             Ok(url) if !url.is_empty() => bail!("HEARTH_BENCH_DATABASE_URL must be postgres://…"),
             _ => {
-                let dir = tempfile::tempdir_in(".").context("temporary directory")?;
+                let dir = tempfile::tempdir().context("temporary directory")?;
                 Ok(Database::Sqlite {
                     path: dir.path().join("bench.db"),
                     _dir: dir,
