@@ -4,9 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::population::{ReportType, Subjects};
-use super::service::{
-    r4_expression_languages, EvaluateRequest, MeasureRef, MeasureService, ServiceError,
-};
+use super::service::{EvaluateRequest, MeasureRef, MeasureService, ServiceError};
 use super::{Json, Period};
 use crate::fhir::Id;
 use crate::record::{Checks, RecordError, Records};
@@ -50,9 +48,8 @@ pub async fn load(store: Arc<dyn ResourceStore>, dir: &Path) -> Result<usize, Co
         for file in files {
             let text =
                 std::fs::read_to_string(&file).map_err(|e| CommandError::Io(file.clone(), e))?;
-            let mut resource: Json = serde_json::from_str(&text)
+            let resource: Json = serde_json::from_str(&text)
                 .map_err(|_| CommandError::NotAResource(file.clone()))?;
-            r4_expression_languages(&mut resource);
             let resource_type = resource
                 .get("resourceType")
                 .and_then(Json::as_str)

@@ -186,23 +186,3 @@ fn matches(measure: &Json, by: &MeasureRef) -> bool {
         },
     }
 }
-
-/// Published eCQM content (MADiE exports) names CQL expressions with the language code
-/// `text/cql-identifier`, which R4's Expression.language binding is extensible enough to allow
-/// but the R4 JSON schema's closed enum rejects. A CQL identifier is a CQL expression, so this
-/// rewrites it to `text/cql` before content is stored.
-pub fn r4_expression_languages(resource: &mut Json) {
-    match resource {
-        Json::Object(fields) => {
-            for (key, value) in fields.iter_mut() {
-                if key == "language" && value.as_str() == Some("text/cql-identifier") {
-                    *value = Json::String("text/cql".into());
-                } else {
-                    r4_expression_languages(value);
-                }
-            }
-        }
-        Json::Array(items) => items.iter_mut().for_each(r4_expression_languages),
-        _ => {}
-    }
-}

@@ -97,8 +97,7 @@ fn rewrite(value: &mut Value, ids: &HashMap<String, String>) {
 async fn load(app: &TestApp, dir: &Path) -> HashMap<&'static str, Vec<Case>> {
     for folder in ["valuesets", "libraries", "measures"] {
         for file in json_files(&dir.join(folder)) {
-            let mut resource = read_json(&file);
-            hearth::measure::service::r4_expression_languages(&mut resource);
+            let resource = read_json(&file);
             let path = format!(
                 "{}/{}",
                 resource["resourceType"].as_str().expect("type"),
@@ -328,8 +327,7 @@ async fn measure_errors_are_operation_outcomes() {
         get_json(&app, &format!("/Measure/nope/$evaluate-measure?{PERIOD}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(outcome["resourceType"], "OperationOutcome");
-    let mut measure = read_json(&dir.join("measures/BreastCancerScreeningFHIR.json"));
-    hearth::measure::service::r4_expression_languages(&mut measure);
+    let measure = read_json(&dir.join("measures/BreastCancerScreeningFHIR.json"));
     let response = app
         .put("/Measure/BreastCancerScreeningFHIR", &measure)
         .await;
