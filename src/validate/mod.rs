@@ -161,10 +161,53 @@ impl Validator {
                 &format!("the resource is nested more than {MAX_DEPTH} levels deep"),
             ));
         }
-        let mut sink = Sink::default();
         let mut path = resource_type.clone();
+        if control_character_at(resource, &mut path) {
+            return Err(invalid(
+                IssueType::Value,
+                &path,
+                "text must not contain control characters (U+0000 to U+001F other than tab, \
+                 carriage return and line feed)",
+            ));
+        }
+        let mut sink = Sink::default();
         self.roots.check(root, resource, &mut path, &mut sink);
         sink.finish()
+    }
+}
+
+/// FHIR forbids characters below U+0020 except tab, CR and LF in every string (and PostgreSQL
+/// cannot store U+0000 in JSONB). On finding one, `path` is left at its location.
+fn control_character_at(value: &Value, path: &mut String) -> bool {
+    let forbidden = |text: &str| {
+        text.chars()
+            .any(|c| c < ' ' && !matches!(c, '\t' | '\r' | '\n'))
+    };
+    match value {
+        Value::String(text) => forbidden(text),
+        Value::Array(items) => items.iter().enumerate().any(|(index, item)| {
+            let length = path.len();
+            path.push_str(&format!("[{index}]"));
+            let found = control_character_at(item, path);
+            if !found {
+                path.truncate(length);
+            }
+            found
+        }),
+        Value::Object(fields) => fields.iter().any(|(key, item)| {
+            if key == "resourceType" {
+                return false;
+            }
+            let length = path.len();
+            path.push('.');
+            path.push_str(key);
+            let found = forbidden(key) || control_character_at(item, path);
+            if !found {
+                path.truncate(length);
+            }
+            found
+        }),
+        _ => false,
     }
 }
 

@@ -344,3 +344,20 @@ async fn validate_operation_reports_without_storing() {
         "$validate stores nothing"
     );
 }
+
+#[tokio::test]
+async fn control_characters_are_refused_not_stored_or_crashed_on() {
+    let app = spawn_app().await;
+    let body = r#"{"resourceType": "Patient", "name": [{"text": "nul\u0000here"}]}"#;
+    let response = raw(
+        &app,
+        reqwest::Method::POST,
+        "Patient",
+        "application/fhir+json",
+        body.as_bytes().to_vec(),
+    )
+    .await;
+    let outcome = assert_outcome(response, StatusCode::BAD_REQUEST, "control characters").await;
+    assert_eq!(outcome["issue"][0]["expression"][0], "Patient.name[0].text");
+    still_up(&app).await;
+}
