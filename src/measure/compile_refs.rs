@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::compile::{arr, s, Compiler};
+use super::compile_tables::vital_signs_code;
 use super::model::model;
 use super::node::{Node, Retrieve};
 use super::value::{Code, Concept, Json, Value};
@@ -50,8 +51,10 @@ impl Compiler<'_> {
         if arr(e, "dateFilter").len() + arr(e, "otherFilter").len() + arr(e, "include").len() > 0 {
             return Err(self.err("Retrieve with filters or includes"));
         }
-        // Like cql-exec-fhir, profiles only filter when the data's `meta.profile`
-        // is trusted; the base resource profile never filters.
+        // Like cql-exec-fhir, profiles only filter by the data's `meta.profile`
+        // when it is trusted; the base resource profile never filters. Vital-signs
+        // profiles always filter by the code they fix, which the data shows.
+        let fixed_loinc = s(e, "templateId").and_then(vital_signs_code);
         let profile = s(e, "templateId").filter(|t| {
             self.trust_meta_profile
                 && *t != format!("http://hl7.org/fhir/StructureDefinition/{local}")
@@ -74,6 +77,7 @@ impl Compiler<'_> {
         Ok(Node::Retrieve(Box::new(Retrieve {
             resource_type,
             profile: profile.map(str::to_owned),
+            fixed_loinc,
             code_property,
             codes,
         })))

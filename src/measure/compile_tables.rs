@@ -183,3 +183,26 @@ pub(crate) fn op2(ty: &str) -> Option<Op2> {
         _ => return None,
     })
 }
+
+/// The LOINC code each FHIR R4 vital-signs profile fixes on `Observation.code`
+/// (http://hl7.org/fhir/R4/observation-vitalsigns.html). Conformance to these
+/// profiles is decidable from the data alone, so a retrieve such as
+/// `["observation-bp"]` keeps only matching Observations even when `meta.profile`
+/// is not trusted; without this it returns every Observation (BMI, heart rate,
+/// smoking status, ...) and measures reading the BP components see nulls.
+pub(crate) fn vital_signs_code(profile: &str) -> Option<&'static str> {
+    let name = profile.strip_prefix("http://hl7.org/fhir/StructureDefinition/")?;
+    Some(match name {
+        "vitalspanel" => "85353-1",
+        "resprate" => "9279-1",
+        "heartrate" => "8867-4",
+        "oxygensat" => "2708-6",
+        "bodytemp" => "8310-5",
+        "bodyheight" => "8302-2",
+        "headcircum" => "9843-4",
+        "bodyweight" => "29463-7",
+        "bmi" => "39156-5",
+        "bp" => "85354-9",
+        _ => return None,
+    })
+}

@@ -306,6 +306,11 @@ impl<'a> Cx<'a> {
                     continue;
                 }
             }
+            if let Some(code) = r.fixed_loinc {
+                if !has_loinc(res, code) {
+                    continue;
+                }
+            }
             let v = Value::Fhir(res, r.resource_type);
             if let (Some(codes), Some(prop)) = (&codes, &r.code_property) {
                 let cv = m.child(res, r.resource_type, prop);
@@ -317,6 +322,20 @@ impl<'a> Cx<'a> {
         }
         Ok(Value::list(out))
     }
+}
+
+/// Whether `resource.code` has a LOINC coding with `code`.
+fn has_loinc(resource: &Json, code: &str) -> bool {
+    resource
+        .get("code")
+        .and_then(|c| c.get("coding"))
+        .and_then(Json::as_array)
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c.get("system").and_then(Json::as_str) == Some("http://loinc.org")
+                    && c.get("code").and_then(Json::as_str) == Some(code)
+            })
+        })
 }
 
 pub(crate) fn instance<'a>(

@@ -225,6 +225,8 @@ pub struct Retrieve {
     pub resource_type: &'static str,
     /// Only resources declaring this profile in `meta.profile` (non-base, non-QI-Core profiles).
     pub profile: Option<String>,
+    /// LOINC code a vital-signs profile fixes on `Observation.code`.
+    pub fixed_loinc: Option<&'static str>,
     pub code_property: Option<Arc<str>>,
     pub codes: Option<Node>,
 }

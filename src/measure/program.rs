@@ -169,7 +169,8 @@ impl Engine {
 
     /// Whether profile-typed retrieves (`["observation-bp"]`) keep only resources
     /// tagged with the profile in `meta.profile`. Off by default, as in
-    /// fqm-execution: a retrieve returns every resource of the profile's type.
+    /// fqm-execution: a retrieve returns every resource of the profile's type
+    /// (except that FHIR vital-signs profiles keep only their fixed LOINC code).
     pub fn trust_meta_profile(mut self, trust: bool) -> Engine {
         self.trust_meta_profile = trust;
         self

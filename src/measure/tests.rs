@@ -62,7 +62,6 @@ fn mini_elm(extra: Vec<serde_json::Value>) -> serde_json::Value {
 }
 
 fn engine(extra: Vec<serde_json::Value>) -> Engine {
-    let elm = base64::engine::general_purpose::STANDARD.encode(mini_elm(extra).to_string());
     // FHIRHelpers' external functions are declared, not defined, in its ELM.
     let helpers = json!({"library": {"identifier": {"id": "FHIRHelpers", "version": "4.4.000"},
         "statements": {"def": [{"name": "resolve", "type": "FunctionDef", "external": true, "context": "Patient",
@@ -70,18 +69,14 @@ fn engine(extra: Vec<serde_json::Value>) -> Engine {
                 {"type": "NamedTypeSpecifier", "name": "{http://hl7.org/fhir}Reference"}}]}]}}});
     let helpers = base64::engine::general_purpose::STANDARD.encode(helpers.to_string());
     let mut content = Content::default();
-    let sde: Vec<serde_json::Value> = [
-        "Visit Dates",
-        "Sum",
-        "Pairs",
-        "Unmatched",
-        "Null Source",
-        "Subject Id",
-        "Converts",
-    ]
-    .iter()
-    .map(|e| json!({"criteria": {"expression": e}}))
-    .collect();
+    // Every extra definition is a supplemental expression, so tests can
+    // evaluate it with `evaluate_expression`.
+    let sde: Vec<serde_json::Value> = extra
+        .iter()
+        .filter_map(|d| d.get("name"))
+        .map(|e| json!({"criteria": {"expression": e}}))
+        .collect();
+    let elm = base64::engine::general_purpose::STANDARD.encode(mini_elm(extra).to_string());
     let resources = [
         json!({"resourceType": "Library", "url": "http://example.org/Library/FHIRHelpers", "name": "FHIRHelpers",
             "content": [{"contentType": "application/elm+json", "data": helpers}]}),
@@ -555,4 +550,49 @@ fn extreme_arithmetic_yields_null_not_a_panic() {
         super::ops2::arith(super::node::Op2::Modulo, &Value::Int(5), &Value::Int(0))
             .is_ok_and(|v| v.is_null())
     );
+}
+
+#[test]
+fn vital_signs_profile_retrieves_keep_only_the_profile_code() {
+    // `["observation-bp"]` as CMS165 writes it: no code filter in the ELM.
+    let ids = |name: &str, template: &str| {
+        json!({"name": name, "context": "Patient", "expression": {"type": "Query",
+            "source": [{"alias": "O", "expression": {"type": "Retrieve",
+                "dataType": "{http://hl7.org/fhir}Observation", "templateId": template}}],
+            "return": {"expression": prop("value", prop("id", alias("O")))},
+            "sort": {"by": [{"type": "ByDirection", "direction": "asc"}]}}})
+    };
+    let e = engine(vec![
+        ids(
+            "Blood Pressures",
+            "http://hl7.org/fhir/StructureDefinition/bp",
+        ),
+        ids(
+            "Observations",
+            "http://hl7.org/fhir/StructureDefinition/Observation",
+        ),
+    ]);
+    let m = e
+        .compile_measure("MiniMeasure")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+    let obs = |id: &str, code: &str| {
+        json!({"resourceType": "Observation", "id": id, "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+            "subject": {"reference": "Patient/p1"}, "effectiveDateTime": "2025-03-01"})
+    };
+    let p = PatientRecord::new([
+        json!({"resourceType": "Patient", "id": "p1", "birthDate": "1960-01-01"}),
+        obs("bmi", "39156-5"),
+        obs("bp", "85354-9"),
+        obs("pulse", "8867-4"),
+    ]);
+    let period = Period::parse("2025-01-01", "2025-12-31").unwrap_or_else(|e| panic!("{e}"));
+    let eval = |name: &str| {
+        m.evaluate_expression(&p, &period, name)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    // Untagged data (no `meta.profile`) conforms to the BP profile only by its code.
+    assert_eq!(eval("Blood Pressures"), json!(["bp"]));
+    assert_eq!(eval("Observations"), json!(["bmi", "bp", "pulse"]));
 }
