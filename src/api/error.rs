@@ -81,6 +81,13 @@ fn record_status(error: &RecordError) -> (StatusCode, Vec<OutcomeIssue>) {
         RecordError::NotSupported(_) => {
             (StatusCode::NOT_IMPLEMENTED, issue(IssueType::NotSupported))
         }
+        RecordError::Internal(_) => {
+            tracing::error!(error = %error, "internal failure");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                issue(IssueType::Exception),
+            )
+        }
         RecordError::InEntry { index, source } => {
             let (status, issues) = record_status(source);
             let located = issues

@@ -76,12 +76,27 @@ impl Records {
         rewrite_references(&mut entries, conditional)?;
         entries.sort_by_key(|entry| (entry.method, entry.index));
 
-        let mut ops = Vec::new();
-        let mut op_entries = Vec::new();
-        for entry in entries.iter_mut().filter(|e| e.method != Method::Get) {
-            ops.push(self.write_op(entry).map_err(|e| e.in_entry(entry.index))?);
-            op_entries.push(entry.index);
-        }
+        // Validation and index extraction are CPU work: keep them off the async runtime, where
+        // they would delay every other request and the store's writer.
+        let records = self.clone();
+        let (entries, ops, op_entries) = tokio::task::spawn_blocking(move || {
+            let mut entries = entries;
+            let mut ops = Vec::new();
+            let mut op_entries = Vec::new();
+            for entry in entries.iter_mut().filter(|e| e.method != Method::Get) {
+                ops.push(
+                    records
+                        .write_op(entry)
+                        .map_err(|e| e.in_entry(entry.index))?,
+                );
+                op_entries.push(entry.index);
+            }
+            Ok::<_, RecordError>((entries, ops, op_entries))
+        })
+        .await
+        .map_err(|_| {
+            RecordError::Internal("the validation task of a transaction failed".into())
+        })??;
         let outcomes = self.store.write(ops).await.map_err(|error| match error {
             StoreError::InOperation { index, source } => {
                 let entry = op_entries.get(index).copied().unwrap_or(index);

@@ -28,6 +28,9 @@ pub enum RecordError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A failure of the server itself, not of the request.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl RecordError {

@@ -28,11 +28,20 @@ pub(super) struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the writer task on `pool` (a pool of one connection).
-    pub fn start(pool: SqlitePool) -> GroupCommit {
+    /// Starts the writer on `pool` (a pool of one connection), on a thread of its own: the
+    /// writer is the one serial path of every write, so it must never wait in a run queue
+    /// behind request handlers.
+    pub fn start(pool: SqlitePool) -> Result<GroupCommit, StoreError> {
         let (queue, jobs) = mpsc::channel(QUEUE);
-        tokio::spawn(run(pool, jobs));
-        GroupCommit { queue }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        std::thread::Builder::new()
+            .name("hearth-sqlite-writer".into())
+            .spawn(move || runtime.block_on(run(pool, jobs)))
+            .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        Ok(GroupCommit { queue })
     }
 
     pub async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError> {

@@ -64,7 +64,7 @@ impl SqliteStore {
             .connect_with(base.read_only(true))
             .await?;
         Ok(SqliteStore {
-            commits: GroupCommit::start(writer.clone()),
+            commits: GroupCommit::start(writer.clone())?,
             writer,
             reader,
         })
