@@ -1,6 +1,7 @@
 //! History queries: one SQL shape for both backends, paged by the version sequence number so a
 //! page stays correct while new versions arrive.
 
+use super::sql::{Bind, Statement};
 use super::StoredResource;
 use crate::fhir::{Id, Instant, ResourceType};
 
@@ -31,61 +32,56 @@ pub struct HistoryPage {
     pub next_before_seq: Option<i64>,
 }
 
-pub(super) enum Bind {
-    Text(String),
-    Int(i64),
-}
-
 /// Builds the history SELECT; `body_column` is how the backend reads a body as text.
-pub(super) fn history_sql(query: &HistoryQuery, body_column: &str) -> (String, Vec<Bind>) {
-    let mut sql = format!(
+pub(super) fn history_statement<'a>(query: &'a HistoryQuery, body_column: &str) -> Statement<'a> {
+    let mut statement = Statement::new(&format!(
         "SELECT v.seq, v.res_type, v.res_id, v.version, v.last_updated, v.method, {body_column} \
          FROM resource_version v WHERE 1=1"
-    );
-    let mut binds = Vec::new();
-    let mut push = |sql: &mut String, clause: &str, bind: Bind| {
-        binds.push(bind);
-        sql.push_str(&clause.replace('?', &format!("${}", binds.len())));
-    };
+    ));
     match &query.scope {
         HistoryScope::System => {}
         HistoryScope::Type(resource_type) => {
-            push(
-                &mut sql,
-                " AND v.res_type = ?",
-                Bind::Text(resource_type.to_string()),
-            );
+            statement
+                .push(" AND v.res_type = ")
+                .bind(Bind::Text(resource_type.as_str()));
         }
         HistoryScope::Instance(resource_type, id) => {
-            push(
-                &mut sql,
-                " AND v.res_type = ?",
-                Bind::Text(resource_type.to_string()),
-            );
-            push(&mut sql, " AND v.res_id = ?", Bind::Text(id.to_string()));
+            statement
+                .push(" AND v.res_type = ")
+                .bind(Bind::Text(resource_type.as_str()));
+            statement
+                .push(" AND v.res_id = ")
+                .bind(Bind::Text(id.as_str()));
         }
     }
     if let Some(since) = query.since {
-        push(&mut sql, " AND v.last_updated >= ?", Bind::Int(since));
+        statement
+            .push(" AND v.last_updated >= ")
+            .bind(Bind::Int(since));
     }
     if let Some((start, end)) = query.at {
-        push(&mut sql, " AND v.last_updated < ?", Bind::Int(end));
+        statement
+            .push(" AND v.last_updated < ")
+            .bind(Bind::Int(end));
         // A version stops being current when the next one is written.
-        push(
-            &mut sql,
-            " AND NOT EXISTS (SELECT 1 FROM resource_version n WHERE n.res_type = v.res_type \
-             AND n.res_id = v.res_id AND n.version > v.version AND n.last_updated <= ?)",
-            Bind::Int(start),
-        );
+        statement
+            .push(
+                " AND NOT EXISTS (SELECT 1 FROM resource_version n WHERE n.res_type = v.res_type \
+                 AND n.res_id = v.res_id AND n.version > v.version AND n.last_updated <= ",
+            )
+            .bind(Bind::Int(start))
+            .push(")");
     }
     if let Some(before) = query.before_seq {
-        push(&mut sql, " AND v.seq < ?", Bind::Int(before));
+        statement.push(" AND v.seq < ").bind(Bind::Int(before));
     }
     let limit = i64::try_from(query.count)
         .unwrap_or(i64::MAX)
         .saturating_add(1);
-    push(&mut sql, " ORDER BY v.seq DESC LIMIT ?", Bind::Int(limit));
-    (sql, binds)
+    statement
+        .push(" ORDER BY v.seq DESC LIMIT ")
+        .bind(Bind::Int(limit));
+    statement
 }
 
 /// Splits the one extra row fetched into the next page's cursor.

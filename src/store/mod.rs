@@ -6,6 +6,7 @@ mod group_commit;
 mod history;
 mod index_rows;
 mod postgres;
+mod reads;
 mod search;
 mod sql;
 mod sqlite;

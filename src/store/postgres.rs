@@ -9,22 +9,15 @@ use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Executor;
 
-use super::history::{history_sql, into_page, Bind};
 use super::sql::SqlTx;
 use super::write::apply_all;
-use super::{
-    from_row, HistoryPage, HistoryQuery, ResourceStore, StoreError, StoreOptions, StoredResource,
-    VersionRow,
-};
+use super::{HistoryPage, HistoryQuery, ResourceStore, StoreError, StoreOptions, StoredResource};
 use super::{WriteOp, WriteOutcome};
 use crate::fhir::{now_instant, Id, ResourceType};
 
 pub struct PostgresStore {
     pool: PgPool,
 }
-
-const SELECT_VERSION: &str =
-    "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, v.body::text";
 
 /// Attempts for a write that collides with a concurrent one (same new id, deadlock).
 const WRITE_ATTEMPTS: usize = 5;
@@ -87,15 +80,7 @@ impl ResourceStore for PostgresStore {
         resource_type: ResourceType,
         id: &Id,
     ) -> Result<Option<StoredResource>, StoreError> {
-        let row: Option<VersionRow> = sqlx::query_as(&format!(
-            "{SELECT_VERSION} FROM resource r JOIN resource_version v ON v.seq = r.seq \
-             WHERE r.res_type = $1 AND r.res_id = $2"
-        ))
-        .bind(resource_type.as_str())
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(from_row).transpose()
+        super::reads::current(&self.pool, "v.body::text", resource_type, id).await
     }
 
     async fn vread(
@@ -104,15 +89,7 @@ impl ResourceStore for PostgresStore {
         id: &Id,
         version: i64,
     ) -> Result<Option<StoredResource>, StoreError> {
-        let row: Option<VersionRow> = sqlx::query_as(&format!(
-            "{SELECT_VERSION} FROM resource_version v WHERE v.res_type = $1 AND v.res_id = $2 AND v.version = $3"
-        ))
-        .bind(resource_type.as_str())
-        .bind(id.as_str())
-        .bind(version)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(from_row).transpose()
+        super::reads::version(&self.pool, "v.body::text", resource_type, id, version).await
     }
 
     async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError> {
@@ -126,21 +103,7 @@ impl ResourceStore for PostgresStore {
     }
 
     async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
-        let (sql, binds) = history_sql(query, "v.body::text");
-        let mut select =
-            sqlx::query_as::<_, (i64, String, String, i64, i64, String, Option<String>)>(&sql);
-        for bind in binds {
-            select = match bind {
-                Bind::Text(text) => select.bind(text),
-                Bind::Int(number) => select.bind(number),
-            };
-        }
-        let rows = select.fetch_all(&self.pool).await?;
-        let rows = rows
-            .into_iter()
-            .map(|(seq, t, i, v, u, m, b)| Ok((seq, from_row((t, i, v, u, m, b))?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(into_page(rows, query.count))
+        super::reads::history(&self.pool, "v.body::text", query).await
     }
 
     async fn search(&self, query: &super::SearchQuery) -> Result<super::SearchPage, StoreError> {
@@ -183,14 +146,7 @@ impl ResourceStore for PostgresStore {
     }
 
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError> {
-        let bodies: Vec<sqlx::types::Json<Value>> = sqlx::query_scalar(
-            "SELECT v.body FROM resource r JOIN resource_version v ON v.seq = r.seq \
-             WHERE r.patient = $1 AND NOT r.deleted",
-        )
-        .bind(patient_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(bodies.into_iter().map(|body| body.0).collect())
+        super::reads::compartment(&self.pool, "v.body::text", patient_id).await
     }
 
     async fn list_ids(

@@ -11,12 +11,8 @@ use sqlx::sqlite::{
 };
 
 use super::group_commit::GroupCommit;
-use super::history::{history_sql, into_page, Bind};
 use super::sql::SqlTx;
-use super::{
-    from_row, HistoryPage, HistoryQuery, ResourceStore, StoreError, StoreOptions, StoredResource,
-    VersionRow,
-};
+use super::{HistoryPage, HistoryQuery, ResourceStore, StoreError, StoreOptions, StoredResource};
 use super::{WriteOp, WriteOutcome};
 use crate::fhir::{Id, ResourceType};
 
@@ -25,9 +21,6 @@ pub struct SqliteStore {
     commits: GroupCommit,
     reader: SqlitePool,
 }
-
-const SELECT_VERSION: &str =
-    "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, v.body";
 
 impl SqliteStore {
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<SqliteStore, StoreError> {
@@ -78,15 +71,7 @@ impl ResourceStore for SqliteStore {
         resource_type: ResourceType,
         id: &Id,
     ) -> Result<Option<StoredResource>, StoreError> {
-        let row: Option<VersionRow> = sqlx::query_as(&format!(
-            "{SELECT_VERSION} FROM resource r JOIN resource_version v ON v.seq = r.seq \
-             WHERE r.res_type = $1 AND r.res_id = $2"
-        ))
-        .bind(resource_type.as_str())
-        .bind(id.as_str())
-        .fetch_optional(&self.reader)
-        .await?;
-        row.map(from_row).transpose()
+        super::reads::current(&self.reader, "v.body", resource_type, id).await
     }
 
     async fn vread(
@@ -95,15 +80,7 @@ impl ResourceStore for SqliteStore {
         id: &Id,
         version: i64,
     ) -> Result<Option<StoredResource>, StoreError> {
-        let row: Option<VersionRow> = sqlx::query_as(&format!(
-            "{SELECT_VERSION} FROM resource_version v WHERE v.res_type = $1 AND v.res_id = $2 AND v.version = $3"
-        ))
-        .bind(resource_type.as_str())
-        .bind(id.as_str())
-        .bind(version)
-        .fetch_optional(&self.reader)
-        .await?;
-        row.map(from_row).transpose()
+        super::reads::version(&self.reader, "v.body", resource_type, id, version).await
     }
 
     async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError> {
@@ -111,21 +88,7 @@ impl ResourceStore for SqliteStore {
     }
 
     async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
-        let (sql, binds) = history_sql(query, "v.body");
-        let mut select =
-            sqlx::query_as::<_, (i64, String, String, i64, i64, String, Option<String>)>(&sql);
-        for bind in binds {
-            select = match bind {
-                Bind::Text(text) => select.bind(text),
-                Bind::Int(number) => select.bind(number),
-            };
-        }
-        let rows = select.fetch_all(&self.reader).await?;
-        let rows = rows
-            .into_iter()
-            .map(|(seq, t, i, v, u, m, b)| Ok((seq, from_row((t, i, v, u, m, b))?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(into_page(rows, query.count))
+        super::reads::history(&self.reader, "v.body", query).await
     }
 
     async fn search(&self, query: &super::SearchQuery) -> Result<super::SearchPage, StoreError> {
@@ -168,17 +131,7 @@ impl ResourceStore for SqliteStore {
     }
 
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError> {
-        let bodies: Vec<String> = sqlx::query_scalar(
-            "SELECT v.body FROM resource r JOIN resource_version v ON v.seq = r.seq \
-             WHERE r.patient = $1 AND NOT r.deleted",
-        )
-        .bind(patient_id)
-        .fetch_all(&self.reader)
-        .await?;
-        bodies
-            .iter()
-            .map(|body| serde_json::from_str(body).map_err(|e| StoreError::Corrupt(e.to_string())))
-            .collect()
+        super::reads::compartment(&self.reader, "v.body", patient_id).await
     }
 
     async fn list_ids(

@@ -1,0 +1,167 @@
+//! Reads both backends share: one SQL shape, run on either pool. `body` is how the backend
+//! reads a body as text (`v.body` on SQLite, `v.body::text` on PostgreSQL).
+
+use serde_json::Value;
+use sqlx::{Database, Encode, Type};
+
+use super::history::{history_statement, into_page};
+use super::sql::{Bind, Statement};
+use super::{from_row, HistoryPage, HistoryQuery, StoreError, StoredResource, VersionRow};
+use crate::fhir::{Id, ResourceType};
+
+/// A version row with its sequence number, as history selects it.
+type SeqRow = (i64, String, String, i64, i64, String, Option<String>);
+
+pub(super) async fn current<DB>(
+    pool: &sqlx::Pool<DB>,
+    body: &str,
+    resource_type: ResourceType,
+    id: &Id,
+) -> Result<Option<StoredResource>, StoreError>
+where
+    DB: Database,
+    for<'e> &'e sqlx::Pool<DB>: sqlx::Executor<'e, Database = DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'r> VersionRow: sqlx::FromRow<'r, DB::Row>,
+{
+    let mut statement = Statement::new(&format!(
+        "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, {body} \
+         FROM resource r JOIN resource_version v ON v.seq = r.seq WHERE r.res_type = "
+    ));
+    statement
+        .bind(Bind::Text(resource_type.as_str()))
+        .push(" AND r.res_id = ");
+    statement.bind(Bind::Text(id.as_str()));
+    one(pool, &statement).await
+}
+
+pub(super) async fn version<DB>(
+    pool: &sqlx::Pool<DB>,
+    body: &str,
+    resource_type: ResourceType,
+    id: &Id,
+    version: i64,
+) -> Result<Option<StoredResource>, StoreError>
+where
+    DB: Database,
+    for<'e> &'e sqlx::Pool<DB>: sqlx::Executor<'e, Database = DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'r> VersionRow: sqlx::FromRow<'r, DB::Row>,
+{
+    let mut statement = Statement::new(&format!(
+        "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, {body} \
+         FROM resource_version v WHERE v.res_type = "
+    ));
+    statement
+        .bind(Bind::Text(resource_type.as_str()))
+        .push(" AND v.res_id = ");
+    statement
+        .bind(Bind::Text(id.as_str()))
+        .push(" AND v.version = ");
+    statement.bind(Bind::Int(version));
+    one(pool, &statement).await
+}
+
+async fn one<DB>(
+    pool: &sqlx::Pool<DB>,
+    statement: &Statement<'_>,
+) -> Result<Option<StoredResource>, StoreError>
+where
+    DB: Database,
+    for<'e> &'e sqlx::Pool<DB>: sqlx::Executor<'e, Database = DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'r> VersionRow: sqlx::FromRow<'r, DB::Row>,
+{
+    let row: Option<VersionRow> = sqlx::query_as_with(&statement.sql, statement.arguments::<DB>()?)
+        .fetch_optional(pool)
+        .await?;
+    row.map(from_row).transpose()
+}
+
+pub(super) async fn history<DB>(
+    pool: &sqlx::Pool<DB>,
+    body: &str,
+    query: &HistoryQuery,
+) -> Result<HistoryPage, StoreError>
+where
+    DB: Database,
+    for<'e> &'e sqlx::Pool<DB>: sqlx::Executor<'e, Database = DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'r> SeqRow: sqlx::FromRow<'r, DB::Row>,
+{
+    let statement = history_statement(query, body);
+    let rows: Vec<SeqRow> = sqlx::query_as_with(&statement.sql, statement.arguments::<DB>()?)
+        .fetch_all(pool)
+        .await?;
+    let rows = rows
+        .into_iter()
+        .map(|(seq, t, i, v, u, m, b)| Ok((seq, from_row((t, i, v, u, m, b))?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(into_page(rows, query.count))
+}
+
+pub(super) async fn compartment<DB>(
+    pool: &sqlx::Pool<DB>,
+    body: &str,
+    patient_id: &str,
+) -> Result<Vec<Value>, StoreError>
+where
+    DB: Database,
+    for<'e> &'e sqlx::Pool<DB>: sqlx::Executor<'e, Database = DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'r> (String,): sqlx::FromRow<'r, DB::Row>,
+{
+    let mut statement = Statement::new(&format!(
+        "SELECT {body} FROM resource r JOIN resource_version v ON v.seq = r.seq WHERE r.patient = "
+    ));
+    statement
+        .bind(Bind::Text(patient_id))
+        .push(" AND NOT r.deleted");
+    let bodies: Vec<(String,)> = sqlx::query_as_with(&statement.sql, statement.arguments::<DB>()?)
+        .fetch_all(pool)
+        .await?;
+    bodies
+        .iter()
+        .map(|(body,)| serde_json::from_str(body).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .collect()
+}
