@@ -1,4 +1,4 @@
-//! Reading patients' data for a measure: each patient's compartment (one indexed query) plus
+//! Reading patients' data for a measure: a page of patients' compartments (one indexed query) plus
 //! the shared resources it references that live outside any compartment (Location,
 //! Medication, Practitioner, Organization), fetched once per page of patients.
 
@@ -18,21 +18,22 @@ const REFERENCED: [&str; 5] = [
     "Organization",
 ];
 
-/// Compartment reads in flight at once for one page.
-const CONCURRENT_READS: usize = 4;
-
 /// The records of these patients, in order; a patient with no data at all is left out.
 pub async fn load(
     store: &dyn ResourceStore,
     ids: &[String],
 ) -> Result<Vec<PatientRecord>, StoreError> {
-    let mut compartments: Vec<Vec<Json>> = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(CONCURRENT_READS) {
-        let reads: Vec<_> = chunk
-            .iter()
-            .map(|id| store.patient_compartment(id))
-            .collect();
-        compartments.extend(futures::future::try_join_all(reads).await?);
+    // One query for the whole page, not one per patient.
+    let position: HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| (id.as_str(), n))
+        .collect();
+    let mut compartments: Vec<Vec<Json>> = vec![Vec::new(); ids.len()];
+    for (patient, resource) in store.patient_compartments(ids).await? {
+        if let Some(&n) = position.get(patient.as_str()) {
+            compartments[n].push(resource);
+        }
     }
     let mut wanted: BTreeMap<ResourceType, BTreeSet<String>> = BTreeMap::new();
     let per_patient: Vec<Vec<(ResourceType, String)>> = compartments

@@ -155,6 +155,12 @@ pub trait ResourceStore: Send + Sync + 'static {
     /// Every current, non-deleted resource in one patient's compartment (including the Patient).
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError>;
 
+    /// The compartments of many patients in one query, as `(patient id, resource)` pairs.
+    async fn patient_compartments(
+        &self,
+        patient_ids: &[String],
+    ) -> Result<Vec<(String, Value)>, StoreError>;
+
     /// Ids of the current, non-deleted resources of one type, in id order, after `after`:
     /// pages through a type (population runs stream patients this way).
     async fn list_ids(

@@ -145,6 +145,13 @@ impl ResourceStore for PostgresStore {
         super::search::everything(&self.pool, query, "v.body::text").await
     }
 
+    async fn patient_compartments(
+        &self,
+        patient_ids: &[String],
+    ) -> Result<Vec<(String, Value)>, StoreError> {
+        super::reads::compartments(&self.pool, "v.body::text", patient_ids).await
+    }
+
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError> {
         super::reads::compartment(&self.pool, "v.body::text", patient_id).await
     }

@@ -165,3 +165,51 @@ where
         .map(|(body,)| serde_json::from_str(body).map_err(|e| StoreError::Corrupt(e.to_string())))
         .collect()
 }
+
+/// Rows per patient-compartment query: keeps the statement far below both bind limits.
+const PATIENTS_PER_QUERY: usize = 500;
+
+pub(super) async fn compartments<DB>(
+    pool: &sqlx::Pool<DB>,
+    body: &str,
+    patient_ids: &[String],
+) -> Result<Vec<(String, Value)>, StoreError>
+where
+    DB: Database,
+    for<'e> &'e sqlx::Pool<DB>: sqlx::Executor<'e, Database = DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'r> (String, String): sqlx::FromRow<'r, DB::Row>,
+{
+    let mut resources = Vec::new();
+    for chunk in patient_ids.chunks(PATIENTS_PER_QUERY) {
+        let mut statement = Statement::new(&format!(
+            "SELECT r.patient, {body} FROM resource r JOIN resource_version v ON v.seq = r.seq \
+             WHERE NOT r.deleted AND r.patient IN ("
+        ));
+        for (n, id) in chunk.iter().enumerate() {
+            if n > 0 {
+                statement.push(", ");
+            }
+            statement.bind(Bind::Text(id));
+        }
+        statement.push(")");
+        let rows: Vec<(String, String)> =
+            sqlx::query_as_with(&statement.sql, statement.arguments::<DB>()?)
+                .fetch_all(pool)
+                .await?;
+        for (patient, text) in rows {
+            let resource =
+                serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            resources.push((patient, resource));
+        }
+    }
+    Ok(resources)
+}

@@ -130,6 +130,13 @@ impl ResourceStore for SqliteStore {
         super::search::everything(&self.reader, query, "v.body").await
     }
 
+    async fn patient_compartments(
+        &self,
+        patient_ids: &[String],
+    ) -> Result<Vec<(String, Value)>, StoreError> {
+        super::reads::compartments(&self.reader, "v.body", patient_ids).await
+    }
+
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError> {
         super::reads::compartment(&self.reader, "v.body", patient_id).await
     }
