@@ -1,37 +1,61 @@
 //! Reads both backends share: one SQL shape, run on either pool. `body` is how the backend
 //! reads a body as text (`v.body` on SQLite, `v.body::text` on PostgreSQL).
 
+use async_trait::async_trait;
 use serde_json::Value;
-use sqlx::{Database, Encode, Type};
+use sqlx::postgres::{PgPool, PgRow};
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::FromRow;
 
 use super::history::{history_statement, into_page};
 use super::sql::{Bind, Statement};
 use super::{from_row, HistoryPage, HistoryQuery, StoreError, StoredResource, VersionRow};
 use crate::fhir::{Id, ResourceType};
 
+/// A pool the shared reads run on. Implemented for the two concrete pools, so the sqlx
+/// bounds are stated once here rather than on every function.
+#[async_trait]
+pub(super) trait Reader: Sync {
+    async fn rows<R>(&self, statement: &Statement<'_>) -> Result<Vec<R>, StoreError>
+    where
+        R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin;
+}
+
+#[async_trait]
+impl Reader for SqlitePool {
+    async fn rows<R>(&self, statement: &Statement<'_>) -> Result<Vec<R>, StoreError>
+    where
+        R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    {
+        let arguments = statement.arguments::<sqlx::Sqlite>()?;
+        Ok(sqlx::query_as_with(&statement.sql, arguments)
+            .fetch_all(self)
+            .await?)
+    }
+}
+
+#[async_trait]
+impl Reader for PgPool {
+    async fn rows<R>(&self, statement: &Statement<'_>) -> Result<Vec<R>, StoreError>
+    where
+        R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    {
+        let arguments = statement.arguments::<sqlx::Postgres>()?;
+        Ok(sqlx::query_as_with(&statement.sql, arguments)
+            .fetch_all(self)
+            .await?)
+    }
+}
+
 /// A version row with its sequence number, as history selects it.
 type SeqRow = (i64, String, String, i64, i64, String, Option<String>);
 
-pub(super) async fn current<DB>(
-    pool: &sqlx::Pool<DB>,
+pub(super) async fn current(
+    pool: &impl Reader,
     body: &str,
     resource_type: ResourceType,
     id: &Id,
-) -> Result<Option<StoredResource>, StoreError>
-where
-    DB: Database,
-    for<'e> &'e sqlx::Pool<DB>: sqlx::Executor<'e, Database = DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
-    for<'q> f64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Type<DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'r> VersionRow: sqlx::FromRow<'r, DB::Row>,
-{
+) -> Result<Option<StoredResource>, StoreError> {
     let mut statement = Statement::new(&format!(
         "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, {body} \
          FROM resource r JOIN resource_version v ON v.seq = r.seq WHERE r.res_type = "
@@ -43,27 +67,13 @@ where
     one(pool, &statement).await
 }
 
-pub(super) async fn version<DB>(
-    pool: &sqlx::Pool<DB>,
+pub(super) async fn version(
+    pool: &impl Reader,
     body: &str,
     resource_type: ResourceType,
     id: &Id,
     version: i64,
-) -> Result<Option<StoredResource>, StoreError>
-where
-    DB: Database,
-    for<'e> &'e sqlx::Pool<DB>: sqlx::Executor<'e, Database = DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
-    for<'q> f64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Type<DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'r> VersionRow: sqlx::FromRow<'r, DB::Row>,
-{
+) -> Result<Option<StoredResource>, StoreError> {
     let mut statement = Statement::new(&format!(
         "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, {body} \
          FROM resource_version v WHERE v.res_type = "
@@ -78,53 +88,21 @@ where
     one(pool, &statement).await
 }
 
-async fn one<DB>(
-    pool: &sqlx::Pool<DB>,
+async fn one(
+    pool: &impl Reader,
     statement: &Statement<'_>,
-) -> Result<Option<StoredResource>, StoreError>
-where
-    DB: Database,
-    for<'e> &'e sqlx::Pool<DB>: sqlx::Executor<'e, Database = DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
-    for<'q> f64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Type<DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'r> VersionRow: sqlx::FromRow<'r, DB::Row>,
-{
-    let row: Option<VersionRow> = sqlx::query_as_with(&statement.sql, statement.arguments::<DB>()?)
-        .fetch_optional(pool)
-        .await?;
+) -> Result<Option<StoredResource>, StoreError> {
+    let row: Option<VersionRow> = pool.rows(statement).await?.into_iter().next();
     row.map(from_row).transpose()
 }
 
-pub(super) async fn history<DB>(
-    pool: &sqlx::Pool<DB>,
+pub(super) async fn history(
+    pool: &impl Reader,
     body: &str,
     query: &HistoryQuery,
-) -> Result<HistoryPage, StoreError>
-where
-    DB: Database,
-    for<'e> &'e sqlx::Pool<DB>: sqlx::Executor<'e, Database = DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
-    for<'q> f64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Type<DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'r> SeqRow: sqlx::FromRow<'r, DB::Row>,
-{
+) -> Result<HistoryPage, StoreError> {
     let statement = history_statement(query, body);
-    let rows: Vec<SeqRow> = sqlx::query_as_with(&statement.sql, statement.arguments::<DB>()?)
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<SeqRow> = pool.rows(&statement).await?;
     let rows = rows
         .into_iter()
         .map(|(seq, t, i, v, u, m, b)| Ok((seq, from_row((t, i, v, u, m, b))?)))
@@ -132,34 +110,18 @@ where
     Ok(into_page(rows, query.count))
 }
 
-pub(super) async fn compartment<DB>(
-    pool: &sqlx::Pool<DB>,
+pub(super) async fn compartment(
+    pool: &impl Reader,
     body: &str,
     patient_id: &str,
-) -> Result<Vec<Value>, StoreError>
-where
-    DB: Database,
-    for<'e> &'e sqlx::Pool<DB>: sqlx::Executor<'e, Database = DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
-    for<'q> f64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Type<DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'r> (String,): sqlx::FromRow<'r, DB::Row>,
-{
+) -> Result<Vec<Value>, StoreError> {
     let mut statement = Statement::new(&format!(
         "SELECT {body} FROM resource r JOIN resource_version v ON v.seq = r.seq WHERE r.patient = "
     ));
     statement
         .bind(Bind::Text(patient_id))
         .push(" AND NOT r.deleted");
-    let bodies: Vec<(String,)> = sqlx::query_as_with(&statement.sql, statement.arguments::<DB>()?)
-        .fetch_all(pool)
-        .await?;
+    let bodies: Vec<(String,)> = pool.rows(&statement).await?;
     bodies
         .iter()
         .map(|(body,)| serde_json::from_str(body).map_err(|e| StoreError::Corrupt(e.to_string())))
@@ -169,25 +131,11 @@ where
 /// Rows per patient-compartment query: keeps the statement far below both bind limits.
 const PATIENTS_PER_QUERY: usize = 500;
 
-pub(super) async fn compartments<DB>(
-    pool: &sqlx::Pool<DB>,
+pub(super) async fn compartments(
+    pool: &impl Reader,
     body: &str,
     patient_ids: &[String],
-) -> Result<Vec<(String, Value)>, StoreError>
-where
-    DB: Database,
-    for<'e> &'e sqlx::Pool<DB>: sqlx::Executor<'e, Database = DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
-    for<'q> f64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Type<DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'r> (String, String): sqlx::FromRow<'r, DB::Row>,
-{
+) -> Result<Vec<(String, Value)>, StoreError> {
     let mut resources = Vec::new();
     for chunk in patient_ids.chunks(PATIENTS_PER_QUERY) {
         let mut statement = Statement::new(&format!(
@@ -201,10 +149,7 @@ where
             statement.bind(Bind::Text(id));
         }
         statement.push(")");
-        let rows: Vec<(String, String)> =
-            sqlx::query_as_with(&statement.sql, statement.arguments::<DB>()?)
-                .fetch_all(pool)
-                .await?;
+        let rows: Vec<(String, String)> = pool.rows(&statement).await?;
         for (patient, text) in rows {
             let resource =
                 serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string()))?;
