@@ -51,6 +51,18 @@ impl<'a> Statement<'a> {
         self
     }
 
+    /// The SQL text for backend `DB`. SQLite finds a numbered parameter's position by walking
+    /// the statement's parameter names once per parameter, so a multi-row INSERT with thousands
+    /// of `$n` binds in quadratic time; anonymous `?` parameters bind in order, in linear time.
+    pub fn text<DB: Database>(&self) -> std::borrow::Cow<'_, str> {
+        if DB::NAME == "SQLite" {
+            if let Some(anonymous) = anonymous_placeholders(&self.sql) {
+                return std::borrow::Cow::Owned(anonymous);
+            }
+        }
+        std::borrow::Cow::Borrowed(&self.sql)
+    }
+
     pub fn arguments<DB>(&self) -> Result<DB::Arguments<'a>, StoreError>
     where
         DB: Database,
@@ -79,6 +91,32 @@ impl<'a> Statement<'a> {
         }
         Ok(arguments)
     }
+}
+
+/// `sql` with its `$1`, `$2`, … replaced by `?`; `None` unless they appear exactly once each, in
+/// order, as [`Statement::bind`] writes them.
+fn anonymous_placeholders(sql: &str) -> Option<String> {
+    let mut out = String::with_capacity(sql.len());
+    let mut expected = 1usize;
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            out.push('$');
+            rest = after;
+            continue;
+        }
+        if after[..digits].parse::<usize>().ok()? != expected {
+            return None;
+        }
+        expected += 1;
+        out.push('?');
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// One SELECT per resource type for the current rows of `keys` (sorted by type).
@@ -199,7 +237,7 @@ where
         let mut current = std::collections::HashMap::with_capacity(keys.len());
         for statement in select_current(keys, self.lock) {
             let rows: Vec<(String, String, i64, bool)> =
-                sqlx::query_as_with(&statement.sql, statement.arguments::<DB>()?)
+                sqlx::query_as_with(&statement.text::<DB>(), statement.arguments::<DB>()?)
                     .fetch_all(&mut *self.tx)
                     .await?;
             for (resource_type, id, version, deleted) in rows {
@@ -223,7 +261,7 @@ where
             .map(|(t, id, index)| (*t, id, index.as_slice()))
             .collect();
         for statement in delete_index(&keys).into_iter().chain(insert_index(&fresh)) {
-            sqlx::query_with(&statement.sql, statement.arguments::<DB>()?)
+            sqlx::query_with(&statement.text::<DB>(), statement.arguments::<DB>()?)
                 .execute(&mut *self.tx)
                 .await?;
         }
@@ -238,7 +276,7 @@ where
             .collect();
         for statement in insert_versions(&versions, self.body_cast) {
             let inserted: Vec<(String, String, i64)> =
-                sqlx::query_as_with(&statement.sql, statement.arguments::<DB>()?)
+                sqlx::query_as_with(&statement.text::<DB>(), statement.arguments::<DB>()?)
                     .fetch_all(&mut *self.tx)
                     .await?;
             for (resource_type, id, seq) in inserted {
@@ -275,10 +313,29 @@ where
             .chain(delete_index(&stale))
             .chain(insert_index(&fresh));
         for statement in statements {
-            sqlx::query_with(&statement.sql, statement.arguments::<DB>()?)
+            sqlx::query_with(&statement.text::<DB>(), statement.arguments::<DB>()?)
                 .execute(&mut *self.tx)
                 .await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::anonymous_placeholders;
+
+    #[test]
+    fn numbered_placeholders_become_anonymous_only_when_in_order() {
+        assert_eq!(
+            anonymous_placeholders("SELECT $1, $2 WHERE a IN ($3, $4)").as_deref(),
+            Some("SELECT ?, ? WHERE a IN (?, ?)")
+        );
+        assert_eq!(anonymous_placeholders("SELECT $2, $1"), None);
+        assert_eq!(anonymous_placeholders("SELECT $1, $1"), None);
+        assert_eq!(
+            anonymous_placeholders("SELECT '$' || $1").as_deref(),
+            Some("SELECT '$' || ?")
+        );
     }
 }
