@@ -1,9 +1,9 @@
 //! Group commit for SQLite. SQLite has one writer and a commit costs an fsync, so writes that
-//! arrive while one commits wait in a queue and the next commit carries all of them. Each write
-//! runs inside its own SAVEPOINT: one that fails is rolled back alone and answered with its
-//! error, the others commit together, and nobody is answered before the commit is durable.
+//! arrive while one commits wait in a queue and the next commit carries all of them. A write
+//! that fails is answered with its error and the others commit without it; nobody is answered
+//! before the commit is durable.
 
-use sqlx::{Acquire, SqlitePool};
+use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::sql::SqlTx;
@@ -71,47 +71,66 @@ async fn run(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
     }
 }
 
-/// One transaction for the whole batch, one savepoint per job.
-async fn commit(pool: &SqlitePool, batch: Vec<Job>) {
-    let mut outer = match pool.begin().await {
-        Ok(tx) => tx,
-        Err(error) => return fail_all(batch.into_iter().map(|job| job.reply), &error),
-    };
-    let mut done: Vec<(Reply, Vec<WriteOutcome>)> = Vec::with_capacity(batch.len());
-    for job in batch {
-        let savepoint = match outer.begin().await {
-            Ok(savepoint) => savepoint,
-            Err(error) => {
-                let _ = job.reply.send(Err(StoreError::Database(error)));
-                continue;
-            }
-        };
-        let mut tx = SqlTx {
-            tx: savepoint,
-            lock: "",
-            body_cast: "",
-        };
-        match apply_all(&mut tx, &job.ops, now_instant()).await {
-            Ok(outcomes) => match tx.tx.commit().await {
-                Ok(()) => done.push((job.reply, outcomes)),
-                Err(error) => {
-                    let _ = job.reply.send(Err(StoreError::Database(error)));
+/// One transaction for the whole batch. A job that fails rolls the transaction back; it is
+/// answered with its error and the others run again without it. Failures are rare (version
+/// conflicts, duplicate creates), so this costs less than a SAVEPOINT per job, whose
+/// statement journal copies every page a job touches.
+async fn commit(pool: &SqlitePool, mut batch: Vec<Job>) {
+    loop {
+        match attempt(pool, &batch).await {
+            Attempt::Committed(outcomes) => {
+                for (job, outcomes) in batch.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(Ok(outcomes));
                 }
-            },
-            Err(error) => {
-                // Dropping the savepoint's transaction rolls back to it; say so explicitly.
-                let _ = tx.tx.rollback().await;
+                return;
+            }
+            Attempt::JobFailed(index, error) => {
+                let job = batch.remove(index);
                 let _ = job.reply.send(Err(error));
+                if batch.is_empty() {
+                    return;
+                }
+            }
+            Attempt::Failed(error) => {
+                return fail_all(batch.into_iter().map(|job| job.reply), &error);
             }
         }
     }
-    match outer.commit().await {
-        Ok(()) => {
-            for (reply, outcomes) in done {
-                let _ = reply.send(Ok(outcomes));
+}
+
+enum Attempt {
+    Committed(Vec<Vec<WriteOutcome>>),
+    /// The job at this position failed; nothing was committed.
+    JobFailed(usize, StoreError),
+    /// The transaction itself failed; nothing was committed.
+    Failed(sqlx::Error),
+}
+
+async fn attempt(pool: &SqlitePool, batch: &[Job]) -> Attempt {
+    // IMMEDIATE takes the write lock up front, waiting (busy timeout) while a checkpoint holds
+    // it; a deferred BEGIN would read first and then fail to upgrade with SQLITE_BUSY.
+    let tx = match pool.begin_with("BEGIN IMMEDIATE").await {
+        Ok(tx) => tx,
+        Err(error) => return Attempt::Failed(error),
+    };
+    let mut tx = SqlTx {
+        tx,
+        lock: "",
+        body_cast: "",
+    };
+    let mut done = Vec::with_capacity(batch.len());
+    for (index, job) in batch.iter().enumerate() {
+        match apply_all(&mut tx, &job.ops, now_instant()).await {
+            Ok(outcomes) => done.push(outcomes),
+            Err(error) => {
+                let _ = tx.tx.rollback().await;
+                return Attempt::JobFailed(index, error);
             }
         }
-        Err(error) => fail_all(done.into_iter().map(|(reply, _)| reply), &error),
+    }
+    match tx.tx.commit().await {
+        Ok(()) => Attempt::Committed(done),
+        Err(error) => Attempt::Failed(error),
     }
 }
 
