@@ -2,6 +2,7 @@
 //! PostgreSQL implementation. Every write (resource version + current pointer) commits in one
 //! database transaction, and a multi-operation write commits all of its operations or none.
 
+mod checkpoint;
 mod group_commit;
 mod history;
 mod index_rows;

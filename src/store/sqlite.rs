@@ -10,6 +10,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use super::checkpoint::Checkpointer;
 use super::group_commit::GroupCommit;
 use super::sql::SqlTx;
 use super::{HistoryPage, HistoryQuery, ResourceStore, StoreError, StoreOptions, StoredResource};
@@ -20,6 +21,7 @@ pub struct SqliteStore {
     writer: SqlitePool,
     commits: GroupCommit,
     reader: SqlitePool,
+    checkpointer: Checkpointer,
 }
 
 impl SqliteStore {
@@ -40,7 +42,9 @@ impl SqliteStore {
             // 16 MiB of page cache per connection: SQLite truncates the cache at every commit,
             // so a larger one costs the writer time and every reader memory.
             .pragma("cache_size", "-16384")
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // A WAL emptied by a checkpoint is cut back to this size, not left at its peak.
+            .pragma("journal_size_limit", "67108864");
         if let Some(dir) = base.get_filename().parent() {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir)
@@ -49,14 +53,20 @@ impl SqliteStore {
         }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(base.clone())
+            // The checkpointer copies the WAL back; the writer only writes.
+            .connect_with(base.clone().pragma("wal_autocheckpoint", "0"))
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&writer).await?;
+        let checkpoints = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(base.clone())
+            .await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(options.pool_size.max(1))
             .connect_with(base.read_only(true))
             .await?;
         Ok(SqliteStore {
+            checkpointer: Checkpointer::start(checkpoints),
             commits: GroupCommit::start(writer.clone())?,
             writer,
             reader,
@@ -114,7 +124,7 @@ impl ResourceStore for SqliteStore {
     ) -> Result<(), StoreError> {
         use super::write::WriteTx;
         let mut tx = SqlTx {
-            tx: self.writer.begin().await?,
+            tx: self.writer.begin_with("BEGIN IMMEDIATE").await?,
             lock: "",
             body_cast: "",
         };
@@ -219,7 +229,15 @@ impl ResourceStore for SqliteStore {
     }
 
     async fn close(&self) {
+        self.checkpointer.stop();
         self.reader.close().await;
+        // Leave the database file complete and the WAL empty for the next start.
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.writer)
+            .await
+        {
+            tracing::warn!(error = %error, "the final WAL checkpoint failed");
+        }
         self.writer.close().await;
     }
 }
