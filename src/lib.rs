@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod fhir;
 pub mod generate;
+pub mod import;
 pub mod measure;
 pub mod record;
 pub mod store;
@@ -59,6 +60,23 @@ pub async fn reindex(url: &str, options: &store::StoreOptions) -> Result<u64, St
     let indexed = records.reindex().await;
     store.close().await;
     Ok(indexed?)
+}
+
+/// `hearth import`: loads NDJSON files into the store at `url` (see [`import::import`]).
+pub async fn import(
+    url: &str,
+    options: &store::StoreOptions,
+    files: &[std::path::PathBuf],
+    batch: usize,
+    concurrency: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<import::ImportSummary> {
+    let files = import::ndjson_files(files)?;
+    let store = store::open(url, options).await?;
+    let records = Records::new(store.clone(), Arc::new(load_checks(store.as_ref()).await?));
+    let summary = import::import(&records, &files, batch, concurrency, progress).await;
+    store.close().await;
+    Ok(summary?)
 }
 
 /// A server that is bound and connected, ready to run.

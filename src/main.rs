@@ -27,6 +27,8 @@ enum Command {
     Reindex(DatabaseArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
+    /// Load NDJSON files (one resource per line, as Bulk Data exports them) into the database.
+    Import(ImportArgs),
     /// Run the gateway on a fresh database loaded with a generated population, and print URLs to try.
     Demo(hearth::demo::DemoArgs),
     /// Generate a synthetic population (files or straight into a FHIR server).
@@ -101,6 +103,21 @@ struct ServeArgs {
     /// Public base URL for Location headers and links (default: from the request's Host).
     #[arg(long, env = "HEARTH_BASE_URL")]
     base_url: Option<String>,
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// `.ndjson` files, or directories whose `.ndjson` files are all loaded.
+    #[arg(required = true)]
+    paths: Vec<std::path::PathBuf>,
+    /// Resources per transaction.
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
+    /// Transactions in flight at once.
+    #[arg(long, default_value_t = 2)]
+    concurrency: usize,
+    #[command(flatten)]
+    database: DatabaseArgs,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -194,6 +211,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&report?)?);
             Ok(())
         }
+        Command::Import(args) => import(args).await,
         Command::Migrate(args) => {
             hearth::store::migrate(&args.database_url, &args.store_options()).await?;
             println!("database is up to date");
@@ -205,6 +223,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(indicatif::ProgressStyle::with_template(
+        "{spinner} {pos} resources {per_sec} {elapsed}",
+    )?);
+    let progress = |stored: u64| bar.set_position(stored);
+    let summary = hearth::import(
+        &args.database.database_url,
+        &args.database.store_options(),
+        &args.paths,
+        args.batch,
+        args.concurrency,
+        &progress,
+    )
+    .await;
+    bar.finish_and_clear();
+    let summary = summary?;
+    for refusal in &summary.refused {
+        eprintln!("refused {refusal}");
+    }
+    let seconds = summary.elapsed.as_secs_f64();
+    println!(
+        "imported {} resources in {seconds:.1} s ({:.0} resources/s); {} refused",
+        summary.stored,
+        summary.stored as f64 / seconds.max(1e-9),
+        summary.refused.len()
+    );
+    if !summary.refused.is_empty() {
+        anyhow::bail!("{} resources were refused", summary.refused.len());
+    }
+    Ok(())
 }
 
 fn validate(files: &[std::path::PathBuf]) -> anyhow::Result<()> {

@@ -10,6 +10,7 @@ mod crud;
 mod generated;
 mod helpers;
 mod history;
+mod import;
 mod measure_api;
 mod search_bundle;
 mod search_conditional;
