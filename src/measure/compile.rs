@@ -363,7 +363,8 @@ impl<'c> Compiler<'c> {
 
     pub fn expr(&mut self, e: &Json) -> Result<Node, MeasureError> {
         let ty = s(e, "type").unwrap_or_default();
-        if let Some(op) = op1(ty) {
+        let ordered = matches!(ty, "First" | "Last") && e.get("orderBy").is_some();
+        if let Some(op) = op1(ty).filter(|_| !ordered) {
             let operand = e
                 .get("operand")
                 .or_else(|| e.get("source"))
@@ -542,9 +543,6 @@ impl<'c> Compiler<'c> {
             }
             "Retrieve" => self.retrieve(e)?,
             "Query" => self.query(e)?,
-            "First" | "Last" if e.get("orderBy").is_some() => {
-                return Err(self.err(format!("{ty} with orderBy")))
-            }
             "DateTimeComponentFrom" => {
                 let p = s(e, "precision")
                     .and_then(Precision::parse)
@@ -647,7 +645,10 @@ impl<'c> Compiler<'c> {
                 let args = vec![self.sub(e, "operand")?, Node::OpN(OpN::Today, Vec::new())];
                 self.binary(Op2::CalculateAgeAt, args, p)?
             }
-            other => return Err(self.err(format!("ELM node {other}"))),
+            other => match self.more(other, e)? {
+                Some(n) => n,
+                None => return Err(self.err(format!("ELM node {other}"))),
+            },
         })
     }
 

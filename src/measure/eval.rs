@@ -287,55 +287,58 @@ impl<'a> Cx<'a> {
                     .collect::<Result<Vec<_>, _>>()?;
                 super::native::call(self, *f, vals)
             }
+            Node::Iterate(it) => self.iterate(it),
         }
     }
 
-    fn retrieve(&mut self, r: &super::node::Retrieve) -> R<'a> {
-        let codes = r.codes.as_ref().map(|c| self.eval(c)).transpose()?;
-        let data = self.data;
-        let m = model();
+    /// `Filter`, `ForEach` and `Repeat` over a list (null stays null).
+    fn iterate(&mut self, it: &super::node::Iterate) -> R<'a> {
+        use super::node::IterKind;
+        let items = match self.eval(&it.source)? {
+            Value::Null => return Ok(Value::Null),
+            Value::List(l) => l.to_vec(),
+            v => vec![v],
+        };
         let mut out = Vec::new();
-        for res in data.resources(r.resource_type) {
-            if let Some(profile) = &r.profile {
-                let declared = res
-                    .get("meta")
-                    .and_then(|m| m.get("profile"))
-                    .and_then(Json::as_array)
-                    .is_some_and(|ps| ps.iter().any(|p| p.as_str() == Some(profile.as_str())));
-                if !declared {
-                    continue;
+        match it.kind {
+            IterKind::Filter => {
+                for v in items {
+                    self.set(it.slot, v.clone());
+                    if self.eval(&it.body)?.as_bool() == Some(true) {
+                        out.push(v);
+                    }
                 }
             }
-            if let Some(code) = r.fixed_loinc {
-                if !has_loinc(res, code) {
-                    continue;
+            IterKind::ForEach => {
+                for v in items {
+                    self.set(it.slot, v);
+                    out.push(self.eval(&it.body)?);
                 }
             }
-            let v = Value::Fhir(res, r.resource_type);
-            if let (Some(codes), Some(prop)) = (&codes, &r.code_property) {
-                let cv = m.child(res, r.resource_type, prop);
-                if !super::ops2::code_matches(self.prog, &cv, codes) {
-                    continue;
+            IterKind::Repeat => {
+                // Projects new items until none appear (FHIRPath `repeat`), bounded.
+                let mut pending = items;
+                while let Some(v) = pending.pop() {
+                    if out.len() >= 100_000 {
+                        return Err(rt_err("repeat produced more than 100000 items"));
+                    }
+                    self.set(it.slot, v);
+                    let produced = match self.eval(&it.body)? {
+                        Value::List(l) => l.to_vec(),
+                        Value::Null => Vec::new(),
+                        x => vec![x],
+                    };
+                    for p in produced {
+                        if !p.is_null() && !out.iter().any(|o| same(o, &p)) {
+                            out.push(p.clone());
+                            pending.push(p);
+                        }
+                    }
                 }
             }
-            out.push(v);
         }
         Ok(Value::list(out))
     }
-}
-
-/// Whether `resource.code` has a LOINC coding with `code`.
-fn has_loinc(resource: &Json, code: &str) -> bool {
-    resource
-        .get("code")
-        .and_then(|c| c.get("coding"))
-        .and_then(Json::as_array)
-        .is_some_and(|cs| {
-            cs.iter().any(|c| {
-                c.get("system").and_then(Json::as_str) == Some("http://loinc.org")
-                    && c.get("code").and_then(Json::as_str) == Some(code)
-            })
-        })
 }
 
 pub(crate) fn instance<'a>(

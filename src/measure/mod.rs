@@ -20,6 +20,7 @@
 pub mod care_gaps;
 pub mod commands;
 mod compile;
+mod compile_more;
 mod compile_query;
 mod compile_refs;
 mod compile_tables;
@@ -27,6 +28,7 @@ pub mod conformance;
 pub mod datetime;
 mod eval;
 mod eval_query;
+mod eval_retrieve;
 mod interval;
 pub mod library;
 pub mod model;
@@ -34,6 +36,7 @@ mod native;
 mod node;
 mod ops;
 mod ops2;
+mod ops_more;
 mod patients;
 pub mod population;
 mod program;
@@ -42,6 +45,8 @@ mod scoring;
 pub mod service;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_elm;
 mod units;
 pub mod value;
 

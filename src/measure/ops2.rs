@@ -121,6 +121,14 @@ pub fn binary<'a>(
             return list_includes(op, &x, &y)
         }
         O::Expand => return expand(x, y),
+        O::Times
+        | O::Matches
+        | O::SplitOnMatches
+        | O::LowBoundary
+        | O::HighBoundary
+        | O::CanConvertQuantity
+        | O::InCodeSystem
+        | O::AnyInCodeSystem => return super::ops_more::binary(op, x, y),
         O::CollapsePer => return super::ops::collapse_per(&x, &y),
         _ => {}
     }
@@ -318,7 +326,7 @@ pub fn arith<'a>(op: Op2, x: &Value<'a>, y: &Value<'a>) -> R<'a> {
     })
 }
 
-fn membership<'a>(container: Value<'a>, item: Value<'a>, p: Option<Precision>) -> R<'a> {
+pub(crate) fn membership<'a>(container: Value<'a>, item: Value<'a>, p: Option<Precision>) -> R<'a> {
     Ok(match &container {
         Value::Null => {
             if matches!(item, Value::Null) {
@@ -447,29 +455,53 @@ fn except<'a>(x: Value<'a>, y: Value<'a>) -> R<'a> {
 }
 
 fn expand<'a>(x: Value<'a>, per: Value<'a>) -> R<'a> {
-    let Value::List(l) = x else {
-        return Ok(Value::Null);
+    // `expand Interval[...]` (one interval) gives the points; a list gives unit intervals.
+    let (items, points) = match x {
+        Value::List(l) => (l, false),
+        i @ Value::Interval(_) => (Arc::new(vec![i]), true),
+        _ => return Ok(Value::Null),
     };
     let mut out = Vec::new();
-    for i in l.iter() {
+    for i in items.iter() {
         let Value::Interval(i) = i else { continue };
         let (mut cur, end) = (interval::start(i), interval::end(i));
+        // Without `per`: 1 for numbers, one unit for quantities, and the
+        // coarsest precision of the boundaries for dates and times.
         let step = match (&per, &cur) {
-            (Value::Quantity(q), _) => Some(q.clone()),
-            (_, Value::Int(_)) | (Value::Null, Value::Dec(_)) => None,
-            (_, Value::Date(_)) | (Value::Null, Value::DateTime(_)) => Some(Quantity {
+            (Value::Quantity(q), _) => Some(Value::Quantity(q.clone())),
+            (Value::Null, Value::Int(_)) => Some(Value::Int(1)),
+            (Value::Null, Value::Dec(_)) => Some(Value::Dec(1.0)),
+            (Value::Null, Value::Quantity(q)) => Some(Value::Quantity(Quantity {
                 value: 1.0,
-                unit: Arc::from("day"),
-            }),
+                unit: q.unit.clone(),
+            })),
+            (Value::Null, Value::Date(a) | Value::DateTime(a) | Value::Time(a)) => {
+                let p = match &end {
+                    Value::Date(b) | Value::DateTime(b) | Value::Time(b) => {
+                        a.precision.min(b.precision)
+                    }
+                    _ => a.precision,
+                };
+                Some(Value::Quantity(Quantity {
+                    value: 1.0,
+                    unit: Arc::from(precision_unit(p)),
+                }))
+            }
             _ => None,
         };
+        let Some(step) = step else { continue };
         let mut guard = 0;
         while interval::le(&cur, &end, None) == Some(true) && guard < 100_000 {
             guard += 1;
-            let next = match &step {
-                Some(q) => arith(Op2::Add, &cur, &Value::Quantity(q.clone()))?,
-                None => interval::step(&cur, true),
-            };
+            let next = arith(Op2::Add, &cur, &step)?;
+            if next.is_null() {
+                break;
+            }
+            if points {
+                out.push(cur.clone());
+                cur = next;
+                continue;
+            }
             let hi = interval::step(&next, false);
             if interval::le(&hi, &end, None) != Some(true) {
                 break;
@@ -479,6 +511,18 @@ fn expand<'a>(x: Value<'a>, per: Value<'a>) -> R<'a> {
         }
     }
     Ok(Value::list(out))
+}
+
+fn precision_unit(p: Precision) -> &'static str {
+    match p {
+        Precision::Year => "year",
+        Precision::Month => "month",
+        Precision::Day => "day",
+        Precision::Hour => "hour",
+        Precision::Minute => "minute",
+        Precision::Second => "second",
+        Precision::Millisecond => "millisecond",
+    }
 }
 
 fn temporal_diff<'a>(
