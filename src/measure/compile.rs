@@ -194,6 +194,27 @@ impl<'c> Compiler<'c> {
         Ok(id)
     }
 
+    /// Compiles the root library's function (or expression) `name`, for
+    /// measure observations; returns its id and operand count.
+    pub fn entry_function(&mut self, name: &str) -> Result<(usize, usize), MeasureError> {
+        let id = match self.libs[0]
+            .funcs
+            .get(name)
+            .and_then(|f| f.first())
+            .copied()
+        {
+            Some(id) => id,
+            None => return self.entry(name).map(|id| (id, 0)),
+        };
+        self.ensure_def(id)?;
+        let n = self.defs[id]
+            .json
+            .get("operand")
+            .and_then(Json::as_array)
+            .map_or(0, Vec::len);
+        Ok((id, n))
+    }
+
     pub fn compile_params(&mut self) -> Result<(), MeasureError> {
         for i in 0..self.param_json.len() {
             let (lib, p) = self.param_json[i];

@@ -95,7 +95,7 @@ impl<'a> Cx<'a> {
         self.enter(id, new_base)
     }
 
-    fn call_values(&mut self, id: usize, args: Vec<Value<'a>>) -> R<'a> {
+    pub(crate) fn call_values(&mut self, id: usize, args: Vec<Value<'a>>) -> R<'a> {
         let new_base = self.stack.len();
         self.stack.extend(args);
         self.enter(id, new_base)

@@ -63,6 +63,14 @@ fn mini_elm(extra: Vec<serde_json::Value>) -> serde_json::Value {
 }
 
 pub(super) fn engine(extra: Vec<serde_json::Value>) -> Engine {
+    engine_with(extra, |_| {})
+}
+
+/// `engine`, with the Measure resource adjusted by `measure`.
+pub(super) fn engine_with(
+    extra: Vec<serde_json::Value>,
+    measure: impl FnOnce(&mut serde_json::Value),
+) -> Engine {
     // FHIRHelpers' external functions are declared, not defined, in its ELM.
     let helpers = json!({"library": {"identifier": {"id": "FHIRHelpers", "version": "4.4.000"},
         "statements": {"def": [{"name": "resolve", "type": "FunctionDef", "external": true, "context": "Patient",
@@ -98,6 +106,8 @@ pub(super) fn engine(extra: Vec<serde_json::Value>) -> Engine {
                 {"code": {"coding": [{"code": "numerator"}]}, "criteria": {"expression": "Numerator"}}]}],
             "supplementalData": sde}),
     ];
+    let mut resources = resources;
+    measure(&mut resources[3]);
     for r in resources {
         if let Err(e) = add_resource(&mut content, r) {
             panic!("bad test content: {e}");
@@ -336,12 +346,14 @@ fn group(codes: &[&str], boolean: bool, scoring: &str) -> super::program::Group 
         populations: codes
             .iter()
             .map(|c| super::program::Population {
+                id: None,
                 code: (*c).to_owned(),
                 expression: String::new(),
                 def: 0,
             })
             .collect(),
         stratifiers: Vec::new(),
+        observations: Vec::new(),
         boolean_basis: boolean,
         scoring: scoring.to_owned(),
     }
