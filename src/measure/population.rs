@@ -12,12 +12,12 @@ use serde_json::json;
 use super::patients::{self, Recording};
 use super::report;
 use super::service::{resource_type, ServiceError};
-use super::{CompiledMeasure, GroupResult, Json, PatientResult, Period};
+use super::{CompiledMeasure, GroupResult, Json, PatientRecord, PatientResult, Period};
 use crate::fhir::Id;
 use crate::store::ResourceStore;
 
 /// Patients read and evaluated per step of a population run.
-const PAGE: u32 = 200;
+pub(crate) const PAGE: u32 = 200;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportType {
@@ -132,19 +132,27 @@ pub async fn individual(
         .pop()
         .ok_or_else(|| ServiceError::NotFound("no Patient with that id".into()))?;
     let id = id.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let recording = Recording::new(&record);
-        let result = measure.evaluate_patient(&recording, &period)?;
-        let mut report = report::individual_with_data(&measure, &id, &period, &result);
-        let groups = result.groups;
-        let evaluated = recording.evaluated();
-        if !evaluated.is_empty() {
-            report["evaluatedResource"] = Json::Array(evaluated);
-        }
-        Ok((report, groups))
-    })
-    .await
-    .map_err(|_| ServiceError::Interrupted)?
+    tokio::task::spawn_blocking(move || Ok(individual_report(&measure, &record, &id, &period)?))
+        .await
+        .map_err(|_| ServiceError::Interrupted)?
+}
+
+/// The individual report (with supplemental data and the resources the
+/// measure evaluated) and group results of one loaded patient. CPU-bound.
+pub fn individual_report(
+    measure: &CompiledMeasure,
+    record: &PatientRecord,
+    id: &str,
+    period: &Period,
+) -> Result<(Json, Vec<GroupResult>), super::MeasureError> {
+    let recording = Recording::new(record);
+    let result = measure.evaluate_patient(&recording, period)?;
+    let mut report = report::individual_with_data(measure, id, period, &result);
+    let evaluated = recording.evaluated();
+    if !evaluated.is_empty() {
+        report["evaluatedResource"] = Json::Array(evaluated);
+    }
+    Ok((report, result.groups))
 }
 
 /// Where patient ids come from: a fixed list, or every stored Patient page by page.

@@ -11,6 +11,7 @@ mod generated;
 mod helpers;
 mod history;
 mod measure_api;
+mod measure_more;
 mod search_bundle;
 mod search_conditional;
 mod search_reindex;
