@@ -270,14 +270,20 @@ pub fn run(dir: &Path, known: &Path) -> Result<Summary, MeasureError> {
             };
             match result {
                 Ok(groups) => {
+                    // Compared as reported, measure-observation counts included; a code
+                    // listed twice (two observations) matches our entries in order.
+                    let ours = population_counts(&super::report::individual(
+                        &compiled, "case", &period, &groups,
+                    ));
                     for (gi, exp) in population_counts(&expected).into_iter().enumerate() {
-                        for (code, n) in exp {
-                            let actual = groups
+                        for (k, (code, n)) in exp.iter().enumerate() {
+                            let nth = exp[..k].iter().filter(|(c, _)| c == code).count();
+                            let actual = ours
                                 .get(gi)
-                                .and_then(|g| g.counts.iter().find(|(c, _)| *c == code))
+                                .and_then(|g| g.iter().filter(|(c, _)| c == code).nth(nth))
                                 .map(|(_, a)| *a);
-                            if actual != Some(n) {
-                                failure.diffs.push((gi, code, n, actual));
+                            if actual != Some(*n) {
+                                failure.diffs.push((gi, code.clone(), *n, actual));
                             }
                         }
                     }
