@@ -299,3 +299,47 @@ fn temporal(t: &DateTime, digits: i64, high: bool, date_only: bool) -> Option<Da
     }
     Some(DateTime::new(f, target, t.offset()))
 }
+
+/// Collapse where intervals separated by at most `per` (of the points' unit)
+/// merge: with points on a grid of `per`, those that meet at that grid.
+pub fn collapse_within<'a>(v: &Value<'a>, per: &super::value::Quantity) -> R<'a> {
+    use super::interval::{end, le, lt, start};
+    use std::cmp::Ordering;
+    let Value::List(l) = v else {
+        return Ok(Value::Null);
+    };
+    let mut items: Vec<value::Interval<'a>> = l
+        .iter()
+        .filter_map(|x| match x {
+            Value::Interval(i) => Some((**i).clone()),
+            _ => None,
+        })
+        .collect();
+    items.sort_by(|a, b| {
+        super::interval::cmp(&start(a), &start(b), None).unwrap_or(Ordering::Equal)
+    });
+    let mut out: Vec<value::Interval<'a>> = Vec::new();
+    for it in items {
+        if let Some(last) = out.last_mut() {
+            let step = match end(last) {
+                Value::Int(_) if per.value.fract() == 0.0 => Value::Int(per.value as i64),
+                Value::Int(_) | Value::Dec(_) => Value::Dec(per.value),
+                _ => Value::Quantity(per.clone()),
+            };
+            let reach = super::ops2::arith(Op2::Add, &end(last), &step)?;
+            if le(&start(&it), &reach, None) == Some(true) {
+                if lt(&end(last), &end(&it), None) == Some(true) {
+                    last.high = it.high.clone();
+                    last.high_closed = it.high_closed;
+                }
+                continue;
+            }
+        }
+        out.push(it);
+    }
+    Ok(Value::list(
+        out.into_iter()
+            .map(|i| Value::Interval(Arc::new(i)))
+            .collect(),
+    ))
+}
