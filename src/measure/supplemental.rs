@@ -19,8 +19,8 @@ const CRITERIA_EXT: &str =
     "http://hl7.org/fhir/us/davinci-deqm/StructureDefinition/extension-criteriaReference";
 
 /// A value as a CodeableConcept: codes keep their coding, other values their text.
-/// Lists give one entry per (distinct) member; tuples report their `code`
-/// element (SDE Payer); resources are not values and are left out.
+/// Lists give one entry per (distinct) member; tuples report their `code` or
+/// `codes` element; resources are not values and are left out.
 pub fn values(v: &Value) -> Vec<Json> {
     let mut out: Vec<Json> = Vec::new();
     collect(v, &mut out);
@@ -35,8 +35,9 @@ fn collect(v: &Value, out: &mut Vec<Json>) {
                 collect(x, out);
             }
         }
-        Value::Tuple(t) if t.get("code").is_some() => {
-            if let Some(c) = t.get("code") {
+        // SDE Payer gives {code, period}; SDE Race and Ethnicity {codes, display}.
+        Value::Tuple(t) if t.get("code").is_some() || t.get("codes").is_some() => {
+            if let Some(c) = t.get("code").or_else(|| t.get("codes")) {
                 collect(c, out);
             }
         }

@@ -209,3 +209,39 @@ fn observations_must_name_a_population_and_a_known_method() {
         "{err:?}"
     );
 }
+
+#[test]
+fn supplemental_values_flatten_codes_tuples_and_lists() {
+    use super::value::{Code, Tuple, Value};
+    use std::sync::Arc;
+    let code = |c: &str| {
+        Value::Code(Arc::new(Code {
+            code: Arc::from(c),
+            system: Some(Arc::from("urn:oid:2.16.840.1.113883.6.238")),
+            version: None,
+            display: None,
+        }))
+    };
+    // SDE Race: {codes, display}; the same code twice is reported once.
+    let race = Value::Tuple(Arc::new(Tuple {
+        class: None,
+        fields: vec![
+            (
+                Arc::from("codes"),
+                Value::list(vec![code("2106-3"), code("2106-3"), code("1002-5")]),
+            ),
+            (Arc::from("display"), Value::str("White")),
+        ],
+    }));
+    let coding =
+        |c: &str| json!({"coding": [{"code": c, "system": "urn:oid:2.16.840.1.113883.6.238"}]});
+    assert_eq!(
+        supplemental::values(&Value::list(vec![race])),
+        vec![coding("2106-3"), coding("1002-5")]
+    );
+    assert_eq!(
+        supplemental::values(&Value::Int(3)),
+        vec![json!({"text": "3"})]
+    );
+    assert!(supplemental::values(&Value::Null).is_empty());
+}
