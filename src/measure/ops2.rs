@@ -445,12 +445,40 @@ fn except<'a>(x: Value<'a>, y: Value<'a>) -> R<'a> {
                 .collect(),
         ))),
         (Value::List(a), Value::Null) => Ok(Value::List(a)),
-        (Value::Null, _) => Ok(Value::Null),
+        (Value::Interval(a), Value::Interval(c)) => Ok(interval_except(&a, &c)),
+        (Value::Null, _) | (Value::Interval(_), Value::Null) => Ok(Value::Null),
         (a, c) => Err(rt_err(format!(
             "except of {} and {}",
             a.type_name(),
             c.type_name()
         ))),
+    }
+}
+
+/// `a except c` for intervals: the part of `a` outside `c`, null when that is
+/// not one interval (`c` inside `a`) or nothing is left.
+fn interval_except<'a>(a: &value::Interval<'a>, c: &value::Interval<'a>) -> Value<'a> {
+    let (sa, ea, sc, ec) = (
+        interval::start(a),
+        interval::end(a),
+        interval::start(c),
+        interval::end(c),
+    );
+    let whole = || Value::Interval(Arc::new(a.clone()));
+    // Disjoint: nothing removed.
+    if interval::lt(&ec, &sa, None) == Some(true) || interval::lt(&ea, &sc, None) == Some(true) {
+        return whole();
+    }
+    let starts_before = interval::le(&sc, &sa, None);
+    let ends_after = interval::le(&ea, &ec, None);
+    match (starts_before, ends_after) {
+        // `c` covers `a`.
+        (Some(true), Some(true)) => Value::Null,
+        // `c` removes the beginning of `a`.
+        (Some(true), Some(false)) => Value::interval(interval::step(&ec, true), ea, true, true),
+        // `c` removes the end of `a`.
+        (Some(false), Some(true)) => Value::interval(sa, interval::step(&sc, false), true, true),
+        _ => Value::Null,
     }
 }
 
