@@ -290,55 +290,6 @@ impl<'a> Cx<'a> {
             Node::Iterate(it) => self.iterate(it),
         }
     }
-
-    /// `Filter`, `ForEach` and `Repeat` over a list (null stays null).
-    fn iterate(&mut self, it: &super::node::Iterate) -> R<'a> {
-        use super::node::IterKind;
-        let items = match self.eval(&it.source)? {
-            Value::Null => return Ok(Value::Null),
-            Value::List(l) => l.to_vec(),
-            v => vec![v],
-        };
-        let mut out = Vec::new();
-        match it.kind {
-            IterKind::Filter => {
-                for v in items {
-                    self.set(it.slot, v.clone());
-                    if self.eval(&it.body)?.as_bool() == Some(true) {
-                        out.push(v);
-                    }
-                }
-            }
-            IterKind::ForEach => {
-                for v in items {
-                    self.set(it.slot, v);
-                    out.push(self.eval(&it.body)?);
-                }
-            }
-            IterKind::Repeat => {
-                // Projects new items until none appear (FHIRPath `repeat`), bounded.
-                let mut pending = items;
-                while let Some(v) = pending.pop() {
-                    if out.len() >= 100_000 {
-                        return Err(rt_err("repeat produced more than 100000 items"));
-                    }
-                    self.set(it.slot, v);
-                    let produced = match self.eval(&it.body)? {
-                        Value::List(l) => l.to_vec(),
-                        Value::Null => Vec::new(),
-                        x => vec![x],
-                    };
-                    for p in produced {
-                        if !p.is_null() && !out.iter().any(|o| same(o, &p)) {
-                            out.push(p.clone());
-                            pending.push(p);
-                        }
-                    }
-                }
-            }
-        }
-        Ok(Value::list(out))
-    }
 }
 
 pub(crate) fn instance<'a>(

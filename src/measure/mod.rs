@@ -38,6 +38,7 @@ mod node;
 pub mod observation;
 mod ops;
 mod ops2;
+mod ops_interval;
 mod ops_more;
 mod patients;
 pub mod population;

@@ -433,7 +433,7 @@ pub fn collapse_per<'a>(v: &Value<'a>, per: &Value<'a>) -> R<'a> {
     if precision.is_none() {
         if let Value::Quantity(q) = per {
             // A non-temporal `per` (`collapse X per 1 'mg'`): gaps up to it close.
-            return super::ops_more::collapse_within(v, q);
+            return super::ops_interval::collapse_within(v, q);
         }
         return collapse_list(v);
     }

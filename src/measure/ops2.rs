@@ -120,7 +120,7 @@ pub fn binary<'a>(
         {
             return list_includes(op, &x, &y)
         }
-        O::Expand => return expand(x, y),
+        O::Expand => return super::ops_interval::expand(x, y),
         O::Times
         | O::Matches
         | O::SplitOnMatches
@@ -445,111 +445,13 @@ fn except<'a>(x: Value<'a>, y: Value<'a>) -> R<'a> {
                 .collect(),
         ))),
         (Value::List(a), Value::Null) => Ok(Value::List(a)),
-        (Value::Interval(a), Value::Interval(c)) => Ok(interval_except(&a, &c)),
+        (Value::Interval(a), Value::Interval(c)) => Ok(super::ops_interval::except(&a, &c)),
         (Value::Null, _) | (Value::Interval(_), Value::Null) => Ok(Value::Null),
         (a, c) => Err(rt_err(format!(
             "except of {} and {}",
             a.type_name(),
             c.type_name()
         ))),
-    }
-}
-
-/// `a except c` for intervals: the part of `a` outside `c`, null when that is
-/// not one interval (`c` inside `a`) or nothing is left.
-fn interval_except<'a>(a: &value::Interval<'a>, c: &value::Interval<'a>) -> Value<'a> {
-    let (sa, ea, sc, ec) = (
-        interval::start(a),
-        interval::end(a),
-        interval::start(c),
-        interval::end(c),
-    );
-    let whole = || Value::Interval(Arc::new(a.clone()));
-    // Disjoint: nothing removed.
-    if interval::lt(&ec, &sa, None) == Some(true) || interval::lt(&ea, &sc, None) == Some(true) {
-        return whole();
-    }
-    let starts_before = interval::le(&sc, &sa, None);
-    let ends_after = interval::le(&ea, &ec, None);
-    match (starts_before, ends_after) {
-        // `c` covers `a`.
-        (Some(true), Some(true)) => Value::Null,
-        // `c` removes the beginning of `a`.
-        (Some(true), Some(false)) => Value::interval(interval::step(&ec, true), ea, true, true),
-        // `c` removes the end of `a`.
-        (Some(false), Some(true)) => Value::interval(sa, interval::step(&sc, false), true, true),
-        _ => Value::Null,
-    }
-}
-
-fn expand<'a>(x: Value<'a>, per: Value<'a>) -> R<'a> {
-    // `expand Interval[...]` (one interval) gives the points; a list gives unit intervals.
-    let (items, points) = match x {
-        Value::List(l) => (l, false),
-        i @ Value::Interval(_) => (Arc::new(vec![i]), true),
-        _ => return Ok(Value::Null),
-    };
-    let mut out = Vec::new();
-    for i in items.iter() {
-        let Value::Interval(i) = i else { continue };
-        let (mut cur, end) = (interval::start(i), interval::end(i));
-        // Without `per`: 1 for numbers, one unit for quantities, and the
-        // coarsest precision of the boundaries for dates and times.
-        let step = match (&per, &cur) {
-            (Value::Quantity(q), _) => Some(Value::Quantity(q.clone())),
-            (Value::Null, Value::Int(_)) => Some(Value::Int(1)),
-            (Value::Null, Value::Dec(_)) => Some(Value::Dec(1.0)),
-            (Value::Null, Value::Quantity(q)) => Some(Value::Quantity(Quantity {
-                value: 1.0,
-                unit: q.unit.clone(),
-            })),
-            (Value::Null, Value::Date(a) | Value::DateTime(a) | Value::Time(a)) => {
-                let p = match &end {
-                    Value::Date(b) | Value::DateTime(b) | Value::Time(b) => {
-                        a.precision.min(b.precision)
-                    }
-                    _ => a.precision,
-                };
-                Some(Value::Quantity(Quantity {
-                    value: 1.0,
-                    unit: Arc::from(precision_unit(p)),
-                }))
-            }
-            _ => None,
-        };
-        let Some(step) = step else { continue };
-        let mut guard = 0;
-        while interval::le(&cur, &end, None) == Some(true) && guard < 100_000 {
-            guard += 1;
-            let next = arith(Op2::Add, &cur, &step)?;
-            if next.is_null() {
-                break;
-            }
-            if points {
-                out.push(cur.clone());
-                cur = next;
-                continue;
-            }
-            let hi = interval::step(&next, false);
-            if interval::le(&hi, &end, None) != Some(true) {
-                break;
-            }
-            out.push(Value::interval(cur.clone(), hi, true, true));
-            cur = next;
-        }
-    }
-    Ok(Value::list(out))
-}
-
-fn precision_unit(p: Precision) -> &'static str {
-    match p {
-        Precision::Year => "year",
-        Precision::Month => "month",
-        Precision::Day => "day",
-        Precision::Hour => "hour",
-        Precision::Minute => "minute",
-        Precision::Second => "second",
-        Precision::Millisecond => "millisecond",
     }
 }
 

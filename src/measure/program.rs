@@ -76,7 +76,8 @@ pub struct Supplemental {
 pub struct PatientResult {
     pub groups: Vec<GroupResult>,
     /// Per supplemental data element (`CompiledMeasure::sde` order): the
-    /// patient's values as CodeableConcepts, empty outside every initial population.
+    /// patient's values as CodeableConcepts, empty outside every initial population
+    /// (and from `evaluate`, which does not evaluate supplemental data).
     pub supplemental: Vec<Vec<Json>>,
 }
 
@@ -410,7 +411,7 @@ impl CompiledMeasure {
         patient: &dyn PatientData,
         period: &Period,
     ) -> Result<Vec<GroupResult>, MeasureError> {
-        self.evaluate_patient(patient, period).map(|r| r.groups)
+        self.run(patient, period, false).map(|r| r.groups)
     }
 
     /// Population counts, strata, observations and supplemental data for one patient.
@@ -418,6 +419,15 @@ impl CompiledMeasure {
         &self,
         patient: &dyn PatientData,
         period: &Period,
+    ) -> Result<PatientResult, MeasureError> {
+        self.run(patient, period, true)
+    }
+
+    fn run(
+        &self,
+        patient: &dyn PatientData,
+        period: &Period,
+        with_supplemental: bool,
     ) -> Result<PatientResult, MeasureError> {
         let mut cx = Cx::new(&self.program, patient, self.params(period));
         let mut out = Vec::with_capacity(self.groups.len());
@@ -452,7 +462,7 @@ impl CompiledMeasure {
                 .any(|(c, n)| c == "initial-population" && *n > 0)
         });
         let mut supplemental = Vec::with_capacity(self.sde.len());
-        for s in &self.sde {
+        for s in self.sde.iter().filter(|_| with_supplemental) {
             supplemental.push(if in_population {
                 super::supplemental::values(&cx.expression(s.def)?)
             } else {
