@@ -78,7 +78,8 @@ pub fn expand<'a>(x: Value<'a>, per: Value<'a>) -> R<'a> {
         while interval::le(&cur, &end, None) == Some(true) && guard < 100_000 {
             guard += 1;
             let next = arith(Op2::Add, &cur, &step)?;
-            if next.is_null() {
+            // No progress (a per finer than the points, e.g. hours on Dates): stop.
+            if next.is_null() || interval::le(&next, &cur, None) != Some(false) {
                 break;
             }
             if points {

@@ -320,10 +320,13 @@ fn children_descendents_and_code_systems() {
 
 #[test]
 fn times_expand_and_collapse_of_quantities() {
+    let null = || json!({"type": "Null"});
     let q = |v: f64| json!({"type": "Quantity", "value": v, "unit": "mg"});
     let iv = |a: J, b: J| json!({"type": "Interval", "low": a, "high": b, "lowClosed": true, "highClosed": true});
+    let ints = |a: i64, b: i64| iv(lit_int(a), lit_int(b));
     let t =
         |n: &str, v: i64| json!({"type": "Tuple", "element": [{"name": n, "value": lit_int(v)}]});
+    let days = iv(lit("Date", "2025-01-30"), lit("Date", "2025-02-01"));
     let defs = vec![
         def(
             "Times",
@@ -334,41 +337,97 @@ fn times_expand_and_collapse_of_quantities() {
         ),
         def(
             "Expand Quantity",
-            op(
-                "Expand",
-                vec![list(vec![iv(q(1.0), q(3.0))]), { json!({"type": "Null"}) }],
-            ),
+            op("Expand", vec![list(vec![iv(q(1.0), q(3.0))]), null()]),
         ),
+        // A per finer than the points (hours on Dates) makes no progress: nothing.
         def(
-            "Expand Points",
+            "Expand Finer",
             op(
                 "Expand",
-                vec![iv(lit("Date", "2025-01-30"), lit("Date", "2025-02-01")), {
-                    json!({"type": "Null"})
-                }],
+                vec![
+                    list(vec![days.clone()]),
+                    json!({"type": "Quantity", "value": 1, "unit": "hour"}),
+                ],
             ),
         ),
+        def("Expand Points", op("Expand", vec![days, null()])),
         def(
             "Collapse Quantity",
             op(
                 "Collapse",
-                vec![list(vec![iv(q(1.0), q(3.0)), iv(q(2.0), q(5.0))]), {
-                    json!({"type": "Null"})
-                }],
+                vec![list(vec![iv(q(1.0), q(3.0)), iv(q(2.0), q(5.0))]), null()],
             ),
+        ),
+        // Per 1 mg, [6, 7] meets [1, 5] on that grid; [9, 9] stays apart.
+        def(
+            "Collapse Per",
+            op(
+                "Collapse",
+                vec![
+                    list(vec![
+                        iv(q(6.0), q(7.0)),
+                        iv(q(1.0), q(5.0)),
+                        iv(q(9.0), q(9.0)),
+                    ]),
+                    q(1.0),
+                ],
+            ),
+        ),
+        def(
+            "Collapse Int Per",
+            op(
+                "Collapse",
+                vec![
+                    list(vec![ints(1, 3), ints(6, 8)]),
+                    json!({"type": "Quantity", "value": 2, "unit": "1"}),
+                ],
+            ),
+        ),
+        def(
+            "Interval Except",
+            list(vec![
+                op("Except", vec![ints(1, 10), ints(5, 12)]),
+                op("Except", vec![ints(1, 10), ints(0, 3)]),
+                op("Except", vec![ints(1, 10), ints(3, 5)]),
+                op("Except", vec![ints(1, 10), ints(11, 15)]),
+                op("Except", vec![ints(1, 10), ints(0, 15)]),
+            ]),
         ),
     ];
     let r = eval_all(defs, &nobody());
     assert_eq!(r[0], json!([{"a": 1, "b": 9}, {"a": 2, "b": 9}]));
     let mg = |v: f64| json!({"value": v, "unit": "mg"});
+    let closed =
+        |lo: J, hi: J| json!({"low": lo, "high": hi, "lowClosed": true, "highClosed": true});
     // Decimal-valued points: each unit interval ends at the predecessor of the
     // next start, and [3, 3.99999999] would reach past the end.
-    let unit = |v: f64| json!({"low": mg(v), "high": mg(v + 0.99999999), "lowClosed": true, "highClosed": true});
-    assert_eq!(r[1], json!([unit(1.0), unit(2.0)]));
-    assert_eq!(r[2], json!(["2025-01-30", "2025-01-31", "2025-02-01"]));
     assert_eq!(
-        r[3],
-        json!([{"low": mg(1.0), "high": mg(5.0), "lowClosed": true, "highClosed": true}])
+        r[1],
+        json!([
+            closed(mg(1.0), mg(1.99999999)),
+            closed(mg(2.0), mg(2.99999999))
+        ])
+    );
+    assert_eq!(r[2], json!([]));
+    assert_eq!(r[3], json!(["2025-01-30", "2025-01-31", "2025-02-01"]));
+    assert_eq!(r[4], json!([closed(mg(1.0), mg(5.0))]));
+    assert_eq!(
+        r[5],
+        json!([closed(mg(1.0), mg(7.0)), closed(mg(9.0), mg(9.0))])
+    );
+    assert_eq!(
+        r[6],
+        json!([closed(json!(1), json!(3)), closed(json!(6), json!(8))])
+    );
+    assert_eq!(
+        r[7],
+        json!([
+            closed(json!(1), json!(4)),
+            closed(json!(4), json!(10)),
+            null,
+            closed(json!(1), json!(10)),
+            null
+        ])
     );
 }
 
