@@ -194,6 +194,27 @@ impl<'c> Compiler<'c> {
         Ok(id)
     }
 
+    /// Compiles the root library's function (or expression) `name`, for
+    /// measure observations; returns its id and operand count.
+    pub fn entry_function(&mut self, name: &str) -> Result<(usize, usize), MeasureError> {
+        let id = match self.libs[0]
+            .funcs
+            .get(name)
+            .and_then(|f| f.first())
+            .copied()
+        {
+            Some(id) => id,
+            None => return self.entry(name).map(|id| (id, 0)),
+        };
+        self.ensure_def(id)?;
+        let n = self.defs[id]
+            .json
+            .get("operand")
+            .and_then(Json::as_array)
+            .map_or(0, Vec::len);
+        Ok((id, n))
+    }
+
     pub fn compile_params(&mut self) -> Result<(), MeasureError> {
         for i in 0..self.param_json.len() {
             let (lib, p) = self.param_json[i];
@@ -363,7 +384,8 @@ impl<'c> Compiler<'c> {
 
     pub fn expr(&mut self, e: &Json) -> Result<Node, MeasureError> {
         let ty = s(e, "type").unwrap_or_default();
-        if let Some(op) = op1(ty) {
+        let ordered = matches!(ty, "First" | "Last") && e.get("orderBy").is_some();
+        if let Some(op) = op1(ty).filter(|_| !ordered) {
             let operand = e
                 .get("operand")
                 .or_else(|| e.get("source"))
@@ -542,9 +564,6 @@ impl<'c> Compiler<'c> {
             }
             "Retrieve" => self.retrieve(e)?,
             "Query" => self.query(e)?,
-            "First" | "Last" if e.get("orderBy").is_some() => {
-                return Err(self.err(format!("{ty} with orderBy")))
-            }
             "DateTimeComponentFrom" => {
                 let p = s(e, "precision")
                     .and_then(Precision::parse)
@@ -647,7 +666,10 @@ impl<'c> Compiler<'c> {
                 let args = vec![self.sub(e, "operand")?, Node::OpN(OpN::Today, Vec::new())];
                 self.binary(Op2::CalculateAgeAt, args, p)?
             }
-            other => return Err(self.err(format!("ELM node {other}"))),
+            other => match self.more(other, e)? {
+                Some(n) => n,
+                None => return Err(self.err(format!("ELM node {other}"))),
+            },
         })
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::compile::{arr, s, Compiler};
 use super::compile_tables::vital_signs_code;
 use super::model::model;
-use super::node::{Node, Retrieve};
+use super::node::{DateFilter, Node, Retrieve};
 use super::value::{Code, Concept, Json, Value};
 use super::MeasureError;
 
@@ -31,25 +31,11 @@ impl Compiler<'_> {
             .intern(local)
             .filter(|t| model().is_resource(t))
             .ok_or_else(|| self.err(format!("retrieve of unknown type {data_type}")))?;
-        for key in [
-            "dateProperty",
-            "dateRange",
-            "dateLowProperty",
-            "context",
-            "idProperty",
-        ] {
-            if e.get(key).is_some() {
-                return Err(self.err(format!("Retrieve with {key}")));
-            }
+        if !arr(e, "include").is_empty() {
+            return Err(self.err("Retrieve with include"));
         }
-        // A single code filter is the same as `codes`/`codeProperty`.
-        let code_filter = match arr(e, "codeFilter") {
-            [] => None,
-            [f] if e.get("codes").is_none() => Some(f),
-            _ => return Err(self.err("Retrieve with several code filters")),
-        };
-        if arr(e, "dateFilter").len() + arr(e, "otherFilter").len() + arr(e, "include").len() > 0 {
-            return Err(self.err("Retrieve with filters or includes"));
+        if !arr(e, "otherFilter").is_empty() {
+            return Err(self.err("Retrieve with otherFilter"));
         }
         // Like cql-exec-fhir, profiles only filter by the data's `meta.profile`
         // when it is trusted; the base resource profile never filters. Vital-signs
@@ -59,27 +45,65 @@ impl Compiler<'_> {
             self.trust_meta_profile
                 && *t != format!("http://hl7.org/fhir/StructureDefinition/{local}")
         });
-        let (codes_json, property, comparator) = match code_filter {
-            Some(f) => (f.get("value"), s(f, "property"), s(f, "comparator")),
-            None => (e.get("codes"), s(e, "codeProperty"), s(e, "codeComparator")),
-        };
-        let codes = codes_json.map(|c| self.expr(c)).transpose()?;
-        let code_property = match (&codes, property) {
-            (Some(_), Some(p)) => Some(Arc::from(p)),
-            (Some(_), None) => Some(Arc::from("code")),
-            _ => None,
-        };
-        if let Some(cmp) = comparator {
-            if !matches!(cmp, "in" | "~" | "=") {
-                return Err(self.err(format!("Retrieve code comparator {cmp}")));
+        // `codes`/`codeProperty` and every `codeFilter` must all match.
+        let mut filters: Vec<(Arc<str>, Node)> = Vec::new();
+        let top = e
+            .get("codes")
+            .map(|c| (c, s(e, "codeProperty"), s(e, "codeComparator")));
+        let listed = arr(e, "codeFilter").iter().filter_map(|f| {
+            f.get("value")
+                .map(|v| (v, s(f, "property"), s(f, "comparator")))
+        });
+        for (codes, property, comparator) in top.into_iter().chain(listed) {
+            if let Some(cmp) = comparator {
+                if !matches!(cmp, "in" | "~" | "=") {
+                    return Err(self.err(format!("Retrieve code comparator {cmp}")));
+                }
             }
+            let node = self.expr(codes)?;
+            filters.push((Arc::from(property.unwrap_or("code")), node));
         }
+        let mut dates = Vec::new();
+        if let Some(range) = e.get("dateRange") {
+            dates.push(DateFilter {
+                property: s(e, "dateProperty").map(Arc::from),
+                low_property: s(e, "dateLowProperty").map(Arc::from),
+                high_property: s(e, "dateHighProperty").map(Arc::from),
+                range: self.expr(range)?,
+            });
+        }
+        for f in arr(e, "dateFilter") {
+            let Some(range) = f.get("value") else {
+                continue;
+            };
+            dates.push(DateFilter {
+                property: s(f, "property").map(Arc::from),
+                low_property: s(f, "lowProperty").map(Arc::from),
+                high_property: s(f, "highProperty").map(Arc::from),
+                range: self.expr(range)?,
+            });
+        }
+        if dates
+            .iter()
+            .any(|d| d.property.is_none() && d.low_property.is_none() && d.high_property.is_none())
+        {
+            return Err(self.err("Retrieve date range without a date property"));
+        }
+        let context = e.get("context").map(|c| self.expr(c)).transpose()?;
+        let mut filters = filters.into_iter();
+        let (code_property, codes) = match filters.next() {
+            Some((p, n)) => (Some(p), Some(n)),
+            None => (None, None),
+        };
         Ok(Node::Retrieve(Box::new(Retrieve {
             resource_type,
             profile: profile.map(str::to_owned),
             fixed_loinc,
             code_property,
             codes,
+            more_codes: filters.collect(),
+            dates,
+            context,
         })))
     }
 

@@ -108,7 +108,7 @@ pub(crate) fn op1(ty: &str) -> Option<Op1> {
         "ConvertsToTime" => ConvertsTo(Conversion::Time),
         "DateFrom" => DateFrom,
         "TimeFrom" => TimeFrom,
-        "TimezoneOffsetFrom" => TimezoneOffsetFrom,
+        "TimezoneOffsetFrom" | "TimezoneFrom" => TimezoneOffsetFrom,
         "Upper" => Upper,
         "Lower" => Lower,
         "Length" => Length,

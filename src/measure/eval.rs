@@ -95,7 +95,7 @@ impl<'a> Cx<'a> {
         self.enter(id, new_base)
     }
 
-    fn call_values(&mut self, id: usize, args: Vec<Value<'a>>) -> R<'a> {
+    pub(crate) fn call_values(&mut self, id: usize, args: Vec<Value<'a>>) -> R<'a> {
         let new_base = self.stack.len();
         self.stack.extend(args);
         self.enter(id, new_base)
@@ -287,55 +287,9 @@ impl<'a> Cx<'a> {
                     .collect::<Result<Vec<_>, _>>()?;
                 super::native::call(self, *f, vals)
             }
+            Node::Iterate(it) => self.iterate(it),
         }
     }
-
-    fn retrieve(&mut self, r: &super::node::Retrieve) -> R<'a> {
-        let codes = r.codes.as_ref().map(|c| self.eval(c)).transpose()?;
-        let data = self.data;
-        let m = model();
-        let mut out = Vec::new();
-        for res in data.resources(r.resource_type) {
-            if let Some(profile) = &r.profile {
-                let declared = res
-                    .get("meta")
-                    .and_then(|m| m.get("profile"))
-                    .and_then(Json::as_array)
-                    .is_some_and(|ps| ps.iter().any(|p| p.as_str() == Some(profile.as_str())));
-                if !declared {
-                    continue;
-                }
-            }
-            if let Some(code) = r.fixed_loinc {
-                if !has_loinc(res, code) {
-                    continue;
-                }
-            }
-            let v = Value::Fhir(res, r.resource_type);
-            if let (Some(codes), Some(prop)) = (&codes, &r.code_property) {
-                let cv = m.child(res, r.resource_type, prop);
-                if !super::ops2::code_matches(self.prog, &cv, codes) {
-                    continue;
-                }
-            }
-            out.push(v);
-        }
-        Ok(Value::list(out))
-    }
-}
-
-/// Whether `resource.code` has a LOINC coding with `code`.
-fn has_loinc(resource: &Json, code: &str) -> bool {
-    resource
-        .get("code")
-        .and_then(|c| c.get("coding"))
-        .and_then(Json::as_array)
-        .is_some_and(|cs| {
-            cs.iter().any(|c| {
-                c.get("system").and_then(Json::as_str) == Some("http://loinc.org")
-                    && c.get("code").and_then(Json::as_str) == Some(code)
-            })
-        })
 }
 
 pub(crate) fn instance<'a>(

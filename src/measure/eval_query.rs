@@ -1,15 +1,64 @@
 //! Query evaluation: sources, let, with/without, where, return, aggregate
-//! and sort, plus the list helpers (distinct, sort order) they share.
+//! and sort; `Filter`/`ForEach`/`Repeat`; and the list helpers (distinct,
+//! sort order) they share.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use super::eval::{instance, property, Cx, R};
-use super::node::{Query, SortKey};
+use super::eval::{instance, property, rt_err, Cx, R};
+use super::node::{IterKind, Iterate, Query, SortKey};
 use super::value::{self, Value};
 use super::MeasureError;
 
 impl<'a> Cx<'a> {
+    /// `Filter`, `ForEach` and `Repeat` over a list (null stays null).
+    pub(crate) fn iterate(&mut self, it: &Iterate) -> R<'a> {
+        let items = match self.eval(&it.source)? {
+            Value::Null => return Ok(Value::Null),
+            Value::List(l) => l.to_vec(),
+            v => vec![v],
+        };
+        let mut out = Vec::new();
+        match it.kind {
+            IterKind::Filter => {
+                for v in items {
+                    self.set(it.slot, v.clone());
+                    if self.eval(&it.body)?.as_bool() == Some(true) {
+                        out.push(v);
+                    }
+                }
+            }
+            IterKind::ForEach => {
+                for v in items {
+                    self.set(it.slot, v);
+                    out.push(self.eval(&it.body)?);
+                }
+            }
+            IterKind::Repeat => {
+                // Projects new items until none appear (FHIRPath `repeat`), bounded.
+                let mut pending = items;
+                while let Some(v) = pending.pop() {
+                    if out.len() >= 100_000 {
+                        return Err(rt_err("repeat produced more than 100000 items"));
+                    }
+                    self.set(it.slot, v);
+                    let produced = match self.eval(&it.body)? {
+                        Value::List(l) => l.to_vec(),
+                        Value::Null => Vec::new(),
+                        x => vec![x],
+                    };
+                    for p in produced {
+                        if !p.is_null() && !out.iter().any(|o| same(o, &p)) {
+                            out.push(p.clone());
+                            pending.push(p);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Value::list(out))
+    }
+
     pub(crate) fn query(&mut self, q: &Query) -> R<'a> {
         let mut lists = Vec::with_capacity(q.sources.len());
         let mut single = q.sources.len() == 1;

@@ -20,6 +20,7 @@
 pub mod care_gaps;
 pub mod commands;
 mod compile;
+mod compile_more;
 mod compile_query;
 mod compile_refs;
 mod compile_tables;
@@ -27,28 +28,38 @@ pub mod conformance;
 pub mod datetime;
 mod eval;
 mod eval_query;
+mod eval_retrieve;
 mod interval;
 pub mod library;
+mod measure_def;
 pub mod model;
 mod native;
 mod node;
+pub mod observation;
 mod ops;
 mod ops2;
+mod ops_interval;
+mod ops_more;
 mod patients;
 pub mod population;
 mod program;
 pub mod report;
 mod scoring;
 pub mod service;
+pub mod supplemental;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_elm;
+#[cfg(test)]
+mod tests_report;
 mod units;
 pub mod value;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-pub use program::{CompiledMeasure, Engine, GroupResult, Period};
+pub use program::{CompiledMeasure, Engine, GroupResult, PatientResult, Period};
 pub use value::Json;
 
 #[derive(Debug, thiserror::Error)]

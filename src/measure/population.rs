@@ -12,12 +12,12 @@ use serde_json::json;
 use super::patients::{self, Recording};
 use super::report;
 use super::service::{resource_type, ServiceError};
-use super::{CompiledMeasure, GroupResult, Json, Period};
+use super::{CompiledMeasure, GroupResult, Json, PatientRecord, PatientResult, Period};
 use crate::fhir::Id;
 use crate::store::ResourceStore;
 
 /// Patients read and evaluated per step of a population run.
-const PAGE: u32 = 200;
+pub(crate) const PAGE: u32 = 200;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportType {
@@ -48,10 +48,7 @@ pub enum Subjects {
 }
 
 /// Patient ids and their results, for one page.
-type PageResults = (
-    Vec<String>,
-    Vec<Result<Vec<GroupResult>, super::MeasureError>>,
-);
+type PageResults = (Vec<String>, Vec<Result<PatientResult, super::MeasureError>>);
 
 /// Called after each page with the number of patients evaluated so far.
 pub type Progress<'a> = &'a (dyn Fn(u64) + Send + Sync);
@@ -92,7 +89,11 @@ pub async fn run(
         if let Some(page) = evaluating.take() {
             let (ids, results) = page.await.map_err(|_| ServiceError::Interrupted)?;
             for (id, result) in ids.into_iter().zip(results) {
-                tally.add(&id, &result?);
+                match result {
+                    Ok(r) => tally.add(&id, &r),
+                    // One patient's failure does not sink the run: it is counted and reported.
+                    Err(e) => tally.fail(&e),
+                }
             }
             if let Some(progress) = progress {
                 progress(tally.patients);
@@ -101,13 +102,20 @@ pub async fn run(
         let Some(records) = next else { break };
         let measure = measure.clone();
         evaluating = Some(tokio::task::spawn_blocking(move || {
-            let results = measure.evaluate_all(&records, &period);
+            let results = measure.evaluate_patients(&records, &period);
             let ids = records
                 .iter()
                 .map(|r| r.patient_id().unwrap_or_default().to_owned())
                 .collect();
             (ids, results)
         }));
+    }
+    if tally.failed > 0 {
+        tracing::warn!(
+            failed = tally.failed,
+            evaluated = tally.patients,
+            "patients whose measure evaluation failed were left out of the report"
+        );
     }
     Ok(tally.render(&measure, &period))
 }
@@ -124,18 +132,27 @@ pub async fn individual(
         .pop()
         .ok_or_else(|| ServiceError::NotFound("no Patient with that id".into()))?;
     let id = id.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let recording = Recording::new(&record);
-        let groups = measure.evaluate(&recording, &period)?;
-        let mut report = report::individual(&measure, &id, &period, &groups);
-        let evaluated = recording.evaluated();
-        if !evaluated.is_empty() {
-            report["evaluatedResource"] = Json::Array(evaluated);
-        }
-        Ok((report, groups))
-    })
-    .await
-    .map_err(|_| ServiceError::Interrupted)?
+    tokio::task::spawn_blocking(move || Ok(individual_report(&measure, &record, &id, &period)?))
+        .await
+        .map_err(|_| ServiceError::Interrupted)?
+}
+
+/// The individual report (with supplemental data and the resources the
+/// measure evaluated) and group results of one loaded patient. CPU-bound.
+pub fn individual_report(
+    measure: &CompiledMeasure,
+    record: &PatientRecord,
+    id: &str,
+    period: &Period,
+) -> Result<(Json, Vec<GroupResult>), super::MeasureError> {
+    let recording = Recording::new(record);
+    let result = measure.evaluate_patient(&recording, period)?;
+    let mut report = report::individual_with_data(measure, id, period, &result);
+    let evaluated = recording.evaluated();
+    if !evaluated.is_empty() {
+        report["evaluatedResource"] = Json::Array(evaluated);
+    }
+    Ok((report, result.groups))
 }
 
 /// Where patient ids come from: a fixed list, or every stored Patient page by page.
@@ -217,10 +234,17 @@ struct Tally {
     patients: u64,
     groups: Vec<GroupTally>,
     keep_members: bool,
+    supplemental: super::supplemental::Tally,
+    /// Patients whose evaluation failed, and the distinct reasons (at most `MAX_REASONS`).
+    failed: u64,
+    reasons: Vec<String>,
 }
+
+const MAX_REASONS: usize = 10;
 
 struct GroupTally {
     counts: Counts,
+    observations: Vec<Vec<f64>>,
     strata: Vec<BTreeMap<String, Counts>>,
     /// Per population (Measure order): the patients counted in it.
     members: Vec<Vec<String>>,
@@ -233,6 +257,7 @@ impl Tally {
             .iter()
             .map(|g| GroupTally {
                 counts: g.populations.iter().map(|p| (p.code.clone(), 0)).collect(),
+                observations: vec![Vec::new(); g.observations.len()],
                 strata: vec![BTreeMap::new(); g.stratifiers.len()],
                 members: vec![Vec::new(); g.populations.len()],
             })
@@ -241,13 +266,29 @@ impl Tally {
             patients: 0,
             groups,
             keep_members,
+            supplemental: super::supplemental::Tally::new(measure.sde.len()),
+            failed: 0,
+            reasons: Vec::new(),
         }
     }
 
-    fn add(&mut self, patient: &str, result: &[GroupResult]) {
+    fn fail(&mut self, e: &super::MeasureError) {
+        self.failed += 1;
+        // Messages name definitions and operators, never patient data or ids.
+        let reason = e.to_string();
+        if self.reasons.len() < MAX_REASONS && !self.reasons.contains(&reason) {
+            self.reasons.push(reason);
+        }
+    }
+
+    fn add(&mut self, patient: &str, result: &PatientResult) {
         self.patients += 1;
-        for (tally, g) in self.groups.iter_mut().zip(result) {
+        self.supplemental.add(&result.supplemental);
+        for (tally, g) in self.groups.iter_mut().zip(&result.groups) {
             add(&mut tally.counts, &g.counts);
+            for (all, mine) in tally.observations.iter_mut().zip(&g.observations) {
+                all.extend_from_slice(mine);
+            }
             for (map, (_, value)) in tally.strata.iter_mut().zip(&g.strata) {
                 let entry = map
                     .entry(value.clone())
@@ -277,16 +318,15 @@ impl Tally {
                     .into_iter()
                     .zip(&def.stratifiers)
                     .map(|(map, s)| {
-                        let stratum: Vec<Json> = map
-                            .into_iter()
-                            .map(|(value, c)| {
-                                json!({"value": {"text": value}, "population": report::populations(&c)})
-                            })
+                        let stratum = map
+                            .iter()
+                            .map(|(value, c)| report::stratum_json(s, value, c))
                             .collect();
-                        json!({"id": s.id, "stratum": stratum})
+                        report::stratifier_json(s, stratum)
                     })
                     .collect();
-                let mut group = report::group_json(def.id.as_ref(), &tally.counts, stratifiers);
+                let mut group =
+                    report::group_json(def, &tally.counts, &tally.observations, stratifiers);
                 if self.keep_members {
                     attach_lists(&mut group, gi, &tally.members, &mut contained);
                 }
@@ -299,11 +339,35 @@ impl Tally {
             "summary"
         };
         let mut r = report::report(measure, kind, period, groups);
-        if !contained.is_empty() {
-            r["contained"] = Json::Array(contained);
+        let (sde, mut ext) = self.supplemental.render(measure);
+        contained.extend(sde);
+        if self.failed > 0 {
+            contained.push(failures(self.failed, &self.reasons));
+            ext.push(json!({
+                "url": "http://hl7.org/fhir/StructureDefinition/cqf-messages",
+                "valueReference": {"reference": "#evaluation-errors"},
+            }));
         }
+        report::attach(&mut r, contained, ext);
         r
     }
+}
+
+/// The OperationOutcome a report contains when some patients could not be evaluated.
+fn failures(failed: u64, reasons: &[String]) -> Json {
+    let mut issues = vec![json!({
+        "severity": "error",
+        "code": "processing",
+        "diagnostics": format!(
+            "{failed} patient(s) could not be evaluated and are not counted in this report"
+        ),
+    })];
+    issues.extend(
+        reasons
+            .iter()
+            .map(|r| json!({"severity": "error", "code": "processing", "diagnostics": r})),
+    );
+    json!({"resourceType": "OperationOutcome", "id": "evaluation-errors", "issue": issues})
 }
 
 /// A contained List of each population's members, referenced from `subjectResults`.

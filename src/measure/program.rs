@@ -40,6 +40,7 @@ pub struct Engine {
 
 #[derive(Debug, Clone)]
 pub struct Population {
+    pub id: Option<String>,
     /// `initial-population`, `denominator`, ...
     pub code: String,
     pub expression: String,
@@ -49,8 +50,35 @@ pub struct Population {
 #[derive(Debug, Clone)]
 pub struct Stratifier {
     pub id: Option<String>,
+    pub code: Option<Json>,
+    /// The stratifier's criteria, or each component's (code, criteria).
+    pub parts: Vec<StratifierPart>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StratifierPart {
+    /// The component's code; `None` for a stratifier with its own criteria.
+    pub code: Option<Json>,
     pub expression: String,
     pub(crate) def: usize,
+}
+
+/// A `Measure.supplementalData` element that compiled.
+#[derive(Debug, Clone)]
+pub struct Supplemental {
+    pub id: String,
+    pub expression: String,
+    pub(crate) def: usize,
+}
+
+/// Everything one patient's evaluation yields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatientResult {
+    pub groups: Vec<GroupResult>,
+    /// Per supplemental data element (`CompiledMeasure::sde` order): the
+    /// patient's values as CodeableConcepts, empty outside every initial population
+    /// (and from `evaluate`, which does not evaluate supplemental data).
+    pub supplemental: Vec<Vec<Json>>,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +86,7 @@ pub struct Group {
     pub id: Option<String>,
     pub populations: Vec<Population>,
     pub stratifiers: Vec<Stratifier>,
+    pub observations: Vec<super::observation::Observation>,
     /// True when populations are patient booleans, false for resource lists (episodes).
     pub boolean_basis: bool,
     /// `proportion`, `ratio`, `continuous-variable` or `cohort` (group level
@@ -76,6 +105,7 @@ pub struct CompiledMeasure {
     pub groups: Vec<Group>,
     /// Supplemental data expressions that compiled.
     pub supplemental: Vec<String>,
+    pub sde: Vec<Supplemental>,
     /// Supplemental data expressions that did not compile, with the reason.
     pub warnings: Vec<String>,
     program: Program,
@@ -86,9 +116,15 @@ pub struct CompiledMeasure {
 pub struct GroupResult {
     pub id: Option<String>,
     pub counts: Vec<(String, i64)>,
-    /// (stratifier id, the patient's stratum value rendered as text).
+    /// (stratifier id, the patient's stratum value rendered as text; component
+    /// values are joined by `STRATUM_SEPARATOR`).
     pub strata: Vec<(Option<String>, String)>,
+    /// Per measure observation of the group: the patient's observed values.
+    pub observations: Vec<Vec<f64>>,
 }
+
+/// Joins the values of a component stratifier's components in a stratum key.
+pub const STRATUM_SEPARATOR: char = '\u{1f}';
 
 impl GroupResult {
     fn count(&self, code: &str) -> i64 {
@@ -263,79 +299,20 @@ impl Engine {
             .into_iter()
             .flatten()
         {
-            let basis = extension(g, "cqfm-populationBasis")
-                .or_else(|| extension(measure, "cqfm-populationBasis"))
-                .and_then(|e| e.get("valueCode"))
-                .and_then(Json::as_str)
-                .unwrap_or("boolean");
-            let mut pops = Vec::new();
-            for p in g
-                .get("population")
-                .and_then(Json::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let code = code_of(p.get("code")).unwrap_or_default();
-                let expr = p
-                    .get("criteria")
-                    .and_then(|c| c.get("expression"))
-                    .and_then(Json::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                if code == "measure-observation" {
-                    // Observations are functions over population members; counts do not depend on them.
-                    continue;
-                }
-                let def = c.entry(&expr)?;
-                pops.push(Population {
-                    code,
-                    expression: expr,
-                    def,
-                });
-            }
-            let mut stratifiers = Vec::new();
-            for s in g
-                .get("stratifier")
-                .and_then(Json::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let Some(expr) = s
-                    .get("criteria")
-                    .and_then(|c| c.get("expression"))
-                    .and_then(Json::as_str)
-                else {
-                    // Component stratifiers or ones without criteria are not evaluated.
-                    continue;
-                };
-                let def = c.entry(expr)?;
-                stratifiers.push(Stratifier {
-                    id: s.get("id").and_then(Json::as_str).map(str::to_owned),
-                    expression: expr.to_owned(),
-                    def,
-                });
-            }
-            groups.push(Group {
-                id: g.get("id").and_then(Json::as_str).map(str::to_owned),
-                populations: pops,
-                stratifiers,
-                boolean_basis: basis == "boolean",
-                scoring: extension(g, "cqfm-scoring")
-                    .and_then(|e| code_of(e.get("valueCodeableConcept")))
-                    .unwrap_or_else(|| scoring.clone()),
-            });
+            groups.push(parse_group(&mut c, measure, g, &scoring, &name)?);
         }
         // Supplemental data is compiled too (for reports and `evaluate_expression`),
         // but an unsupported construct there does not block the populations.
         let mut supplemental = Vec::new();
+        let mut sde = Vec::new();
         let mut warnings = Vec::new();
-        for sde in measure
+        for sde_json in measure
             .get("supplementalData")
             .and_then(Json::as_array)
             .into_iter()
             .flatten()
         {
-            let Some(expr) = sde
+            let Some(expr) = sde_json
                 .get("criteria")
                 .and_then(|c| c.get("expression"))
                 .and_then(Json::as_str)
@@ -343,7 +320,14 @@ impl Engine {
                 continue;
             };
             match c.entry(expr) {
-                Ok(_) => supplemental.push(expr.to_owned()),
+                Ok(def) => {
+                    supplemental.push(expr.to_owned());
+                    sde.push(Supplemental {
+                        id: sde_id(sde_json, expr),
+                        expression: expr.to_owned(),
+                        def,
+                    });
+                }
                 Err(e) => warnings.push(e.to_string()),
             }
             for d in &mut c.defs {
@@ -376,28 +360,14 @@ impl Engine {
             scoring,
             groups,
             supplemental,
+            sde,
             warnings,
             program,
         })
     }
 }
 
-fn code_of(cc: Option<&Json>) -> Option<String> {
-    cc?.get("coding")?
-        .as_array()?
-        .first()?
-        .get("code")?
-        .as_str()
-        .map(str::to_owned)
-}
-
-fn extension<'j>(j: &'j Json, suffix: &str) -> Option<&'j Json> {
-    j.get("extension")?.as_array()?.iter().find(|e| {
-        e.get("url")
-            .and_then(Json::as_str)
-            .is_some_and(|u| u.ends_with(suffix))
-    })
-}
+use super::measure_def::{code_of, parse_group, sde_id};
 
 impl CompiledMeasure {
     fn params<'a>(&self, period: &Period) -> Vec<Option<Value<'a>>> {
@@ -441,6 +411,24 @@ impl CompiledMeasure {
         patient: &dyn PatientData,
         period: &Period,
     ) -> Result<Vec<GroupResult>, MeasureError> {
+        self.run(patient, period, false).map(|r| r.groups)
+    }
+
+    /// Population counts, strata, observations and supplemental data for one patient.
+    pub fn evaluate_patient(
+        &self,
+        patient: &dyn PatientData,
+        period: &Period,
+    ) -> Result<PatientResult, MeasureError> {
+        self.run(patient, period, true)
+    }
+
+    fn run(
+        &self,
+        patient: &dyn PatientData,
+        period: &Period,
+        with_supplemental: bool,
+    ) -> Result<PatientResult, MeasureError> {
         let mut cx = Cx::new(&self.program, patient, self.params(period));
         let mut out = Vec::with_capacity(self.groups.len());
         for g in &self.groups {
@@ -448,19 +436,43 @@ impl CompiledMeasure {
             for p in &g.populations {
                 raw.push(cx.expression(p.def)?);
             }
-            let counts = super::scoring::counts(g, &raw);
+            let (counts, observed) = super::scoring::populations(g, &raw);
+            let observations = super::observation::observe(&mut cx, g, &observed)?;
             let mut strata = Vec::with_capacity(g.stratifiers.len());
             for s in &g.stratifiers {
-                let v = cx.expression(s.def)?;
-                strata.push((s.id.clone(), stratum_text(&v)));
+                let mut key = String::new();
+                for (i, part) in s.parts.iter().enumerate() {
+                    if i > 0 {
+                        key.push(STRATUM_SEPARATOR);
+                    }
+                    key.push_str(&stratum_text(&cx.expression(part.def)?));
+                }
+                strata.push((s.id.clone(), key));
             }
             out.push(GroupResult {
                 id: g.id.clone(),
                 counts,
                 strata,
+                observations,
             });
         }
-        Ok(out)
+        let in_population = out.iter().any(|g| {
+            g.counts
+                .iter()
+                .any(|(c, n)| c == "initial-population" && *n > 0)
+        });
+        let mut supplemental = Vec::with_capacity(self.sde.len());
+        for s in self.sde.iter().filter(|_| with_supplemental) {
+            supplemental.push(if in_population {
+                super::supplemental::values(&cx.expression(s.def)?)
+            } else {
+                Vec::new()
+            });
+        }
+        Ok(PatientResult {
+            groups: out,
+            supplemental,
+        })
     }
 
     /// Evaluates many patients in parallel; results keep the input order.
@@ -472,6 +484,18 @@ impl CompiledMeasure {
         patients
             .par_iter()
             .map(|p| self.evaluate(p, period))
+            .collect()
+    }
+
+    /// `evaluate_patient` for many patients in parallel, in input order.
+    pub fn evaluate_patients<P: PatientData + Sync>(
+        &self,
+        patients: &[P],
+        period: &Period,
+    ) -> Vec<Result<PatientResult, MeasureError>> {
+        patients
+            .par_iter()
+            .map(|p| self.evaluate_patient(p, period))
             .collect()
     }
 

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::program::{CompiledMeasure, GroupResult, Period};
+use super::program::{
+    CompiledMeasure, Group, GroupResult, PatientResult, Period, Stratifier, STRATUM_SEPARATOR,
+};
 use super::value::Json;
 
 pub(super) fn populations(counts: &[(String, i64)]) -> Vec<Json> {
@@ -24,21 +26,73 @@ pub(super) fn populations(counts: &[(String, i64)]) -> Vec<Json> {
 }
 
 pub(super) fn group_json(
-    id: Option<&String>,
+    def: &Group,
     counts: &[(String, i64)],
+    observations: &[Vec<f64>],
     stratifiers: Vec<Json>,
 ) -> Json {
-    let mut group = json!({ "population": populations(counts) });
-    if let Some(score) = proportion_score(counts) {
+    let mut pops = populations(counts);
+    for (o, values) in def.observations.iter().zip(observations) {
+        let mut p = json!({
+            "code": {"coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/measure-population",
+                "code": "measure-observation",
+            }]},
+            "count": values.len(),
+        });
+        if let Some(id) = &o.id {
+            p["id"] = json!(id);
+        }
+        pops.push(p);
+    }
+    let mut group = json!({ "population": pops });
+    let score = if def.observations.is_empty() {
+        match def.scoring.as_str() {
+            "cohort" | "continuous-variable" => None,
+            _ => proportion_score(counts),
+        }
+    } else {
+        super::observation::score(def, observations)
+    };
+    if let Some(score) = score {
         group["measureScore"] = json!({ "value": score });
     }
-    if let Some(id) = id {
+    if let Some(id) = &def.id {
         group["id"] = json!(id);
     }
     if !stratifiers.is_empty() {
         group["stratifier"] = Json::Array(stratifiers);
     }
     group
+}
+
+/// One stratum: its value (or, for a component stratifier, each
+/// component's code and value) and its population counts.
+pub(super) fn stratum_json(s: &Stratifier, key: &str, counts: &[(String, i64)]) -> Json {
+    let mut stratum = json!({ "population": populations(counts) });
+    if s.parts.iter().any(|p| p.code.is_some()) {
+        let components: Vec<Json> = s
+            .parts
+            .iter()
+            .zip(key.split(STRATUM_SEPARATOR))
+            .map(|(p, v)| json!({"code": p.code.clone().unwrap_or(Json::Null), "value": {"text": v}}))
+            .collect();
+        stratum["component"] = Json::Array(components);
+    } else {
+        stratum["value"] = json!({ "text": key });
+    }
+    stratum
+}
+
+pub(super) fn stratifier_json(s: &Stratifier, strata: Vec<Json>) -> Json {
+    let mut j = json!({ "stratum": strata });
+    if let Some(id) = &s.id {
+        j["id"] = json!(id);
+    }
+    if let Some(code) = &s.code {
+        j["code"] = json!([code]);
+    }
+    j
 }
 
 pub(super) fn report(
@@ -69,18 +123,15 @@ pub fn individual(
 ) -> Json {
     let groups = groups
         .iter()
-        .map(|g| {
+        .zip(&measure.groups)
+        .map(|(g, def)| {
             let strata = g
                 .strata
                 .iter()
-                .map(|(id, value)| {
-                    json!({
-                        "id": id,
-                        "stratum": [{"value": {"text": value}, "population": populations(&g.counts)}],
-                    })
-                })
+                .zip(&def.stratifiers)
+                .map(|((_, value), s)| stratifier_json(s, vec![stratum_json(s, value, &g.counts)]))
                 .collect();
-            group_json(g.id.as_ref(), &g.counts, strata)
+            group_json(def, &g.counts, &g.observations, strata)
         })
         .collect();
     let mut r = report(measure, "individual", period, groups);
@@ -88,49 +139,81 @@ pub fn individual(
     r
 }
 
+/// An individual report with the patient's supplemental data.
+pub fn individual_with_data(
+    measure: &CompiledMeasure,
+    patient_id: &str,
+    period: &Period,
+    result: &PatientResult,
+) -> Json {
+    let mut r = individual(measure, patient_id, period, &result.groups);
+    let (contained, ext) = super::supplemental::individual(measure, &result.supplemental);
+    attach(&mut r, contained, ext);
+    r
+}
+
+/// Appends contained resources and report extensions.
+pub(super) fn attach(r: &mut Json, contained: Vec<Json>, ext: Vec<Json>) {
+    for (key, items) in [("contained", contained), ("extension", ext)] {
+        if items.is_empty() {
+            continue;
+        }
+        match r.get_mut(key).and_then(Json::as_array_mut) {
+            Some(a) => a.extend(items),
+            None => r[key] = Json::Array(items),
+        }
+    }
+}
+
 /// A `summary` MeasureReport: counts summed over the patients' results.
 pub fn summary(measure: &CompiledMeasure, period: &Period, patients: &[Vec<GroupResult>]) -> Json {
-    let groups = (0..measure.groups.len())
-        .map(|gi| {
-            let mut counts: Vec<(String, i64)> = measure.groups[gi]
+    let groups = measure
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(gi, def)| {
+            let mut counts: Vec<(String, i64)> = def
                 .populations
                 .iter()
                 .map(|p| (p.code.clone(), 0))
                 .collect();
+            let mut observations = vec![Vec::new(); def.observations.len()];
             // stratifier index → stratum value → counts
             let mut strata: Vec<BTreeMap<String, Vec<(String, i64)>>> =
-                vec![BTreeMap::new(); measure.groups[gi].stratifiers.len()];
+                vec![BTreeMap::new(); def.stratifiers.len()];
             for g in patients.iter().filter_map(|p| p.get(gi)) {
                 add(&mut counts, &g.counts);
+                for (all, mine) in observations.iter_mut().zip(&g.observations) {
+                    all.extend_from_slice(mine);
+                }
                 for (si, (_, value)) in g.strata.iter().enumerate() {
                     if let Some(map) = strata.get_mut(si) {
-                        let entry = map.entry(value.clone()).or_insert_with(|| zeroed(&g.counts));
+                        let entry = map
+                            .entry(value.clone())
+                            .or_insert_with(|| zeroed(&g.counts));
                         add(entry, &g.counts);
                     }
                 }
             }
             let stratifiers = strata
                 .into_iter()
-                .zip(&measure.groups[gi].stratifiers)
+                .zip(&def.stratifiers)
                 .map(|(map, s)| {
-                    let stratum: Vec<Json> = map
-                        .into_iter()
-                        .map(|(value, c)| json!({"value": {"text": value}, "population": populations(&c)}))
-                        .collect();
-                    json!({"id": s.id, "stratum": stratum})
+                    let stratum = map.iter().map(|(v, c)| stratum_json(s, v, c)).collect();
+                    stratifier_json(s, stratum)
                 })
                 .collect();
-            group_json(measure.groups[gi].id.as_ref(), &counts, stratifiers)
+            group_json(def, &counts, &observations, stratifiers)
         })
         .collect();
     report(measure, "summary", period, groups)
 }
 
-fn zeroed(counts: &[(String, i64)]) -> Vec<(String, i64)> {
+pub(super) fn zeroed(counts: &[(String, i64)]) -> Vec<(String, i64)> {
     counts.iter().map(|(c, _)| (c.clone(), 0)).collect()
 }
 
-fn add(into: &mut [(String, i64)], from: &[(String, i64)]) {
+pub(super) fn add(into: &mut [(String, i64)], from: &[(String, i64)]) {
     for (code, n) in from {
         if let Some(slot) = into.iter_mut().find(|(c, _)| c == code) {
             slot.1 += n;

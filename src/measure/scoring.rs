@@ -8,7 +8,7 @@ use super::eval::same;
 use super::program::Group;
 use super::value::Value;
 
-type Members<'v, 'a> = Vec<&'v Value<'a>>;
+pub type Members<'v, 'a> = Vec<&'v Value<'a>>;
 
 fn within<'v, 'a>(xs: Members<'v, 'a>, of: &[&Value]) -> Members<'v, 'a> {
     xs.into_iter()
@@ -41,7 +41,17 @@ fn members<'v, 'a>(v: &'v Value<'a>, boolean: bool) -> Members<'v, 'a> {
 
 /// Counts per population, in the Measure's population order; `raw` holds the
 /// criteria results in the same order.
+#[cfg(test)]
 pub fn counts(g: &Group, raw: &[Value]) -> Vec<(String, i64)> {
+    populations(g, raw).0
+}
+
+/// Counts, and per population the members measure observations apply to
+/// (those left after the population's exclusions and exceptions).
+pub fn populations<'v, 'a>(
+    g: &Group,
+    raw: &'v [Value<'a>],
+) -> (Vec<(String, i64)>, Vec<Members<'v, 'a>>) {
     let sets: Vec<Members> = raw.iter().map(|v| members(v, g.boolean_basis)).collect();
     let find = |code: &str| g.populations.iter().position(|p| p.code == code);
     let get = |code: &str| find(code).map(|i| sets[i].clone());
@@ -70,7 +80,8 @@ pub fn counts(g: &Group, raw: &[Value]) -> Vec<(String, i64)> {
     let mp = get("measure-population").map_or_else(|| ip_first.clone(), |m| within(m, &ip_first));
     let mpx = within(get("measure-population-exclusion").unwrap_or_default(), &mp);
 
-    g.populations
+    let counts = g
+        .populations
         .iter()
         .enumerate()
         .map(|(i, p)| {
@@ -87,5 +98,17 @@ pub fn counts(g: &Group, raw: &[Value]) -> Vec<(String, i64)> {
             };
             (p.code.clone(), n as i64)
         })
-        .collect()
+        .collect();
+    let observed = g
+        .populations
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match p.code.as_str() {
+            "measure-population" => without(mp.clone(), &mpx),
+            "numerator" => without(num.clone(), &nex),
+            "denominator" => without(without(denom.clone(), &dex), &dexc),
+            _ => sets[i].clone(),
+        })
+        .collect();
+    (counts, observed)
 }

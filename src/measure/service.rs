@@ -94,12 +94,58 @@ impl MeasureService {
         )
         .await?;
         if let Some(on) = request.last_received_on {
-            report["extension"] = serde_json::json!([{
+            let ext = serde_json::json!({
                 "url": "http://hl7.org/fhir/us/davinci-deqm/StructureDefinition/extension-lastReceivedOn",
                 "valueDateTime": on,
-            }]);
+            });
+            super::report::attach(&mut report, Vec::new(), vec![ext]);
         }
         Ok(report)
+    }
+
+    /// The stored Measures of a quality program (`useContext` of type `program`
+    /// whose value names it); `None` when no Measure declares any program.
+    pub async fn program_measures(
+        &self,
+        program: &str,
+    ) -> Result<Option<Vec<MeasureRef>>, ServiceError> {
+        let engine = self.engine().await?;
+        let programs = |m: &Json| -> Vec<String> {
+            m.get("useContext")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|u| u.pointer("/code/code").and_then(Json::as_str) == Some("program"))
+                .filter_map(|u| u.get("valueCodeableConcept"))
+                .flat_map(|cc| {
+                    let mut names: Vec<String> = cc
+                        .get("coding")
+                        .and_then(Json::as_array)
+                        .into_iter()
+                        .flatten()
+                        .flat_map(|c| ["code", "display"].map(|k| str_at(c, k)))
+                        .flatten()
+                        .map(str::to_owned)
+                        .collect();
+                    names.extend(str_at(cc, "text").map(str::to_owned));
+                    names
+                })
+                .collect()
+        };
+        let mut any = false;
+        let mut found = Vec::new();
+        for m in engine.measures() {
+            let names = programs(m);
+            any |= !names.is_empty();
+            if names.iter().any(|n| n == program) {
+                if let Some(url) = str_at(m, "url") {
+                    found.push(MeasureRef::Url(url.to_owned()));
+                } else if let Some(id) = str_at(m, "id") {
+                    found.push(MeasureRef::Id(id.to_owned()));
+                }
+            }
+        }
+        Ok(any.then_some(found))
     }
 
     /// The compiled measure a request names; 404 when no stored Measure matches.

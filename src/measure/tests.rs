@@ -9,15 +9,15 @@ use super::library::{add_resource, Content};
 use super::value::{equal, equivalent, Value};
 use super::{Engine, MeasureError, PatientRecord, Period};
 
-fn lit_int(v: i64) -> serde_json::Value {
+pub(super) fn lit_int(v: i64) -> serde_json::Value {
     json!({"type": "Literal", "valueType": "{urn:hl7-org:elm-types:r1}Integer", "value": v.to_string()})
 }
 
-fn lit_str(v: &str) -> serde_json::Value {
+pub(super) fn lit_str(v: &str) -> serde_json::Value {
     json!({"type": "Literal", "valueType": "{urn:hl7-org:elm-types:r1}String", "value": v})
 }
 
-fn prop(path: &str, source: serde_json::Value) -> serde_json::Value {
+pub(super) fn prop(path: &str, source: serde_json::Value) -> serde_json::Value {
     json!({"type": "Property", "path": path, "source": source})
 }
 
@@ -58,15 +58,29 @@ fn mini_elm(extra: Vec<serde_json::Value>) -> serde_json::Value {
             "path": "http://example.org/FHIRHelpers", "version": "4.4.000"}]},
         "parameters": {"def": [{"name": "Measurement Period", "accessLevel": "Public"}]},
         "valueSets": {"def": [{"name": "Visits", "id": "http://example.org/vs/visits"}]},
+        "codeSystems": {"def": [{"name": "EX", "id": "http://example.org/cs", "version": "1"}]},
         "statements": {"def": defs}}})
 }
 
-fn engine(extra: Vec<serde_json::Value>) -> Engine {
+pub(super) fn engine(extra: Vec<serde_json::Value>) -> Engine {
+    engine_with(extra, |_| {})
+}
+
+/// `engine`, with the Measure resource adjusted by `measure`.
+pub(super) fn engine_with(
+    extra: Vec<serde_json::Value>,
+    measure: impl FnOnce(&mut serde_json::Value),
+) -> Engine {
     // FHIRHelpers' external functions are declared, not defined, in its ELM.
     let helpers = json!({"library": {"identifier": {"id": "FHIRHelpers", "version": "4.4.000"},
         "statements": {"def": [{"name": "resolve", "type": "FunctionDef", "external": true, "context": "Patient",
             "operand": [{"name": "reference", "operandTypeSpecifier":
-                {"type": "NamedTypeSpecifier", "name": "{http://hl7.org/fhir}Reference"}}]}]}}});
+                {"type": "NamedTypeSpecifier", "name": "{http://hl7.org/fhir}Reference"}}]},
+            {"name": "conformsTo", "type": "FunctionDef", "external": true, "context": "Patient",
+            "operand": [{"name": "resource", "operandTypeSpecifier":
+                {"type": "NamedTypeSpecifier", "name": "{http://hl7.org/fhir}Resource"}},
+                {"name": "structure", "operandTypeSpecifier":
+                {"type": "NamedTypeSpecifier", "name": "{urn:hl7-org:elm-types:r1}String"}}]}]}}});
     let helpers = base64::engine::general_purpose::STANDARD.encode(helpers.to_string());
     let mut content = Content::default();
     // Every extra definition is a supplemental expression, so tests can
@@ -92,6 +106,8 @@ fn engine(extra: Vec<serde_json::Value>) -> Engine {
                 {"code": {"coding": [{"code": "numerator"}]}, "criteria": {"expression": "Numerator"}}]}],
             "supplementalData": sde}),
     ];
+    let mut resources = resources;
+    measure(&mut resources[3]);
     for r in resources {
         if let Err(e) = add_resource(&mut content, r) {
             panic!("bad test content: {e}");
@@ -100,7 +116,7 @@ fn engine(extra: Vec<serde_json::Value>) -> Engine {
     Engine::from_content(content)
 }
 
-fn patient(birth: &str, visits: &[(&str, &str, &str)]) -> PatientRecord {
+pub(super) fn patient(birth: &str, visits: &[(&str, &str, &str)]) -> PatientRecord {
     let mut res = vec![json!({"resourceType": "Patient", "id": "p1", "birthDate": birth})];
     for (i, (code, start, status)) in visits.iter().enumerate() {
         res.push(
@@ -180,7 +196,7 @@ fn evaluates_populations_from_elm() {
 #[test]
 fn unsupported_elm_is_reported_with_its_location() {
     let e = engine(vec![json!({"name": "Numerator", "context": "Patient",
-        "expression": {"type": "Descendents", "source": lit_int(1)}})]);
+        "expression": {"type": "SubsumedBy", "operand": [lit_int(1), lit_int(2)]}})]);
     // The duplicate "Numerator" definition shadows the first one.
     match e.compile_measure("MiniMeasure") {
         Err(MeasureError::Unsupported {
@@ -188,7 +204,7 @@ fn unsupported_elm_is_reported_with_its_location() {
             library,
             expression,
         }) => {
-            assert!(what.contains("Descendents"), "{what}");
+            assert!(what.contains("SubsumedBy"), "{what}");
             assert_eq!(library, "Mini");
             assert_eq!(expression, "Numerator");
         }
@@ -196,7 +212,7 @@ fn unsupported_elm_is_reported_with_its_location() {
     }
 }
 
-fn dt(s: &str) -> DateTime {
+pub(super) fn dt(s: &str) -> DateTime {
     DateTime::parse(s).unwrap_or_else(|| panic!("bad datetime {s}"))
 }
 
@@ -330,12 +346,14 @@ fn group(codes: &[&str], boolean: bool, scoring: &str) -> super::program::Group 
         populations: codes
             .iter()
             .map(|c| super::program::Population {
+                id: None,
                 code: (*c).to_owned(),
                 expression: String::new(),
                 def: 0,
             })
             .collect(),
         stratifiers: Vec::new(),
+        observations: Vec::new(),
         boolean_basis: boolean,
         scoring: scoring.to_owned(),
     }
@@ -423,11 +441,11 @@ fn care_gaps_follow_improvement_notation() {
     assert!(!ineligible[0].care_gap(true));
 }
 
-fn list(items: Vec<serde_json::Value>) -> serde_json::Value {
+pub(super) fn list(items: Vec<serde_json::Value>) -> serde_json::Value {
     json!({"type": "List", "element": items})
 }
 
-fn alias(name: &str) -> serde_json::Value {
+pub(super) fn alias(name: &str) -> serde_json::Value {
     json!({"type": "AliasRef", "name": name})
 }
 

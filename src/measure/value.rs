@@ -467,7 +467,7 @@ pub fn equivalent(a: &Value, b: &Value) -> bool {
     }
 }
 
-fn decimal_places(x: f64) -> usize {
+pub(crate) fn decimal_places(x: f64) -> usize {
     let s = format!("{x}");
     s.split_once('.').map_or(0, |(_, f)| f.len()).min(8)
 }

@@ -12,6 +12,7 @@ mod helpers;
 mod history;
 mod import;
 mod measure_api;
+mod measure_more;
 mod search_bundle;
 mod search_conditional;
 mod search_reindex;

@@ -248,10 +248,18 @@ async fn evaluate_measure_matches_the_published_test_cases() {
         assert_eq!(response.status(), StatusCode::OK);
         let report: Value = response.json().await.expect("JSON");
         assert_eq!(counts(&report), case.expected);
-        assert_eq!(
-            report["extension"][0]["valueDateTime"],
-            "2026-01-15T10:00:00Z"
-        );
+        // Supplemental-data extensions come first; lastReceivedOn is added after them.
+        let received = report["extension"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| {
+                e["url"]
+                    .as_str()
+                    .is_some_and(|u| u.ends_with("extension-lastReceivedOn"))
+            })
+            .expect("the lastReceivedOn extension");
+        assert_eq!(received["valueDateTime"], "2026-01-15T10:00:00Z");
 
         // A Group of this measure's cases: population and subject-list reports.
         let group = json!({"resourceType": "Group", "id": measure, "type": "person", "actual": true,

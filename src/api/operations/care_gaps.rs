@@ -62,6 +62,18 @@ fn parse(resource_type: &str, params: &OperationParams) -> Result<CareGapsReques
         (None, Some(g)) => Some(format!("Group/{g}")),
         (None, None) => None,
     };
+    let reference = |name: &str, ty: &str| -> Result<Option<String>, ApiError> {
+        Ok(params
+            .one(name)?
+            .map(|v| v.trim_start_matches(ty).to_owned()))
+    };
+    let practitioner = reference("practitioner", "Practitioner/")?;
+    let organization = reference("organization", "Organization/")?;
+    if subject.is_some() && (practitioner.is_some() || organization.is_some()) {
+        return Err(ApiError::BadRequest(
+            "give either a subject or subjectGroup, or practitioner/organization, not both".into(),
+        ));
+    }
     let measures = params
         .all("measureId")
         .map(|id| MeasureRef::Id(id.to_owned()))
@@ -86,7 +98,10 @@ fn parse(resource_type: &str, params: &OperationParams) -> Result<CareGapsReques
     Ok(CareGapsRequest {
         period: period(params)?,
         subjects: subjects(subject.as_deref(), None)?,
+        practitioner,
+        organization,
         measures,
+        program: params.one("program")?.map(str::to_owned),
         statuses,
     })
 }

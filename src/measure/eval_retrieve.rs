@@ -1,0 +1,134 @@
+//! Retrieve evaluation: the patient's resources of one type, narrowed by
+//! profile, code filters, date ranges and context.
+
+use super::eval::{property, Cx, R};
+use super::interval;
+use super::model::model;
+use super::node::{DateFilter, Retrieve};
+use super::ops2::code_matches;
+use super::value::{Json, Value};
+use super::MeasureError;
+
+impl<'a> Cx<'a> {
+    pub(crate) fn retrieve(&mut self, r: &Retrieve) -> R<'a> {
+        if let Some(c) = &r.context {
+            // Data is per patient: a context that evaluates to nothing has no data.
+            if self.eval(c)?.is_null() {
+                return Ok(Value::list(Vec::new()));
+            }
+        }
+        let codes = r.codes.as_ref().map(|c| self.eval(c)).transpose()?;
+        let mut more = Vec::with_capacity(r.more_codes.len());
+        for (p, n) in &r.more_codes {
+            more.push((p, self.eval(n)?));
+        }
+        let mut ranges = Vec::with_capacity(r.dates.len());
+        for d in &r.dates {
+            ranges.push((d, self.eval(&d.range)?.into_system()));
+        }
+        let data = self.data;
+        let m = model();
+        let mut out = Vec::new();
+        for res in data.resources(r.resource_type) {
+            if let Some(profile) = &r.profile {
+                let declared = res
+                    .get("meta")
+                    .and_then(|m| m.get("profile"))
+                    .and_then(Json::as_array)
+                    .is_some_and(|ps| ps.iter().any(|p| p.as_str() == Some(profile.as_str())));
+                if !declared {
+                    continue;
+                }
+            }
+            if let Some(code) = r.fixed_loinc {
+                if !has_loinc(res, code) {
+                    continue;
+                }
+            }
+            let v = Value::Fhir(res, r.resource_type);
+            if let (Some(codes), Some(prop)) = (&codes, &r.code_property) {
+                let cv = m.child(res, r.resource_type, prop);
+                if !code_matches(self.prog, &cv, codes) {
+                    continue;
+                }
+            }
+            if !more
+                .iter()
+                .all(|(p, codes)| code_matches(self.prog, &path(&v, p), codes))
+            {
+                continue;
+            }
+            let mut in_range = true;
+            for (d, range) in &ranges {
+                if !date_in_range(&v, d, range)? {
+                    in_range = false;
+                    break;
+                }
+            }
+            if in_range {
+                out.push(v);
+            }
+        }
+        Ok(Value::list(out))
+    }
+}
+
+fn path<'a>(v: &Value<'a>, p: &str) -> Value<'a> {
+    p.split('.')
+        .fold(v.clone(), |acc, part| property(&acc, part))
+}
+
+/// Whether the resource's date (a point or a period) lies in `range`:
+/// points must be inside it, periods must overlap it. A resource without the
+/// date, or whose relation to the range is unknown, is left out.
+fn date_in_range(res: &Value, d: &DateFilter, range: &Value) -> Result<bool, MeasureError> {
+    let Value::Interval(range) = range else {
+        // A null range does not restrict the retrieve.
+        return Ok(range.is_null());
+    };
+    let value = match &d.property {
+        Some(p) => path(res, p).into_system(),
+        None => {
+            let low = d
+                .low_property
+                .as_deref()
+                .map(|p| path(res, p).into_system());
+            let high = d
+                .high_property
+                .as_deref()
+                .map(|p| path(res, p).into_system());
+            Value::interval(
+                low.unwrap_or_default(),
+                high.unwrap_or_default(),
+                true,
+                true,
+            )
+        }
+    };
+    let range = Value::Interval(range.clone());
+    let op = match value {
+        Value::Null => return Ok(false),
+        Value::List(_) => return Ok(false),
+        Value::Interval(_) => super::node::Op2::Overlaps,
+        _ => super::node::Op2::In,
+    };
+    let r = match op {
+        super::node::Op2::In => super::ops2::membership(range, value, None)?,
+        _ => Value::Bool(interval::relate(op, &value, &range, None) == Some(true)),
+    };
+    Ok(r.as_bool() == Some(true))
+}
+
+/// Whether `resource.code` has a LOINC coding with `code`.
+fn has_loinc(resource: &Json, code: &str) -> bool {
+    resource
+        .get("code")
+        .and_then(|c| c.get("coding"))
+        .and_then(Json::as_array)
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c.get("system").and_then(Json::as_str) == Some("http://loinc.org")
+                    && c.get("code").and_then(Json::as_str) == Some(code)
+            })
+        })
+}

@@ -1,0 +1,104 @@
+//! Measure observations (continuous-variable and ratio measures): a function
+//! applied to each member of a population, aggregated into the measure score
+//! by the method the `cqfm-aggregateMethod` extension names.
+
+use super::eval::Cx;
+use super::program::Group;
+use super::scoring::Members;
+use super::value::{self, Value};
+use super::MeasureError;
+
+/// A `measure-observation` population of a group.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    pub id: Option<String>,
+    pub expression: String,
+    /// Index (in `Group::populations`) of the population observed.
+    pub of: usize,
+    /// `sum`, `average`, `median`, `minimum`, `maximum` or `count`.
+    pub aggregate: String,
+    pub(crate) def: usize,
+    pub(crate) operands: usize,
+}
+
+/// Aggregate methods the cqfm-aggregateMethod value set defines.
+pub const METHODS: [&str; 6] = ["sum", "average", "median", "minimum", "maximum", "count"];
+
+/// The observation values of one patient for each observation of `g`.
+pub fn observe<'v, 'a>(
+    cx: &mut Cx<'a>,
+    g: &Group,
+    observed: &[Members<'v, 'a>],
+) -> Result<Vec<Vec<f64>>, MeasureError> {
+    let mut out = Vec::with_capacity(g.observations.len());
+    for o in &g.observations {
+        let mut values = Vec::new();
+        for member in observed.get(o.of).into_iter().flatten() {
+            // Patient-based observations take no argument; episode ones take the episode.
+            let args = if o.operands == 0 {
+                Vec::new()
+            } else {
+                vec![(*member).clone()]
+            };
+            let v = cx.call_values(o.def, args)?;
+            if let Some(x) = number(&v) {
+                values.push(x);
+            }
+        }
+        out.push(values);
+    }
+    Ok(out)
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v.to_system() {
+        Value::Quantity(q) => Some(q.value),
+        other => value::to_f64(&other),
+    }
+}
+
+pub fn aggregate(method: &str, values: &[f64]) -> Option<f64> {
+    if method == "count" {
+        return Some(values.len() as f64);
+    }
+    if values.is_empty() {
+        return None;
+    }
+    let n = values.len() as f64;
+    Some(match method {
+        "average" => values.iter().sum::<f64>() / n,
+        "median" => {
+            let mut v = values.to_vec();
+            v.sort_by(f64::total_cmp);
+            let mid = v.len() / 2;
+            if v.len() % 2 == 1 {
+                v[mid]
+            } else {
+                (v[mid - 1] + v[mid]) / 2.0
+            }
+        }
+        "minimum" => values.iter().copied().fold(f64::INFINITY, f64::min),
+        "maximum" => values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        _ => values.iter().sum(),
+    })
+}
+
+/// The measure score from observations: the aggregate for continuous
+/// variable, numerator over denominator aggregates for ratio measures.
+pub fn score(g: &Group, values: &[Vec<f64>]) -> Option<f64> {
+    let agg = |i: usize| {
+        let o = g.observations.get(i)?;
+        aggregate(&o.aggregate, values.get(i).map_or(&[][..], Vec::as_slice))
+    };
+    if g.scoring == "ratio" {
+        let of = |code: &str| {
+            g.observations
+                .iter()
+                .position(|o| g.populations.get(o.of).is_some_and(|p| p.code == code))
+        };
+        let num = agg(of("numerator")?)?;
+        let den = agg(of("denominator")?)?;
+        return (den != 0.0).then(|| num / den);
+    }
+    agg(0)
+}
