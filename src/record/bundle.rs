@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use super::{RecordError, Records};
+use super::{Checks, RecordError, Records};
 use crate::fhir::{Id, IssueType, ResourceType};
 use crate::store::{StoreError, StoredResource, WriteOp, WriteOutcome};
 
@@ -79,6 +79,7 @@ impl Records {
         // Validation and index extraction are CPU work: keep them off the async runtime, where
         // they would delay every other request and the store's writer.
         let records = self.clone();
+        let checks = self.current_checks().await?;
         let (entries, ops, op_entries) = tokio::task::spawn_blocking(move || {
             let mut entries = entries;
             let mut ops = Vec::new();
@@ -86,7 +87,7 @@ impl Records {
             for entry in entries.iter_mut().filter(|e| e.method != Method::Get) {
                 ops.push(
                     records
-                        .write_op(entry)
+                        .write_op(&checks, entry)
                         .map_err(|e| e.in_entry(entry.index))?,
                 );
                 op_entries.push(entry.index);
@@ -97,7 +98,14 @@ impl Records {
         .map_err(|_| {
             RecordError::Internal("the validation task of a transaction failed".into())
         })??;
-        let outcomes = self.store.write(ops).await.map_err(|error| match error {
+        let parameters = ops
+            .iter()
+            .any(|op| op.resource_type.as_str() == "SearchParameter");
+        let written = self.store.write(ops).await;
+        if parameters {
+            self.checks.invalidate();
+        }
+        let outcomes = written.map_err(|error| match error {
             StoreError::InOperation { index, source } => {
                 let entry = op_entries.get(index).copied().unwrap_or(index);
                 RecordError::Store(*source).in_entry(entry)
@@ -253,11 +261,12 @@ impl Records {
         if entry.method == Method::Post {
             entry.id = Some(Id::generate());
         }
-        let op = self.write_op(entry)?;
+        let checks = self.current_checks().await?;
+        let op = self.write_op(&checks, entry)?;
         self.write_one(op).await.map(EntryResult::Written)
     }
 
-    fn write_op(&self, entry: &mut Entry) -> Result<WriteOp, RecordError> {
+    fn write_op(&self, checks: &Checks, entry: &mut Entry) -> Result<WriteOp, RecordError> {
         let id = entry.id.clone().ok_or_else(|| {
             RecordError::invalid(
                 IssueType::Required,
@@ -267,12 +276,8 @@ impl Records {
         })?;
         let op = match entry.method {
             Method::Delete => WriteOp::delete(entry.resource_type, id),
-            Method::Post => self
-                .checks
-                .create(entry.resource_type, take_resource(entry)?, id)?,
-            Method::Put => self
-                .checks
-                .update(entry.resource_type, id, take_resource(entry)?)?,
+            Method::Post => checks.create(entry.resource_type, take_resource(entry)?, id)?,
+            Method::Put => checks.update(entry.resource_type, id, take_resource(entry)?)?,
             Method::Get => return Err(RecordError::NotSupported("GET is not a write".into())),
         };
         Ok(op.if_match(entry.if_match))

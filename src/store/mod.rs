@@ -2,12 +2,15 @@
 //! PostgreSQL implementation. Every write (resource version + current pointer) commits in one
 //! database transaction, and a multi-operation write commits all of its operations or none.
 
+mod conditional;
+mod everything;
 mod group_commit;
 mod history;
 mod index_rows;
 mod postgres;
 mod reads;
 mod search;
+mod search_sql;
 mod sql;
 mod sqlite;
 mod write;
@@ -17,11 +20,12 @@ use serde_json::Value;
 
 use crate::fhir::{Id, Instant, ResourceType};
 
+pub use conditional::{lock_key, CreateUnless, Criteria};
+pub use everything::{ClinicalRange, EverythingQuery};
 pub use history::{HistoryPage, HistoryQuery, HistoryScope};
 pub use postgres::PostgresStore;
 pub use search::{
-    Clause, Cond, EverythingQuery, IndexMatch, Op, SearchPage, SearchQuery, SortBy, SortKey,
-    SqlValue,
+    Clause, Cond, IndexMatch, Op, SearchPage, SearchQuery, SortBy, SortKey, SqlValue,
 };
 pub use sqlite::SqliteStore;
 pub use write::{WriteKind, WriteOp, WriteOutcome};
@@ -123,6 +127,14 @@ pub trait ResourceStore: Send + Sync + 'static {
 
     /// Applies the operations in order inside one database transaction.
     async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError>;
+
+    /// Creates `op` unless `criteria` finds a resource, atomically with respect to every other
+    /// call with the same criteria (conditional create, `If-None-Exist`).
+    async fn create_unless(
+        &self,
+        criteria: &Criteria,
+        op: WriteOp,
+    ) -> Result<CreateUnless, StoreError>;
 
     /// Versions newest first, one page at a time.
     async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, StoreError>;

@@ -51,6 +51,43 @@ impl PostgresStore {
         Ok(PostgresStore { pool })
     }
 
+    async fn create_unless_once(
+        &self,
+        criteria: &super::Criteria,
+        op: &WriteOp,
+    ) -> Result<super::CreateUnless, StoreError> {
+        let mut tx = SqlTx {
+            tx: self.pool.begin().await?,
+            lock: " FOR UPDATE",
+            body_cast: "::jsonb",
+        };
+        // Held until commit: a second create on the same criteria waits here, then its search
+        // (a new statement under READ COMMITTED) sees the first one's resource.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(criteria.lock_key)
+            .execute(&mut *tx.tx)
+            .await?;
+        let statement = super::search_sql::page_sql(&criteria.query, "v.body::text");
+        let rows: Vec<super::VersionRow> =
+            sqlx::query_as_with(&statement.sql, statement.arguments::<sqlx::Postgres>()?)
+                .fetch_all(&mut *tx.tx)
+                .await?;
+        if !rows.is_empty() {
+            let mut found = rows
+                .into_iter()
+                .map(super::from_row)
+                .collect::<Result<Vec<_>, _>>()?;
+            found.truncate(criteria.query.count.max(1));
+            return Ok(super::CreateUnless::Found(found));
+        }
+        let mut outcomes = apply_all(&mut tx, std::slice::from_ref(op), now_instant()).await?;
+        tx.tx.commit().await?;
+        outcomes
+            .pop()
+            .map(super::CreateUnless::Created)
+            .ok_or_else(|| StoreError::Corrupt("a write returned no outcome".into()))
+    }
+
     async fn write_once(&self, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, StoreError> {
         let mut tx = SqlTx {
             tx: self.pool.begin().await?,
@@ -102,6 +139,20 @@ impl ResourceStore for PostgresStore {
         }
     }
 
+    async fn create_unless(
+        &self,
+        criteria: &super::Criteria,
+        op: WriteOp,
+    ) -> Result<super::CreateUnless, StoreError> {
+        let mut attempt = 1;
+        loop {
+            match self.create_unless_once(criteria, &op).await {
+                Err(error) if attempt < WRITE_ATTEMPTS && is_race(&error) => attempt += 1,
+                result => return result,
+            }
+        }
+    }
+
     async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
         super::reads::history(&self.pool, "v.body::text", query).await
     }
@@ -142,7 +193,7 @@ impl ResourceStore for PostgresStore {
         &self,
         query: &super::EverythingQuery,
     ) -> Result<super::SearchPage, StoreError> {
-        super::search::everything(&self.pool, query, "v.body::text").await
+        super::everything::everything(&self.pool, query, "v.body::text").await
     }
 
     async fn patient_compartments(

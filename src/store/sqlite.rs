@@ -20,6 +20,8 @@ pub struct SqliteStore {
     writer: SqlitePool,
     commits: GroupCommit,
     reader: SqlitePool,
+    /// Held across a conditional create's search and write: only this process writes.
+    conditional: tokio::sync::Mutex<()>,
 }
 
 impl SqliteStore {
@@ -60,6 +62,7 @@ impl SqliteStore {
             commits: GroupCommit::start(writer.clone())?,
             writer,
             reader,
+            conditional: tokio::sync::Mutex::new(()),
         })
     }
 }
@@ -85,6 +88,24 @@ impl ResourceStore for SqliteStore {
 
     async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError> {
         self.commits.write(ops).await
+    }
+
+    async fn create_unless(
+        &self,
+        criteria: &super::Criteria,
+        op: WriteOp,
+    ) -> Result<super::CreateUnless, StoreError> {
+        // One lock for every criteria: writes are serial here anyway, and the search is short.
+        let _held = self.conditional.lock().await;
+        let found = super::search::run(&self.reader, &criteria.query, "v.body").await?;
+        if !found.entries.is_empty() {
+            return Ok(super::CreateUnless::Found(found.entries));
+        }
+        let mut outcomes = self.commits.write(vec![op]).await?;
+        outcomes
+            .pop()
+            .map(super::CreateUnless::Created)
+            .ok_or_else(|| StoreError::Corrupt("a write returned no outcome".into()))
     }
 
     async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
@@ -127,7 +148,7 @@ impl ResourceStore for SqliteStore {
         &self,
         query: &super::EverythingQuery,
     ) -> Result<super::SearchPage, StoreError> {
-        super::search::everything(&self.reader, query, "v.body").await
+        super::everything::everything(&self.reader, query, "v.body").await
     }
 
     async fn patient_compartments(

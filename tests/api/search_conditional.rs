@@ -157,3 +157,31 @@ async fn transactions_with_if_none_exist_conditional_urls_and_references() {
     .await;
     assert_eq!(ids(&app, "Observation").await, names(&["o1"]));
 }
+
+#[tokio::test]
+async fn concurrent_conditional_creates_make_one_resource() {
+    let app = spawn_app().await;
+    let posts = (0..8).map(|_| {
+        app.client
+            .post(app.url("Patient"))
+            .header("content-type", "application/fhir+json")
+            .header("if-none-exist", "identifier=urn:mrn|race")
+            .body(json!({"resourceType": "Patient", "identifier": [{"system": "urn:mrn", "value": "race"}]}).to_string())
+            .send()
+    });
+    let mut created = 0;
+    let mut found = 0;
+    let mut ids_seen = std::collections::BTreeSet::new();
+    for response in futures::future::join_all(posts).await {
+        let (status, body) = status_and_json(response.expect("sent")).await;
+        match status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::OK => found += 1,
+            other => panic!("unexpected {other}: {body}"),
+        }
+        ids_seen.insert(body["id"].as_str().expect("id").to_owned());
+    }
+    assert_eq!((created, found), (1, 7));
+    assert_eq!(ids_seen.len(), 1);
+    assert_eq!(ids(&app, "Patient?identifier=urn:mrn|race").await.len(), 1);
+}

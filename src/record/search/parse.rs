@@ -7,6 +7,27 @@ use crate::record::RecordError;
 use crate::store::{Clause, Cond, IndexMatch, Op, SortBy, SortKey, SqlValue};
 
 use super::values::{self, prefix, split_or};
+use super::valueset::ValueSets;
+
+/// What parsing a parameter may need besides its text.
+pub(super) struct Context<'a> {
+    pub registry: &'a SearchParamRegistry,
+    /// This server's base URL: an absolute reference to it is a local reference.
+    pub base: Option<&'a str>,
+    /// The codes of the ValueSets `:in`/`:not-in` name, looked up beforehand.
+    pub value_sets: &'a ValueSets,
+}
+
+impl Context<'_> {
+    /// `[base]/Type/id` as `Type/id` when `base` is ours.
+    fn local<'v>(&self, value: &'v str) -> &'v str {
+        self.base
+            .and_then(|base| value.strip_prefix(base.trim_end_matches('/')))
+            .and_then(|rest| rest.strip_prefix('/'))
+            .filter(|rest| rest.contains('/'))
+            .unwrap_or(value)
+    }
+}
 
 /// Why a parameter could not be used: unknown to the server (ignored unless the client asked
 /// for strict handling) or with a value that cannot mean anything (always an error).
@@ -36,13 +57,14 @@ fn table_of(kind: ParamType) -> Option<&'static str> {
 
 /// One parameter (`name[:modifier][.chain]=value`) on `resource_type` as a clause.
 pub(super) fn clause(
-    registry: &SearchParamRegistry,
+    cx: &Context<'_>,
     resource_type: ResourceType,
     key: &str,
     value: &str,
 ) -> Result<Clause, Refusal> {
+    let registry = cx.registry;
     if let Some(rest) = key.strip_prefix("_has:") {
-        return has(registry, resource_type, key, rest, value);
+        return has(cx, resource_type, key, rest, value);
     }
     let (head, chain) = match key.split_once('.') {
         Some((head, rest)) => (head, Some(rest)),
@@ -94,7 +116,7 @@ pub(super) fn clause(
     };
     let mut m = IndexMatch {
         table,
-        resource_type,
+        resource_type: Some(resource_type),
         code: name.to_owned(),
         any: Vec::new(),
         chain: None,
@@ -117,7 +139,7 @@ pub(super) fn clause(
                 "{name} may point at several resource types; name one, as in {name}:Patient.{chained}"
             ))
         })?;
-        let inner = clause(registry, target, chained, value)?;
+        let inner = clause(cx, target, chained, value)?;
         m.any.push(vec![Cond::text("target_type", target.as_str())]);
         m.chain = Some(Box::new(inner));
         return Ok(Clause::Has(m));
@@ -130,6 +152,38 @@ pub(super) fn clause(
                 Some("not") => {
                     negate = true;
                     vec![values::token("system", "value", v)]
+                }
+                Some(m @ ("in" | "not-in")) => {
+                    negate = m == "not-in";
+                    let codes = cx.value_sets.get(v.as_str()).ok_or_else(|| {
+                        invalid(format!("ValueSet '{}' was not looked up", short(v)))
+                    })?;
+                    codes
+                        .iter()
+                        .map(|(system, code)| match system {
+                            Some(system) => {
+                                vec![Cond::text("system", system), Cond::text("value", code)]
+                            }
+                            None => vec![Cond::text("value", code)],
+                        })
+                        .collect()
+                }
+                Some("of-type") => {
+                    m.code = format!("{name}:of-type");
+                    vec![values::of_type(v).ok_or_else(|| {
+                        invalid(format!(
+                            "{key} takes system|code|value (the identifier type's system and \
+                             code, then the identifier value), not '{}'",
+                            short(v)
+                        ))
+                    })?]
+                }
+                Some("above" | "below") => {
+                    return Err(invalid(format!(
+                        "{key}: :above and :below on a token need the code system's hierarchy, \
+                         which this server does not hold; list the codes, or use :in with a \
+                         stored ValueSet"
+                    )))
                 }
                 Some("text") => values::string(None, v)
                     .map(|c| {
@@ -169,7 +223,7 @@ pub(super) fn clause(
                         return Err(Refusal::Unknown(key.to_owned()));
                     }
                 }
-                vec![values::reference(modifier, v)]
+                vec![values::reference(modifier, cx.local(v))]
             }
             ParamType::Uri => {
                 vec![values::uri(modifier, v).ok_or_else(|| Refusal::Unknown(key.to_owned()))?]
@@ -185,7 +239,12 @@ pub(super) fn clause(
         m.any.extend(conds);
     }
     if m.any.is_empty() {
-        return Ok(Clause::Nothing);
+        // An OR over nothing (an empty ValueSet): nothing matches, so its negation is anything.
+        return Ok(if negate {
+            Clause::Anything
+        } else {
+            Clause::Nothing
+        });
     }
     Ok(if negate {
         Clause::HasNot(m)
@@ -314,7 +373,7 @@ pub(super) fn sort(
 /// `_has:Source:param:rest=value`: resources that a `Source` whose `param` points at them, and
 /// which `rest=value` selects, references. `rest` may itself be a `_has`.
 fn has(
-    registry: &SearchParamRegistry,
+    cx: &Context<'_>,
     resource_type: ResourceType,
     key: &str,
     rest: &str,
@@ -330,7 +389,8 @@ fn has(
     let source: ResourceType = source
         .parse()
         .map_err(|_| invalid(format!("'{}' names no resource type", short(key))))?;
-    let param = registry
+    let param = cx
+        .registry
         .get(source.as_str(), code)
         .filter(|p| p.param.param_type == ParamType::Reference)
         .ok_or_else(|| Refusal::Unknown(key.to_owned()))?;
@@ -345,11 +405,49 @@ fn has(
             "{source}.{code} cannot point at a {resource_type}"
         )));
     }
-    let inner = clause(registry, source, inner, value)?;
+    let inner = clause(cx, source, inner, value)?;
     Ok(Clause::Referenced {
         source,
         code: code.to_owned(),
         target: resource_type,
         inner: Box::new(inner),
     })
+}
+
+/// A parameter of a search across `types` (all when empty): one every type has alike
+/// (`_id`, `_lastUpdated`, `_tag`, `_profile`, `_security`, `_source`, or one the types
+/// share), matched against each resource's own type.
+pub(super) fn system_clause(
+    cx: &Context<'_>,
+    types: &[ResourceType],
+    key: &str,
+    value: &str,
+) -> Result<Clause, Refusal> {
+    let all: Vec<ResourceType> = if types.is_empty() {
+        ResourceType::all().collect()
+    } else {
+        types.to_vec()
+    };
+    let name = key.split(['.', ':']).next().unwrap_or(key);
+    let Some(probe) = all.first().copied().filter(|_| !key.starts_with("_has")) else {
+        return Err(Refusal::Unknown(key.to_owned()));
+    };
+    if name != "_id" && name != "_lastUpdated" {
+        let url = cx.registry.get(probe.as_str(), name).map(|p| &p.param.url);
+        let shared = url.is_some_and(|url| {
+            all.iter().all(|t| {
+                cx.registry
+                    .get(t.as_str(), name)
+                    .is_some_and(|p| p.param.url == *url)
+            })
+        });
+        if !shared {
+            return Err(Refusal::Unknown(key.to_owned()));
+        }
+    }
+    let mut clause = clause(cx, probe, key, value)?;
+    if let Clause::Has(m) | Clause::HasNot(m) = &mut clause {
+        m.resource_type = None;
+    }
+    Ok(clause)
 }
