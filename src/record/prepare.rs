@@ -58,6 +58,36 @@ impl Checks {
     /// The search-index entries of a resource. `_id` and `_lastUpdated` are columns of the
     /// resource table, so they get no rows; token text is normalized for `:text`.
     pub fn index_of(&self, resource: &Value) -> Vec<IndexEntry<'static>> {
+        let mut entries = self.own_index(resource);
+        entries.extend(self.embedded_index(resource));
+        entries
+    }
+
+    /// A document's Composition or a message's MessageHeader (the first entry of a Bundle)
+    /// indexed on the Bundle as `composition.[code]` / `message.[code]`, for
+    /// `Bundle?composition.subject=…`.
+    fn embedded_index(&self, resource: &Value) -> Vec<IndexEntry<'static>> {
+        if resource.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
+            return Vec::new();
+        }
+        let Some(first) = resource.pointer("/entry/0/resource") else {
+            return Vec::new();
+        };
+        let prefix = match first.get("resourceType").and_then(Value::as_str) {
+            Some("Composition") => "composition",
+            Some("MessageHeader") => "message",
+            _ => return Vec::new(),
+        };
+        self.own_index(first)
+            .into_iter()
+            .map(|mut entry| {
+                entry.code = Cow::Owned(format!("{prefix}.{}", entry.code));
+                entry
+            })
+            .collect()
+    }
+
+    fn own_index(&self, resource: &Value) -> Vec<IndexEntry<'static>> {
         let Ok(index) = index::extract(&self.registry, resource) else {
             return Vec::new();
         };

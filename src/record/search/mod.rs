@@ -221,10 +221,12 @@ impl Records {
                         "true" => Shape::Summary,
                         "text" => Shape::Text,
                         "data" => Shape::Data,
-                        _ => return Err(bad(format!(
+                        _ => {
+                            return Err(bad(format!(
                             "_summary '{}' is not supported; use true, count, text, data or false",
                             short(value)
-                        ))),
+                        )))
+                        }
                     };
                     used.push((key.clone(), value.clone()));
                     continue;

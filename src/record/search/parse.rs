@@ -134,6 +134,9 @@ pub(super) fn clause(
                 "{name} is not a reference, so it cannot be chained"
             )));
         }
+        if resource_type.as_str() == "Bundle" && matches!(name, "composition" | "message") {
+            return embedded(cx, param, name, chained, value);
+        }
         let target = chain_target(param, modifier).ok_or_else(|| {
             invalid(format!(
                 "{name} may point at several resource types; name one, as in {name}:Patient.{chained}"
@@ -257,6 +260,42 @@ fn no_modifier(key: &str, modifier: Option<&str>) -> Result<(), Refusal> {
     match modifier {
         None => Ok(()),
         Some(_) => Err(Refusal::Unknown(key.to_owned())),
+    }
+}
+
+/// `Bundle?composition.x=` / `Bundle?message.x=`: the first entry's resource is inside the
+/// Bundle, so its parameters are indexed on the Bundle as `composition.x` / `message.x`.
+fn embedded(
+    cx: &Context<'_>,
+    param: &TypedParam,
+    name: &str,
+    chained: &str,
+    value: &str,
+) -> Result<Clause, Refusal> {
+    let target: ResourceType = param
+        .param
+        .targets
+        .first()
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| Refusal::Unknown(format!("{name}.{chained}")))?;
+    let onto_bundle = |mut m: IndexMatch| -> Result<IndexMatch, Refusal> {
+        if m.chain.is_some() {
+            return Err(invalid(format!(
+                "{name}.{chained}: the {target} inside a Bundle can be searched by its own \
+                 parameters only, not by a further chain"
+            )));
+        }
+        m.resource_type = "Bundle".parse().ok();
+        m.code = format!("{name}.{}", m.code);
+        Ok(m)
+    };
+    match clause(cx, target, chained, value)? {
+        Clause::Has(m) => Ok(Clause::Has(onto_bundle(m)?)),
+        Clause::HasNot(m) => Ok(Clause::HasNot(onto_bundle(m)?)),
+        Clause::Nothing => Ok(Clause::Nothing),
+        _ => Err(invalid(format!(
+            "{name}.{chained}: only the {target}'s indexed parameters can be searched"
+        ))),
     }
 }
 
