@@ -67,9 +67,14 @@ async fn load_checks(
 
 /// `hearth reindex`: recomputes every current resource's search-index rows (after adding
 /// custom SearchParameters, or a change in indexing); returns how many were indexed.
-pub async fn reindex(url: &str, options: &store::StoreOptions) -> Result<u64, StartError> {
+/// `base_url` is the one the server runs with (absolute references to it index as local).
+pub async fn reindex(
+    url: &str,
+    options: &store::StoreOptions,
+    base_url: Option<&str>,
+) -> Result<u64, StartError> {
     let store = store::open(url, options).await?;
-    let (checks, marker) = load_checks(store.as_ref(), None).await?;
+    let (checks, marker) = load_checks(store.as_ref(), base_url).await?;
     let records = Records::loaded_at(store.clone(), Arc::new(checks), Some(marker));
     let indexed = records.reindex().await;
     store.close().await;

@@ -24,7 +24,7 @@ enum Command {
     Serve(ServeArgs),
     /// Recompute the search index of every current resource (e.g. after adding custom
     /// SearchParameters), then exit.
-    Reindex(DatabaseArgs),
+    Reindex(ReindexArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
     /// Run the gateway on a fresh database loaded with a generated population, and print URLs to try.
@@ -99,6 +99,15 @@ struct ServeArgs {
     #[arg(long, env = "HEARTH_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
     /// Public base URL for Location headers and links (default: from the request's Host).
+    #[arg(long, env = "HEARTH_BASE_URL")]
+    base_url: Option<String>,
+}
+
+#[derive(Args)]
+struct ReindexArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// The base URL the server is configured with: absolute references to it index as local.
     #[arg(long, env = "HEARTH_BASE_URL")]
     base_url: Option<String>,
 }
@@ -200,7 +209,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Reindex(args) => {
-            let indexed = hearth::reindex(&args.database_url, &args.store_options()).await?;
+            let indexed = hearth::reindex(
+                &args.database.database_url,
+                &args.database.store_options(),
+                args.base_url.as_deref(),
+            )
+            .await?;
             println!("reindexed {indexed} resources");
             Ok(())
         }

@@ -39,3 +39,41 @@ pub struct Criteria {
     pub query: SearchQuery,
     pub lock_key: i64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::lock_key;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn lock_key_ignores_parameter_order_but_not_content() {
+        let a = lock_key(
+            "Patient",
+            &pairs(&[("identifier", "urn:x|1"), ("gender", "male")]),
+        );
+        let b = lock_key(
+            "Patient",
+            &pairs(&[("gender", "male"), ("identifier", "urn:x|1")]),
+        );
+        assert_eq!(a, b);
+        assert_ne!(
+            a,
+            lock_key(
+                "Person",
+                &pairs(&[("gender", "male"), ("identifier", "urn:x|1")])
+            )
+        );
+        assert_ne!(a, lock_key("Patient", &pairs(&[("identifier", "urn:x|1")])));
+        // Fixed for every build and replica: SHA-256 (checked against another implementation),
+        // not the std hasher.
+        assert_eq!(
+            lock_key("Patient", &pairs(&[("identifier", "urn:x|1")])),
+            2_777_481_234_437_704_447
+        );
+    }
+}

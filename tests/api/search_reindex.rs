@@ -29,7 +29,9 @@ async fn custom_search_parameter_after_reindex() {
     .await;
     // Known at once, but the Patients were written before it: not indexed by it yet.
     assert!(ids(&first, "Patient?nickname=bob").await.is_empty());
-    let indexed = hearth::reindex(&url, &options).await.expect("reindex");
+    let indexed = hearth::reindex(&url, &options, None)
+        .await
+        .expect("reindex");
     assert!(indexed >= 3, "indexed {indexed}");
     let second = spawn_app_with(|config| {
         config.database_url = url.clone();

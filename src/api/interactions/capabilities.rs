@@ -85,6 +85,17 @@ fn build(registry: &SearchParamRegistry) -> Value {
         })
         .collect();
     add_measure_operations(&mut resources);
+    if let Some(operations) = resources
+        .iter_mut()
+        .find(|r| r["type"] == "Patient")
+        .and_then(|r| r["operation"].as_array_mut())
+    {
+        operations.push(json!({
+            "name": "everything",
+            "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+            "documentation": "_type, _since, start/end (clinical date), _count; paged both ways",
+        }));
+    }
     json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
