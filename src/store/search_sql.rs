@@ -64,29 +64,64 @@ fn escape_like(text: &str) -> String {
 
 /// `res_id IN (…)` for the clause that drives the query; `EXISTS` (probing the resource's own
 /// rows through the `(res_type, res_id)` index) for the others, so a patient-scoped search
-/// never materializes every resource with a common code.
-fn push_index<'a>(statement: &mut Statement<'a>, m: &'a IndexMatch, negate: bool, drive: bool) {
-    if drive && !negate && m.resource_type.is_some() {
-        statement.push("r.res_id IN (");
-        push_index_ids(statement, m);
-    } else {
-        statement.push(if negate { "NOT EXISTS (" } else { "EXISTS (" });
-        push_index_ids(statement, m);
-        statement.push(" AND i.res_id = r.res_id");
+/// never materializes every resource with a common code. A match on the searched resource's
+/// own type (a search across `types`) drives as `(res_type, res_id) IN (…)` over those types.
+fn push_index<'a>(
+    statement: &mut Statement<'a>,
+    m: &'a IndexMatch,
+    negate: bool,
+    drive: bool,
+    types: &[ResourceType],
+) {
+    match m.resource_type {
+        Some(_) if drive && !negate => {
+            statement.push("r.res_id IN (");
+            push_index_ids(statement, m, "i.res_id", types);
+        }
+        None if drive && !negate => {
+            statement.push("(r.res_type, r.res_id) IN (");
+            push_index_ids(statement, m, "i.res_type, i.res_id", types);
+        }
+        _ => {
+            statement.push(if negate { "NOT EXISTS (" } else { "EXISTS (" });
+            push_index_ids(statement, m, "i.res_id", &[]);
+            statement.push(" AND i.res_id = r.res_id");
+        }
     }
     statement.push(")");
 }
 
-/// `SELECT res_id FROM <table> WHERE …` selecting the resources with a matching row.
-fn push_index_ids<'a>(statement: &mut Statement<'a>, m: &'a IndexMatch) {
+/// `SELECT <columns> FROM <table> WHERE …` selecting the resources with a matching row: of
+/// the match's type, else of one of `types`, else of the outer resource's own type.
+fn push_index_ids<'a>(
+    statement: &mut Statement<'a>,
+    m: &'a IndexMatch,
+    columns: &str,
+    types: &[ResourceType],
+) {
     statement.push(&format!(
-        "SELECT i.res_id FROM {} i WHERE i.res_type = ",
+        "SELECT {columns} FROM {} i WHERE i.res_type ",
         m.table
     ));
     match m.resource_type {
-        Some(t) => statement.bind(Bind::Text(t.as_str())),
-        None => statement.push("r.res_type"),
-    };
+        Some(t) => {
+            statement.push("= ");
+            statement.bind(Bind::Text(t.as_str()));
+        }
+        None if types.is_empty() => {
+            statement.push("= r.res_type");
+        }
+        None => {
+            statement.push("IN (");
+            for (n, t) in types.iter().enumerate() {
+                if n > 0 {
+                    statement.push(", ");
+                }
+                statement.bind(Bind::Text(t.as_str()));
+            }
+            statement.push(")");
+        }
+    }
     statement.push(" AND i.code = ");
     statement.bind(Bind::Text(&m.code));
     if !m.any.is_empty() {
@@ -116,7 +151,7 @@ fn push_index_ids<'a>(statement: &mut Statement<'a>, m: &'a IndexMatch) {
 /// The ids of the resources a clause accepts, for a chain.
 fn push_clause_ids<'a>(statement: &mut Statement<'a>, clause: &'a Clause) {
     match clause {
-        Clause::Has(m) => push_index_ids(statement, m),
+        Clause::Has(m) => push_index_ids(statement, m, "i.res_id", &[]),
         Clause::Referenced {
             source,
             code,
@@ -139,10 +174,15 @@ fn push_clause_ids<'a>(statement: &mut Statement<'a>, clause: &'a Clause) {
     }
 }
 
-fn push_clause<'a>(statement: &mut Statement<'a>, clause: &'a Clause, drive: bool) {
+fn push_clause<'a>(
+    statement: &mut Statement<'a>,
+    clause: &'a Clause,
+    drive: bool,
+    types: &[ResourceType],
+) {
     match clause {
-        Clause::Has(m) => push_index(statement, m, false, drive),
-        Clause::HasNot(m) => push_index(statement, m, true, drive),
+        Clause::Has(m) => push_index(statement, m, false, drive, types),
+        Clause::HasNot(m) => push_index(statement, m, true, drive, types),
         Clause::Ids(ids) => {
             statement.push("r.res_id IN (");
             for (n, id) in ids.iter().enumerate() {
@@ -229,9 +269,16 @@ fn push_where<'a>(statement: &mut Statement<'a>, query: &'a SearchQuery) {
         _ => 4,
     });
     let drive = clauses.iter().position(|c| matches!(c, Clause::Has(_)));
+    // Across every type, the driving index match still probes per type (its index leads
+    // with the type).
+    let types: Vec<ResourceType> = match &query.system {
+        Some(types) if types.is_empty() => ResourceType::all().collect(),
+        Some(types) => types.clone(),
+        None => Vec::new(),
+    };
     for (n, clause) in clauses.into_iter().enumerate() {
         statement.push(" AND ");
-        push_clause(statement, clause, Some(n) == drive && n == 0);
+        push_clause(statement, clause, Some(n) == drive && n == 0, &types);
     }
 }
 
