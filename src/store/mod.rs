@@ -192,8 +192,9 @@ pub trait ResourceStore: Send + Sync + 'static {
         ids: &[String],
     ) -> Result<Vec<Value>, StoreError>;
 
-    /// A number that grows whenever a resource of one of these types is written, so caches
-    /// derived from them (compiled measures) know when they are stale, on every replica.
+    /// A number that grows whenever a resource of one of these types is written (and its
+    /// write is committed, in whatever order), so caches derived from them (compiled measures,
+    /// custom SearchParameters) know when they are stale, on every replica.
     async fn change_marker(&self, types: &[ResourceType]) -> Result<i64, StoreError>;
 
     /// Answers once the database does.

@@ -222,14 +222,20 @@ impl ResourceStore for SqliteStore {
     }
 
     async fn change_marker(&self, types: &[ResourceType]) -> Result<i64, StoreError> {
-        let mut marker = 0;
+        // The newest sequence number plus the number of versions: sequence numbers can commit
+        // out of order on PostgreSQL, so a version committed after a larger one moves only the
+        // count; every committed write moves the sum.
+        let mut marker = 0i64;
         for resource_type in types {
-            let seq: Option<i64> =
-                sqlx::query_scalar("SELECT MAX(seq) FROM resource_version WHERE res_type = $1")
-                    .bind(resource_type.as_str())
-                    .fetch_one(&self.reader)
-                    .await?;
-            marker = marker.max(seq.unwrap_or(0));
+            let (seq, versions): (Option<i64>, i64) = sqlx::query_as(
+                "SELECT MAX(seq), COUNT(*) FROM resource_version WHERE res_type = $1",
+            )
+            .bind(resource_type.as_str())
+            .fetch_one(&self.reader)
+            .await?;
+            marker = marker
+                .saturating_add(seq.unwrap_or(0))
+                .saturating_add(versions);
         }
         Ok(marker)
     }

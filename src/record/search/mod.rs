@@ -5,6 +5,7 @@ mod everything;
 mod include;
 mod parse;
 mod shape;
+mod sort;
 mod summary;
 mod values;
 mod valueset;
@@ -211,7 +212,7 @@ impl Records {
                     ))
                 }
                 "_sort" => {
-                    sort = parse::sort(cx.registry, resource_type, value)?;
+                    sort = sort::sort(cx.registry, resource_type, value)?;
                     used.push((key.clone(), value.clone()));
                     continue;
                 }
