@@ -73,8 +73,8 @@ pub struct IndexMatch {
     pub code: String,
     pub any: Vec<Vec<Cond>>,
     /// Rows whose reference target is itself a search result (chaining): the row's
-    /// `target_id` must be among the ids `chain` finds, of type `chain.resource_type`.
-    pub chain: Option<Box<Clause>>,
+    /// `target_id` must be among the ids of the resources of that type the clause accepts.
+    pub chain: Option<Box<(ResourceType, Clause)>>,
 }
 
 /// One AND-ed part of a search.

@@ -142,14 +142,19 @@ fn push_index_ids<'a>(
         statement.push(")");
     }
     if let Some(chain) = &m.chain {
+        let (target, clause) = chain.as_ref();
         statement.push(" AND i.target_id IN (");
-        push_clause_ids(statement, chain);
+        push_clause_ids(statement, *target, clause);
         statement.push(")");
     }
 }
 
-/// The ids of the resources a clause accepts, for a chain.
-fn push_clause_ids<'a>(statement: &mut Statement<'a>, clause: &'a Clause) {
+/// The ids of the resources of `resource_type` a clause accepts, for a chain.
+fn push_clause_ids<'a>(
+    statement: &mut Statement<'a>,
+    resource_type: ResourceType,
+    clause: &'a Clause,
+) {
     match clause {
         Clause::Has(m) => push_index_ids(statement, m, "i.res_id", &[]),
         Clause::Referenced {
@@ -165,11 +170,15 @@ fn push_clause_ids<'a>(statement: &mut Statement<'a>, clause: &'a Clause) {
             statement.push(" AND h.target_type = ");
             statement.bind(Bind::Text(target.as_str()));
             statement.push(" AND h.res_id IN (");
-            push_clause_ids(statement, inner);
+            push_clause_ids(statement, *source, inner);
             statement.push(")");
         }
+        // Any other clause reads the resource table; this `r` shadows the outer query's.
         _ => {
-            statement.push("SELECT NULL WHERE 1=0");
+            statement.push("SELECT r.res_id FROM resource r WHERE r.res_type = ");
+            statement.bind(Bind::Text(resource_type.as_str()));
+            statement.push(" AND NOT r.deleted AND ");
+            push_clause(statement, clause, false, &[]);
         }
     }
 }
@@ -209,9 +218,9 @@ fn push_clause<'a>(
             }
             statement.push(")");
         }
-        Clause::Referenced { .. } => {
+        Clause::Referenced { target, .. } => {
             statement.push("r.res_id IN (");
-            push_clause_ids(statement, clause);
+            push_clause_ids(statement, *target, clause);
             statement.push(")");
         }
         Clause::Compartment(patient) => {

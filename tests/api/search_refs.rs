@@ -52,6 +52,18 @@ async fn absolute_references_to_our_base_are_local() {
         .await,
         names(&["o3"])
     );
+    // A chain may end in any clause, not only an index match.
+    assert_eq!(
+        ids(&app, "Observation?subject:Patient.name:missing=true").await,
+        names(&["o1", "o2"])
+    );
+    assert_eq!(
+        ids(&app, "Observation?subject:Patient._id=p1").await,
+        names(&["o1", "o2"])
+    );
+    assert!(ids(&app, "Observation?subject:Patient._id=p2")
+        .await
+        .is_empty());
 }
 
 /// `Type/id` of each entry, in Bundle order.

@@ -144,7 +144,7 @@ pub(super) fn clause(
         })?;
         let inner = clause(cx, target, chained, value)?;
         m.any.push(vec![Cond::text("target_type", target.as_str())]);
-        m.chain = Some(Box::new(inner));
+        m.chain = Some(Box::new((target, inner)));
         return Ok(Clause::Has(m));
     }
     let mut negate = false;
