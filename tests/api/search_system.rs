@@ -90,6 +90,7 @@ async fn system_search_with_common_parameters() {
     let next = link(&first, "next").expect("next link");
     let second = get(&app, &relative(&app, &next)).await;
     assert_eq!(typed(&second), names(&["Patient/p1", "Patient/p2"]));
+    assert_eq!(link(&second, "self"), Some(next.clone()));
     let back = link(&second, "previous").expect("previous link");
     assert_eq!(
         typed(&get(&app, &relative(&app, &back)).await),

@@ -201,7 +201,7 @@ fn bundle(result: &SearchResult, base: &str, path: &str) -> Result<Value, ApiErr
         format!("{path}?{}", query.finish())
     };
     let mut links = vec![
-        json!({"relation": "self", "url": link(None)}),
+        json!({"relation": "self", "url": link(result.cursor.as_deref())}),
         json!({"relation": "first", "url": link(None)}),
     ];
     if let Some(previous) = &result.page.prev_before {

@@ -142,6 +142,11 @@ impl Records {
             included: Vec::new(),
             count_only: false,
             shape: super::Shape::Full,
+            cursor: params
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "_page")
+                .map(|(_, v)| v.clone()),
         })
     }
 }

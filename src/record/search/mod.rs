@@ -56,6 +56,8 @@ pub struct SearchResult {
     pub count_only: bool,
     /// `_elements` / `_summary`: how much of each match to return.
     pub shape: Shape,
+    /// The `_page` cursor this page was asked for, for its `self` link.
+    pub cursor: Option<String>,
 }
 
 /// Parameters that shape the result rather than select resources.
@@ -113,6 +115,12 @@ impl Records {
             included,
             count_only: prepared.count_only,
             shape: prepared.shape,
+            cursor: request
+                .params
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "_page")
+                .map(|(_, v)| v.clone()),
         })
     }
 
