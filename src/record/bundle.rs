@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{Checks, RecordError, Records};
 use crate::fhir::{Id, IssueType, ResourceType};
-use crate::store::{StoreError, StoredResource, WriteOp, WriteOutcome};
+use crate::store::{Criteria, StoreError, StoredResource, WriteOp, WriteOutcome};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BundleKind {
@@ -51,13 +51,43 @@ struct Entry {
     criteria: Option<String>,
 }
 
+/// Plans of a transaction with ifNoneExist creates, at most, when other creates keep winning.
+const CONDITIONAL_ATTEMPTS: usize = 3;
+
+/// Whether any entry of a Bundle carries conditional criteria.
+fn has_criteria(bundle: &Value) -> bool {
+    bundle
+        .get("entry")
+        .and_then(Value::as_array)
+        .is_some_and(|entries| {
+            entries
+                .iter()
+                .any(|e| e.pointer("/request/ifNoneExist").is_some())
+        })
+}
+
 impl Records {
     pub async fn bundle(&self, bundle: Value) -> Result<BundleOutcome, RecordError> {
+        // A transaction whose ifNoneExist create lost a race to another create is planned
+        // again: its entry then reads the resource the other one stored.
+        let mut attempts = CONDITIONAL_ATTEMPTS;
+        let retry = has_criteria(&bundle).then(|| bundle.clone());
         let (kind, entries) = parse_bundle(bundle)?;
-        match kind {
-            BundleKind::Transaction => self.transaction(entries).await,
-            BundleKind::Batch => Ok(self.batch(entries).await),
+        if kind == BundleKind::Batch {
+            return Ok(self.batch(entries).await);
         }
+        let mut outcome = self.transaction(entries).await;
+        while let (Some(again), Err(RecordError::Store(StoreError::ConditionChanged))) =
+            (&retry, &outcome)
+        {
+            attempts -= 1;
+            if attempts == 0 {
+                break;
+            }
+            let (_, entries) = parse_bundle(again.clone())?;
+            outcome = self.transaction(entries).await;
+        }
+        outcome
     }
 
     async fn transaction(
@@ -66,10 +96,13 @@ impl Records {
     ) -> Result<BundleOutcome, RecordError> {
         let mut entries = entries.into_iter().collect::<Result<Vec<_>, _>>()?;
         let count = entries.len();
+        let mut guards = Vec::new();
         for entry in entries.iter_mut() {
-            self.resolve_conditional(entry)
+            let guard = self
+                .resolve_conditional(entry)
                 .await
                 .map_err(|e| e.in_entry(entry.index))?;
+            guards.extend(guard);
         }
         assign_ids(&mut entries)?;
         let conditional = self.conditional_references(&entries).await?;
@@ -101,7 +134,7 @@ impl Records {
         let parameters = ops
             .iter()
             .any(|op| op.resource_type.as_str() == "SearchParameter");
-        let written = self.store.write(ops).await;
+        let written = self.store.write_guarded(ops, &guards).await;
         if parameters {
             self.checks.invalidate();
         }
@@ -151,9 +184,13 @@ impl Records {
 
     /// Turns a conditional entry into a plain one: an `ifNoneExist` POST that matches one
     /// resource becomes a read of it; a conditional PUT or DELETE gets the id of its match.
-    async fn resolve_conditional(&self, entry: &mut Entry) -> Result<(), RecordError> {
+    /// An `ifNoneExist` POST that matches nothing returns the guard its write must pass.
+    async fn resolve_conditional(
+        &self,
+        entry: &mut Entry,
+    ) -> Result<Option<Criteria>, RecordError> {
         let Some(criteria) = entry.criteria.take() else {
-            return Ok(());
+            return Ok(None);
         };
         let found = self.matching(entry.resource_type, &criteria).await?;
         if found.len() > 1 {
@@ -164,7 +201,11 @@ impl Records {
         }
         let matched = found.into_iter().next();
         match (entry.method, matched) {
-            (Method::Post, None) => {}
+            (Method::Post, None) => {
+                return Ok(Some(
+                    self.create_guard(entry.resource_type, &criteria).await?,
+                ))
+            }
             (Method::Post, Some(existing)) => {
                 entry.method = Method::Get;
                 entry.resource = None;
@@ -203,7 +244,7 @@ impl Records {
             }
             (Method::Get, _) => {}
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Resolves references written as search criteria (`Patient?identifier=…`) to the one

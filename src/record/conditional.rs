@@ -119,6 +119,22 @@ impl Records {
     }
 }
 
+impl Records {
+    /// What keeps a transaction's `ifNoneExist` create (whose search found nothing) honest
+    /// at write time: its store query and lock, the same as a conditional create's.
+    pub(super) async fn create_guard(
+        &self,
+        resource_type: ResourceType,
+        criteria: &str,
+    ) -> Result<Criteria, RecordError> {
+        let request = criteria_request(criteria)?;
+        Ok(Criteria {
+            query: self.search_query(resource_type, &request).await?,
+            lock_key: crate::store::lock_key(resource_type.as_str(), &request.params),
+        })
+    }
+}
+
 /// Conditional criteria (a query string) as a strict search for at most two matches: enough
 /// to tell none, one and several apart.
 fn criteria_request(criteria: &str) -> Result<SearchRequest, RecordError> {

@@ -75,6 +75,8 @@ pub enum StoreError {
         #[source]
         source: Box<StoreError>,
     },
+    #[error("a resource matching a create's ifNoneExist criteria was stored meanwhile; send the request again")]
+    ConditionChanged,
     #[error("the database is busy; try again")]
     Busy,
     #[error("the store is shutting down")]
@@ -135,6 +137,15 @@ pub trait ResourceStore: Send + Sync + 'static {
         criteria: &Criteria,
         op: WriteOp,
     ) -> Result<CreateUnless, StoreError>;
+
+    /// [`ResourceStore::write`], refused with [`StoreError::ConditionChanged`] if any of
+    /// `guards` finds a resource once the write holds their locks (a transaction's
+    /// `ifNoneExist` creates, which their search found nothing for).
+    async fn write_guarded(
+        &self,
+        ops: Vec<WriteOp>,
+        guards: &[Criteria],
+    ) -> Result<Vec<WriteOutcome>, StoreError>;
 
     /// Versions newest first, one page at a time.
     async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, StoreError>;

@@ -61,22 +61,8 @@ impl PostgresStore {
             lock: " FOR UPDATE",
             body_cast: "::jsonb",
         };
-        // Held until commit: a second create on the same criteria waits here, then its search
-        // (a new statement under READ COMMITTED) sees the first one's resource.
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(criteria.lock_key)
-            .execute(&mut *tx.tx)
-            .await?;
-        let statement = super::search_sql::page_sql(&criteria.query, "v.body::text");
-        let rows: Vec<super::VersionRow> =
-            sqlx::query_as_with(&statement.sql, statement.arguments::<sqlx::Postgres>()?)
-                .fetch_all(&mut *tx.tx)
-                .await?;
-        if !rows.is_empty() {
-            let mut found = rows
-                .into_iter()
-                .map(super::from_row)
-                .collect::<Result<Vec<_>, _>>()?;
+        let mut found = find(&mut tx, criteria).await?;
+        if !found.is_empty() {
             found.truncate(criteria.query.count.max(1));
             return Ok(super::CreateUnless::Found(found));
         }
@@ -88,16 +74,47 @@ impl PostgresStore {
             .ok_or_else(|| StoreError::Corrupt("a write returned no outcome".into()))
     }
 
-    async fn write_once(&self, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, StoreError> {
+    async fn write_once(
+        &self,
+        ops: &[WriteOp],
+        guards: &[super::Criteria],
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
         let mut tx = SqlTx {
             tx: self.pool.begin().await?,
             lock: " FOR UPDATE",
             body_cast: "::jsonb",
         };
+        // Locks in key order, so two transactions with the same criteria never deadlock.
+        let mut ordered: Vec<&super::Criteria> = guards.iter().collect();
+        ordered.sort_by_key(|g| g.lock_key);
+        for guard in ordered {
+            if !find(&mut tx, guard).await?.is_empty() {
+                return Err(StoreError::ConditionChanged);
+            }
+        }
         let outcomes = apply_all(&mut tx, ops, now_instant()).await?;
         tx.tx.commit().await?;
         Ok(outcomes)
     }
+}
+
+/// Takes a conditional create's advisory lock, held until commit, then searches: a second
+/// create on the same criteria waits for the lock, and its search (a new statement under
+/// READ COMMITTED) then sees the first one's resource.
+async fn find(
+    tx: &mut SqlTx<'_, sqlx::Postgres>,
+    criteria: &super::Criteria,
+) -> Result<Vec<StoredResource>, StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(criteria.lock_key)
+        .execute(&mut *tx.tx)
+        .await?;
+    let statement = super::search_sql::page_sql(&criteria.query, "v.body::text");
+    let rows: Vec<super::VersionRow> =
+        sqlx::query_as_with(&statement.sql, statement.arguments::<sqlx::Postgres>()?)
+            .fetch_all(&mut *tx.tx)
+            .await?;
+    rows.into_iter().map(super::from_row).collect()
 }
 
 /// Unique violation, serialization failure or deadlock: another writer won; try again.
@@ -130,9 +147,17 @@ impl ResourceStore for PostgresStore {
     }
 
     async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError> {
+        self.write_guarded(ops, &[]).await
+    }
+
+    async fn write_guarded(
+        &self,
+        ops: Vec<WriteOp>,
+        guards: &[super::Criteria],
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
         let mut attempt = 1;
         loop {
-            match self.write_once(&ops).await {
+            match self.write_once(&ops, guards).await {
                 Err(error) if attempt < WRITE_ATTEMPTS && is_race(&error) => attempt += 1,
                 result => return result,
             }

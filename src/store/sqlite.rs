@@ -90,6 +90,24 @@ impl ResourceStore for SqliteStore {
         self.commits.write(ops).await
     }
 
+    async fn write_guarded(
+        &self,
+        ops: Vec<WriteOp>,
+        guards: &[super::Criteria],
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        if guards.is_empty() {
+            return self.commits.write(ops).await;
+        }
+        let _held = self.conditional.lock().await;
+        for guard in guards {
+            let found = super::search::run(&self.reader, &guard.query, "v.body").await?;
+            if !found.entries.is_empty() {
+                return Err(StoreError::ConditionChanged);
+            }
+        }
+        self.commits.write(ops).await
+    }
+
     async fn create_unless(
         &self,
         criteria: &super::Criteria,
