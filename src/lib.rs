@@ -45,18 +45,38 @@ pub enum StartError {
     Record(#[from] crate::record::RecordError),
 }
 
-/// The checks every write passes, with the custom SearchParameters stored in `store`.
-async fn load_checks(store: &dyn ResourceStore) -> Result<Checks, StartError> {
+/// The checks every write passes, with the custom SearchParameters stored in `store`, and
+/// the change marker of SearchParameters they were loaded at.
+async fn load_checks(
+    store: &dyn ResourceStore,
+    base_url: Option<&str>,
+) -> Result<(Checks, i64), StartError> {
+    let parameters: crate::fhir::ResourceType =
+        "SearchParameter"
+            .parse()
+            .map_err(|e: crate::fhir::UnknownResourceType| {
+                record::RecordError::Internal(e.to_string())
+            })?;
+    // The marker first: a SearchParameter written meanwhile makes the checks look stale.
+    let marker = store.change_marker(&[parameters]).await?;
     let custom = record::stored_search_parameters(store).await?;
-    let (checks, _) = Checks::r4(Arc::new(Validator::load()?))?.with_custom_parameters(&custom);
-    Ok(checks)
+    let (checks, _) = Checks::r4(Arc::new(Validator::load()?))?
+        .with_base_url(base_url)
+        .with_custom_parameters(&custom);
+    Ok((checks, marker))
 }
 
 /// `hearth reindex`: recomputes every current resource's search-index rows (after adding
 /// custom SearchParameters, or a change in indexing); returns how many were indexed.
-pub async fn reindex(url: &str, options: &store::StoreOptions) -> Result<u64, StartError> {
+/// `base_url` is the one the server runs with (absolute references to it index as local).
+pub async fn reindex(
+    url: &str,
+    options: &store::StoreOptions,
+    base_url: Option<&str>,
+) -> Result<u64, StartError> {
     let store = store::open(url, options).await?;
-    let records = Records::new(store.clone(), Arc::new(load_checks(store.as_ref()).await?));
+    let (checks, marker) = load_checks(store.as_ref(), base_url).await?;
+    let records = Records::loaded_at(store.clone(), Arc::new(checks), Some(marker));
     let indexed = records.reindex().await;
     store.close().await;
     Ok(indexed?)
@@ -97,14 +117,16 @@ impl Application {
                     addr: config.listen,
                     source,
                 })?;
+        let base_url: Option<Arc<str>> = config
+            .base_url
+            .as_deref()
+            .map(|base| Arc::from(base.trim_end_matches('/')));
+        let (checks, marker) = load_checks(store.as_ref(), base_url.as_deref()).await?;
         let state = api::AppState {
             measures: Arc::new(measure::service::MeasureService::new(store.clone())),
-            records: Records::new(store.clone(), Arc::new(load_checks(store.as_ref()).await?)),
+            records: Records::loaded_at(store.clone(), Arc::new(checks), Some(marker)),
             max_body_bytes: config.max_body_bytes,
-            base_url: config
-                .base_url
-                .as_deref()
-                .map(|base| Arc::from(base.trim_end_matches('/'))),
+            base_url,
         };
         Ok(Application {
             listener,

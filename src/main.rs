@@ -24,7 +24,7 @@ enum Command {
     Serve(ServeArgs),
     /// Recompute the search index of every current resource (e.g. after adding custom
     /// SearchParameters), then exit.
-    Reindex(DatabaseArgs),
+    Reindex(ReindexArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
     /// Load NDJSON files (one resource per line, as Bulk Data exports them) into the database.
@@ -106,6 +106,7 @@ struct ServeArgs {
 }
 
 #[derive(Args)]
+<<<<<<< HEAD
 struct ImportArgs {
     /// `.ndjson` files, or directories whose `.ndjson` files are all loaded.
     #[arg(required = true)]
@@ -118,6 +119,14 @@ struct ImportArgs {
     concurrency: usize,
     #[command(flatten)]
     database: DatabaseArgs,
+=======
+struct ReindexArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// The base URL the server is configured with: absolute references to it index as local.
+    #[arg(long, env = "HEARTH_BASE_URL")]
+    base_url: Option<String>,
+>>>>>>> search
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -218,7 +227,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Reindex(args) => {
-            let indexed = hearth::reindex(&args.database_url, &args.store_options()).await?;
+            let indexed = hearth::reindex(
+                &args.database.database_url,
+                &args.database.store_options(),
+                args.base_url.as_deref(),
+            )
+            .await?;
             println!("reindexed {indexed} resources");
             Ok(())
         }

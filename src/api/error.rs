@@ -138,6 +138,7 @@ fn store_status(error: &StoreError) -> (StatusCode, Vec<OutcomeIssue>) {
             (StatusCode::PRECONDITION_FAILED, issue(IssueType::Conflict))
         }
         StoreError::AlreadyExists { .. } => (StatusCode::CONFLICT, issue(IssueType::Duplicate)),
+        StoreError::ConditionChanged => (StatusCode::CONFLICT, issue(IssueType::Conflict)),
         StoreError::InOperation { source, .. } => store_status(source),
         StoreError::Busy | StoreError::Closed | StoreError::Database(sqlx::Error::PoolTimedOut) => {
             (

@@ -239,6 +239,16 @@ pub fn extract_with<'a>(
             }
         };
         let kind = param.param.param_type;
+        if kind == ParamType::Token {
+            for item in &items {
+                for token in convert.identifier_types(item) {
+                    index.entries.push(IndexEntry {
+                        code: Cow::Owned(format!("{code}:of-type")),
+                        value: IndexValue::Token(token),
+                    });
+                }
+            }
+        }
         if kind != ParamType::Composite {
             let first = index.entries.len();
             for item in &items {

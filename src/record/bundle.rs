@@ -6,9 +6,13 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use super::{RecordError, Records};
+mod parse;
+
+use super::{Checks, RecordError, Records};
 use crate::fhir::{Id, IssueType, ResourceType};
-use crate::store::{StoreError, StoredResource, WriteOp, WriteOutcome};
+use crate::store::{Criteria, StoreError, StoredResource, WriteOp, WriteOutcome};
+pub use parse::parse_etag;
+use parse::{has_criteria, parse_bundle};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BundleKind {
@@ -51,13 +55,31 @@ struct Entry {
     criteria: Option<String>,
 }
 
+/// Plans of a transaction with ifNoneExist creates, at most, when other creates keep winning.
+const CONDITIONAL_ATTEMPTS: usize = 3;
+
 impl Records {
     pub async fn bundle(&self, bundle: Value) -> Result<BundleOutcome, RecordError> {
+        // A transaction whose ifNoneExist create lost a race to another create is planned
+        // again: its entry then reads the resource the other one stored.
+        let mut attempts = CONDITIONAL_ATTEMPTS;
+        let retry = has_criteria(&bundle).then(|| bundle.clone());
         let (kind, entries) = parse_bundle(bundle)?;
-        match kind {
-            BundleKind::Transaction => self.transaction(entries).await,
-            BundleKind::Batch => Ok(self.batch(entries).await),
+        if kind == BundleKind::Batch {
+            return Ok(self.batch(entries).await);
         }
+        let mut outcome = self.transaction(entries).await;
+        while let (Some(again), Err(RecordError::Store(StoreError::ConditionChanged))) =
+            (&retry, &outcome)
+        {
+            attempts -= 1;
+            if attempts == 0 {
+                break;
+            }
+            let (_, entries) = parse_bundle(again.clone())?;
+            outcome = self.transaction(entries).await;
+        }
+        outcome
     }
 
     async fn transaction(
@@ -66,10 +88,13 @@ impl Records {
     ) -> Result<BundleOutcome, RecordError> {
         let mut entries = entries.into_iter().collect::<Result<Vec<_>, _>>()?;
         let count = entries.len();
+        let mut guards = Vec::new();
         for entry in entries.iter_mut() {
-            self.resolve_conditional(entry)
+            let guard = self
+                .resolve_conditional(entry)
                 .await
                 .map_err(|e| e.in_entry(entry.index))?;
+            guards.extend(guard);
         }
         assign_ids(&mut entries)?;
         let conditional = self.conditional_references(&entries).await?;
@@ -79,6 +104,7 @@ impl Records {
         // Validation and index extraction are CPU work: keep them off the async runtime, where
         // they would delay every other request and the store's writer.
         let records = self.clone();
+        let checks = self.current_checks().await?;
         let (entries, ops, op_entries) = tokio::task::spawn_blocking(move || {
             let mut entries = entries;
             let mut ops = Vec::new();
@@ -86,7 +112,7 @@ impl Records {
             for entry in entries.iter_mut().filter(|e| e.method != Method::Get) {
                 ops.push(
                     records
-                        .write_op(entry)
+                        .write_op(&checks, entry)
                         .map_err(|e| e.in_entry(entry.index))?,
                 );
                 op_entries.push(entry.index);
@@ -97,7 +123,14 @@ impl Records {
         .map_err(|_| {
             RecordError::Internal("the validation task of a transaction failed".into())
         })??;
-        let outcomes = self.store.write(ops).await.map_err(|error| match error {
+        let parameters = ops
+            .iter()
+            .any(|op| op.resource_type.as_str() == "SearchParameter");
+        let written = self.store.write_guarded(ops, &guards).await;
+        if parameters {
+            self.checks.invalidate();
+        }
+        let outcomes = written.map_err(|error| match error {
             StoreError::InOperation { index, source } => {
                 let entry = op_entries.get(index).copied().unwrap_or(index);
                 RecordError::Store(*source).in_entry(entry)
@@ -143,9 +176,13 @@ impl Records {
 
     /// Turns a conditional entry into a plain one: an `ifNoneExist` POST that matches one
     /// resource becomes a read of it; a conditional PUT or DELETE gets the id of its match.
-    async fn resolve_conditional(&self, entry: &mut Entry) -> Result<(), RecordError> {
+    /// An `ifNoneExist` POST that matches nothing returns the guard its write must pass.
+    async fn resolve_conditional(
+        &self,
+        entry: &mut Entry,
+    ) -> Result<Option<Criteria>, RecordError> {
         let Some(criteria) = entry.criteria.take() else {
-            return Ok(());
+            return Ok(None);
         };
         let found = self.matching(entry.resource_type, &criteria).await?;
         if found.len() > 1 {
@@ -156,7 +193,11 @@ impl Records {
         }
         let matched = found.into_iter().next();
         match (entry.method, matched) {
-            (Method::Post, None) => {}
+            (Method::Post, None) => {
+                return Ok(Some(
+                    self.create_guard(entry.resource_type, &criteria).await?,
+                ))
+            }
             (Method::Post, Some(existing)) => {
                 entry.method = Method::Get;
                 entry.resource = None;
@@ -195,7 +236,7 @@ impl Records {
             }
             (Method::Get, _) => {}
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Resolves references written as search criteria (`Patient?identifier=…`) to the one
@@ -253,11 +294,12 @@ impl Records {
         if entry.method == Method::Post {
             entry.id = Some(Id::generate());
         }
-        let op = self.write_op(entry)?;
+        let checks = self.current_checks().await?;
+        let op = self.write_op(&checks, entry)?;
         self.write_one(op).await.map(EntryResult::Written)
     }
 
-    fn write_op(&self, entry: &mut Entry) -> Result<WriteOp, RecordError> {
+    fn write_op(&self, checks: &Checks, entry: &mut Entry) -> Result<WriteOp, RecordError> {
         let id = entry.id.clone().ok_or_else(|| {
             RecordError::invalid(
                 IssueType::Required,
@@ -267,12 +309,8 @@ impl Records {
         })?;
         let op = match entry.method {
             Method::Delete => WriteOp::delete(entry.resource_type, id),
-            Method::Post => self
-                .checks
-                .create(entry.resource_type, take_resource(entry)?, id)?,
-            Method::Put => self
-                .checks
-                .update(entry.resource_type, id, take_resource(entry)?)?,
+            Method::Post => checks.create(entry.resource_type, take_resource(entry)?, id)?,
+            Method::Put => checks.update(entry.resource_type, id, take_resource(entry)?)?,
             Method::Get => return Err(RecordError::NotSupported("GET is not a write".into())),
         };
         Ok(op.if_match(entry.if_match))
@@ -303,171 +341,6 @@ fn take_resource(entry: &mut Entry) -> Result<Value, RecordError> {
     })
 }
 
-fn parse_bundle(
-    bundle: Value,
-) -> Result<(BundleKind, Vec<Result<Entry, RecordError>>), RecordError> {
-    let Value::Object(mut fields) = bundle else {
-        return Err(RecordError::invalid(
-            IssueType::Structure,
-            "a Bundle must be a JSON object",
-            None,
-        ));
-    };
-    if fields.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
-        return Err(RecordError::invalid(
-            IssueType::Invalid,
-            "POST to the server base takes a batch or transaction Bundle",
-            Some("resourceType"),
-        ));
-    }
-    let kind = match fields.get("type").and_then(Value::as_str) {
-        Some("transaction") => BundleKind::Transaction,
-        Some("batch") => BundleKind::Batch,
-        other => {
-            return Err(RecordError::invalid(
-                IssueType::Value,
-                format!(
-                    "Bundle.type must be 'batch' or 'transaction' to be processed, not {}",
-                    other.map_or("missing".to_owned(), |t| format!("'{t}'"))
-                ),
-                Some("Bundle.type"),
-            ))
-        }
-    };
-    let entries = match fields.remove("entry") {
-        None => Vec::new(),
-        Some(Value::Array(entries)) => entries,
-        Some(_) => {
-            return Err(RecordError::invalid(
-                IssueType::Structure,
-                "Bundle.entry must be an array",
-                Some("Bundle.entry"),
-            ))
-        }
-    };
-    let parsed = entries
-        .into_iter()
-        .enumerate()
-        .map(|(index, entry)| parse_entry(index, entry).map_err(|e| e.in_entry(index)))
-        .collect();
-    Ok((kind, parsed))
-}
-
-fn parse_entry(index: usize, entry: Value) -> Result<Entry, RecordError> {
-    let Value::Object(mut entry) = entry else {
-        return Err(RecordError::invalid(
-            IssueType::Structure,
-            "an entry must be a JSON object",
-            None,
-        ));
-    };
-    let request = entry.get("request").ok_or_else(|| {
-        RecordError::invalid(
-            IssueType::Required,
-            "the entry has no request",
-            Some("request"),
-        )
-    })?;
-    let method = match request.get("method").and_then(Value::as_str) {
-        Some("GET") | Some("HEAD") => Method::Get,
-        Some("POST") => Method::Post,
-        Some("PUT") => Method::Put,
-        Some("DELETE") => Method::Delete,
-        Some("PATCH") => return Err(RecordError::NotSupported("PATCH is not supported".into())),
-        _ => {
-            return Err(RecordError::invalid(
-                IssueType::Required,
-                "request.method must be GET, HEAD, POST, PUT or DELETE",
-                Some("request.method"),
-            ))
-        }
-    };
-    let url = request.get("url").and_then(Value::as_str).ok_or_else(|| {
-        RecordError::invalid(
-            IssueType::Required,
-            "the entry has no request.url",
-            Some("request.url"),
-        )
-    })?;
-    if request.get("ifNoneMatch").is_some() || request.get("ifModifiedSince").is_some() {
-        return Err(RecordError::NotSupported(
-            "conditional reads (ifNoneMatch, ifModifiedSince) are not supported".into(),
-        ));
-    }
-    let if_none_exist = match request.get("ifNoneExist") {
-        None => None,
-        Some(Value::String(criteria)) if method == Method::Post => {
-            Some(criteria.trim_start_matches('?').to_owned())
-        }
-        Some(_) => {
-            return Err(RecordError::invalid(
-                IssueType::Invalid,
-                "ifNoneExist must be a query string, on a POST entry",
-                Some("request.ifNoneExist"),
-            ))
-        }
-    };
-    let if_match = match request.get("ifMatch").and_then(Value::as_str) {
-        Some(tag) => Some(parse_etag(tag).ok_or_else(|| {
-            RecordError::invalid(
-                IssueType::Value,
-                format!("ifMatch '{tag}' is not an ETag like W/\"3\""),
-                Some("request.ifMatch"),
-            )
-        })?),
-        None => None,
-    };
-    let (path, query) = match url.split_once('?') {
-        Some((path, query)) => (path, Some(query.to_owned())),
-        None => (url, None),
-    };
-    let (resource_type, id, version) = parse_url(path)?;
-    let criteria =
-        match (method, query) {
-            (Method::Put | Method::Delete, Some(query)) if id.is_none() => Some(query),
-            (Method::Post, None) => if_none_exist,
-            (_, None) if method == Method::Get || id.is_some() => None,
-            (Method::Get, Some(_)) => return Err(RecordError::NotSupported(
-                "search inside a Bundle is not supported yet; GET entries must read one resource"
-                    .into(),
-            )),
-            _ => {
-                return Err(RecordError::invalid(
-                    IssueType::Required,
-                    "request.url must name the resource id or give search criteria",
-                    Some("request.url"),
-                ))
-            }
-        };
-    let resource = entry.remove("resource");
-    if let Some(resource) = &resource {
-        let declared = super::prepare::resource_type_of(resource)?;
-        if declared != resource_type {
-            return Err(RecordError::invalid(
-                IssueType::Invalid,
-                format!(
-                    "the entry's resource is a {declared} but request.url names {resource_type}"
-                ),
-                Some("request.url"),
-            ));
-        }
-    }
-    Ok(Entry {
-        index,
-        method,
-        resource_type,
-        id: if method == Method::Post { None } else { id },
-        version,
-        full_url: entry
-            .get("fullUrl")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        resource,
-        if_match,
-        criteria,
-    })
-}
-
 fn stored_id(stored: &StoredResource) -> Result<Id, RecordError> {
     Id::parse(&stored.id).map_err(|e| RecordError::Store(StoreError::Corrupt(e.to_string())))
 }
@@ -486,38 +359,6 @@ fn collect_conditional(value: &Value, out: &mut Vec<String>) {
         Value::Array(items) => items.iter().for_each(|v| collect_conditional(v, out)),
         _ => {}
     }
-}
-
-/// `Type`, `Type/id` or `Type/id/_history/version`, relative to the server base.
-fn parse_url(url: &str) -> Result<(ResourceType, Option<Id>, Option<i64>), RecordError> {
-    let bad = |why: &str| {
-        RecordError::invalid(
-            IssueType::Value,
-            format!("request.url '{}': {why}", crate::fhir::truncate(url)),
-            Some("request.url"),
-        )
-    };
-    let segments: Vec<&str> = url.trim_start_matches('/').split('/').collect();
-    let resource_type: ResourceType = segments[0]
-        .parse()
-        .map_err(|_| bad("unknown resource type"))?;
-    let id = match segments.get(1) {
-        Some(id) => Some(Id::parse(id).map_err(|_| bad("invalid id"))?),
-        None => None,
-    };
-    let version = match (segments.get(2), segments.get(3), segments.len()) {
-        (None, None, _) => None,
-        (Some(&"_history"), Some(v), 4) => Some(v.parse().map_err(|_| bad("invalid version"))?),
-        _ => return Err(bad("expected Type, Type/id or Type/id/_history/version")),
-    };
-    Ok((resource_type, id, version))
-}
-
-/// `W/"3"` or `"3"` or `3`.
-pub fn parse_etag(tag: &str) -> Option<i64> {
-    let tag = tag.trim();
-    let tag = tag.strip_prefix("W/").unwrap_or(tag);
-    tag.trim_matches('"').parse().ok()
 }
 
 /// Gives POSTed entries their ids and maps every entry's fullUrl to `Type/id`.

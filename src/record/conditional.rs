@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{RecordError, Records, SearchRequest};
 use crate::fhir::{Id, IssueType, ResourceType};
-use crate::store::{StoredResource, WriteOutcome};
+use crate::store::{CreateUnless, Criteria, StoredResource, WriteOutcome};
 
 /// What a conditional create did.
 pub enum ConditionalCreate {
@@ -23,24 +23,11 @@ impl Records {
         resource_type: ResourceType,
         criteria: &str,
     ) -> Result<Vec<StoredResource>, RecordError> {
-        let params: Vec<(String, String)> = url::form_urlencoded::parse(criteria.as_bytes())
-            .into_owned()
-            .filter(|(key, _)| !key.starts_with('_') || key == "_id" || key == "_lastUpdated")
-            .collect();
-        if params.is_empty() {
-            return Err(RecordError::invalid(
-                IssueType::Invalid,
-                "a conditional request needs at least one search criterion",
-                None,
-            ));
-        }
-        let mut request = SearchRequest {
-            params,
-            strict: true,
-            compartment: None,
-        };
-        request.params.push(("_count".into(), "2".into()));
-        Ok(self.search(resource_type, &request).await?.page.entries)
+        Ok(self
+            .search(resource_type, &criteria_request(criteria)?)
+            .await?
+            .page
+            .entries)
     }
 
     /// `If-None-Exist`: create unless exactly one resource matches; several is an error.
@@ -50,13 +37,28 @@ impl Records {
         resource: Value,
         criteria: &str,
     ) -> Result<ConditionalCreate, RecordError> {
-        let mut found = self.matching(resource_type, criteria).await?;
-        match found.len() {
-            0 => Ok(ConditionalCreate::Created(
-                self.create(resource_type, resource).await?,
-            )),
-            1 => Ok(ConditionalCreate::Exists(found.remove(0))),
-            _ => Err(several(resource_type)),
+        let request = criteria_request(criteria)?;
+        let query = self.search_query(resource_type, &request).await?;
+        let lock_key = crate::store::lock_key(resource_type.as_str(), &request.params);
+        let op = self
+            .current_checks()
+            .await?
+            .create(resource_type, resource, Id::generate())?;
+        // The search and the create run as one step in the store, so two concurrent requests
+        // with the same criteria create one resource between them.
+        let done = self
+            .store
+            .create_unless(&Criteria { query, lock_key }, op)
+            .await;
+        if resource_type.as_str() == "SearchParameter" {
+            self.checks.invalidate();
+        }
+        match done? {
+            CreateUnless::Created(outcome) => Ok(ConditionalCreate::Created(outcome)),
+            CreateUnless::Found(mut found) if found.len() == 1 => {
+                Ok(ConditionalCreate::Exists(found.remove(0)))
+            }
+            CreateUnless::Found(_) => Err(several(resource_type)),
         }
     }
 
@@ -115,6 +117,45 @@ impl Records {
             _ => Err(several(resource_type)),
         }
     }
+}
+
+impl Records {
+    /// What keeps a transaction's `ifNoneExist` create (whose search found nothing) honest
+    /// at write time: its store query and lock, the same as a conditional create's.
+    pub(super) async fn create_guard(
+        &self,
+        resource_type: ResourceType,
+        criteria: &str,
+    ) -> Result<Criteria, RecordError> {
+        let request = criteria_request(criteria)?;
+        Ok(Criteria {
+            query: self.search_query(resource_type, &request).await?,
+            lock_key: crate::store::lock_key(resource_type.as_str(), &request.params),
+        })
+    }
+}
+
+/// Conditional criteria (a query string) as a strict search for at most two matches: enough
+/// to tell none, one and several apart.
+fn criteria_request(criteria: &str) -> Result<SearchRequest, RecordError> {
+    let mut params: Vec<(String, String)> = url::form_urlencoded::parse(criteria.as_bytes())
+        .into_owned()
+        .filter(|(key, _)| !key.starts_with('_') || key == "_id" || key == "_lastUpdated")
+        .collect();
+    if params.is_empty() {
+        return Err(RecordError::invalid(
+            IssueType::Invalid,
+            "a conditional request needs at least one search criterion",
+            None,
+        ));
+    }
+    params.push(("_count".into(), "2".into()));
+    Ok(SearchRequest {
+        params,
+        strict: true,
+        compartment: None,
+        base: None,
+    })
 }
 
 fn several(resource_type: ResourceType) -> RecordError {

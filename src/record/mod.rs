@@ -4,6 +4,7 @@
 mod bundle;
 mod conditional;
 mod error;
+mod live;
 mod prepare;
 mod reindex;
 mod search;
@@ -27,20 +28,39 @@ pub use search::{SearchRequest, SearchResult, Shape, DEFAULT_COUNT, MAX_COUNT};
 #[derive(Clone)]
 pub struct Records {
     store: Arc<dyn ResourceStore>,
-    checks: Arc<Checks>,
+    checks: Arc<live::LiveChecks>,
 }
 
 impl Records {
+    /// Records whose checks follow the stored SearchParameters from the first use on.
     pub fn new(store: Arc<dyn ResourceStore>, checks: Arc<Checks>) -> Self {
-        Records { store, checks }
+        Records::loaded_at(store, checks, None)
+    }
+
+    /// Records whose checks hold the SearchParameters stored as of change marker `marker`.
+    pub fn loaded_at(
+        store: Arc<dyn ResourceStore>,
+        checks: Arc<Checks>,
+        marker: Option<i64>,
+    ) -> Self {
+        Records {
+            store,
+            checks: Arc::new(live::LiveChecks::new(checks, marker)),
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn ResourceStore> {
         &self.store
     }
 
-    pub fn checks(&self) -> &Checks {
-        &self.checks
+    /// The checks as last loaded (see [`Records::current_checks`] for up-to-date ones).
+    pub fn checks(&self) -> Arc<Checks> {
+        self.checks.get()
+    }
+
+    /// The checks with every stored SearchParameter in effect.
+    pub async fn current_checks(&self) -> Result<Arc<Checks>, RecordError> {
+        self.checks.fresh(self.store.as_ref()).await
     }
 
     /// Create with a server-assigned id (any id in the body is replaced, as the spec requires).
@@ -50,7 +70,8 @@ impl Records {
         resource: Value,
     ) -> Result<WriteOutcome, RecordError> {
         let op = self
-            .checks
+            .current_checks()
+            .await?
             .create(resource_type, resource, Id::generate())?;
         self.write_one(op).await
     }
@@ -64,7 +85,8 @@ impl Records {
         if_match: Option<i64>,
     ) -> Result<WriteOutcome, RecordError> {
         let op = self
-            .checks
+            .current_checks()
+            .await?
             .update(resource_type, id, resource)?
             .if_match(if_match);
         self.write_one(op).await
@@ -105,7 +127,12 @@ impl Records {
     }
 
     async fn write_one(&self, op: WriteOp) -> Result<WriteOutcome, RecordError> {
-        let mut outcomes = self.store.write(vec![op]).await.map_err(|e| match e {
+        let parameter = op.resource_type == live::search_parameter_type()?;
+        let written = self.store.write(vec![op]).await;
+        if parameter {
+            self.checks.invalidate();
+        }
+        let mut outcomes = written.map_err(|e| match e {
             crate::store::StoreError::InOperation { source, .. } => *source,
             other => other,
         })?;

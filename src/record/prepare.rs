@@ -18,6 +18,8 @@ pub struct Checks {
     validator: Arc<Validator>,
     compartment: PatientCompartment,
     pub(super) registry: Arc<SearchParamRegistry>,
+    /// The server's base URL as configured: absolute references to it are local ones.
+    base_url: Option<String>,
 }
 
 impl Checks {
@@ -28,7 +30,24 @@ impl Checks {
             validator,
             compartment: PatientCompartment::r4(&registry)?,
             registry: Arc::new(registry),
+            base_url: None,
         })
+    }
+
+    /// Absolute references to `base` are indexed as the local references they are; others
+    /// keep only their URL, so `subject=Patient/1` never matches another server's Patient 1.
+    pub fn with_base_url(mut self, base: Option<&str>) -> Self {
+        self.base_url = base.map(|b| b.trim_end_matches('/').to_owned());
+        self
+    }
+
+    pub fn base_url(&self) -> Option<&str> {
+        self.base_url.as_deref()
+    }
+
+    /// The R4 checks again, with the same validator and base, before custom parameters.
+    pub(super) fn rebuilt(&self) -> Result<Checks, CompartmentError> {
+        Ok(Checks::r4(self.validator.clone())?.with_base_url(self.base_url.as_deref()))
     }
 
     /// The search parameters resources are indexed by and searched with.
@@ -39,6 +58,36 @@ impl Checks {
     /// The search-index entries of a resource. `_id` and `_lastUpdated` are columns of the
     /// resource table, so they get no rows; token text is normalized for `:text`.
     pub fn index_of(&self, resource: &Value) -> Vec<IndexEntry<'static>> {
+        let mut entries = self.own_index(resource);
+        entries.extend(self.embedded_index(resource));
+        entries
+    }
+
+    /// A document's Composition or a message's MessageHeader (the first entry of a Bundle)
+    /// indexed on the Bundle as `composition.[code]` / `message.[code]`, for
+    /// `Bundle?composition.subject=…`.
+    fn embedded_index(&self, resource: &Value) -> Vec<IndexEntry<'static>> {
+        if resource.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
+            return Vec::new();
+        }
+        let Some(first) = resource.pointer("/entry/0/resource") else {
+            return Vec::new();
+        };
+        let prefix = match first.get("resourceType").and_then(Value::as_str) {
+            Some("Composition") => "composition",
+            Some("MessageHeader") => "message",
+            _ => return Vec::new(),
+        };
+        self.own_index(first)
+            .into_iter()
+            .map(|mut entry| {
+                entry.code = Cow::Owned(format!("{prefix}.{}", entry.code));
+                entry
+            })
+            .collect()
+    }
+
+    fn own_index(&self, resource: &Value) -> Vec<IndexEntry<'static>> {
         let Ok(index) = index::extract(&self.registry, resource) else {
             return Vec::new();
         };
@@ -48,10 +97,23 @@ impl Checks {
             .filter(|entry| !matches!(entry.code.as_ref(), "_id" | "_lastUpdated"))
             .map(|entry| {
                 let mut entry = entry.into_owned();
-                if let IndexValue::Token(token) = &mut entry.value {
-                    if let Some(text) = &token.text {
-                        token.text = Some(Cow::Owned(index::normalize(text).into_owned()));
+                match &mut entry.value {
+                    IndexValue::Token(token) => {
+                        if let Some(text) = &token.text {
+                            token.text = Some(Cow::Owned(index::normalize(text).into_owned()));
+                        }
                     }
+                    IndexValue::Reference(reference) => {
+                        let foreign = match (&reference.base, &self.base_url) {
+                            (Some(base), Some(ours)) => base.trim_end_matches('/') != ours,
+                            _ => false,
+                        };
+                        if foreign {
+                            reference.resource_type = None;
+                            reference.id = None;
+                        }
+                    }
+                    _ => {}
                 }
                 entry
             })

@@ -27,9 +27,11 @@ where
         let page = store
             .search(&SearchQuery {
                 resource_type,
+                system: None,
                 clauses: Vec::new(),
                 count: BATCH,
                 after: after.take(),
+                before: None,
                 total: false,
                 sort: Vec::new(),
             })
@@ -52,33 +54,47 @@ fn body(stored: &StoredResource) -> Result<Option<Value>, RecordError> {
         .map_err(|e| RecordError::Store(crate::store::StoreError::Corrupt(e.to_string())))
 }
 
-/// The SearchParameter resources stored in the database (custom parameters).
+/// The SearchParameter resources stored in the database (custom parameters). A plain loop
+/// rather than [`each_batch`]: request handlers await this, and their futures must be `Send`.
 pub async fn stored_search_parameters(
     store: &dyn ResourceStore,
 ) -> Result<Vec<Value>, RecordError> {
     let mut found = Vec::new();
-    let resource_type: ResourceType = "SearchParameter"
-        .parse()
-        .map_err(|e: crate::fhir::UnknownResourceType| RecordError::NotSupported(e.to_string()))?;
-    each_batch(store, resource_type, async |batch| {
-        for stored in &batch {
+    let resource_type = super::live::search_parameter_type()?;
+    let mut after = None;
+    loop {
+        let page = store
+            .search(&SearchQuery {
+                resource_type,
+                system: None,
+                clauses: Vec::new(),
+                count: BATCH,
+                after: after.take(),
+                before: None,
+                total: false,
+                sort: Vec::new(),
+            })
+            .await?;
+        for stored in &page.entries {
             found.extend(body(stored)?);
         }
-        Ok(())
-    })
-    .await?;
-    Ok(found)
+        match page.next_after {
+            Some(cursor) => after = Some(cursor),
+            None => return Ok(found),
+        }
+    }
 }
 
 impl Checks {
-    /// The R4 checks with the stored custom SearchParameters added to the registry; returns
+    /// The R4 checks with the stored active custom SearchParameters added to the registry; returns
     /// how many were added (invalid or R4-duplicate ones are skipped).
     pub fn with_custom_parameters(mut self, custom: &[Value]) -> (Self, usize) {
         let mut added = 0;
         if let Some(registry) = Arc::get_mut(&mut self.registry) {
             for resource in custom {
                 let url = resource.get("url").and_then(Value::as_str).unwrap_or("");
-                if registry.by_url(url).is_none() && registry.add(resource).is_ok() {
+                let active = resource.get("status").and_then(Value::as_str) == Some("active");
+                if active && registry.by_url(url).is_none() && registry.add(resource).is_ok() {
                     added += 1;
                 }
             }
@@ -91,6 +107,7 @@ impl Records {
     /// Recomputes the index rows of every current resource; returns how many were indexed.
     pub async fn reindex(&self) -> Result<u64, RecordError> {
         let mut done = 0u64;
+        let checks = self.current_checks().await?;
         for resource_type in ResourceType::all() {
             each_batch(self.store.as_ref(), resource_type, async |batch| {
                 let mut rows = Vec::with_capacity(batch.len());
@@ -101,7 +118,7 @@ impl Records {
                     let id = Id::parse(&stored.id).map_err(|e| {
                         RecordError::Store(crate::store::StoreError::Corrupt(e.to_string()))
                     })?;
-                    rows.push((resource_type, id, self.checks.index_of(&resource)));
+                    rows.push((resource_type, id, checks.index_of(&resource)));
                 }
                 done += rows.len() as u64;
                 self.store.replace_index(&rows).await?;

@@ -2,13 +2,19 @@
 //! PostgreSQL implementation. Every write (resource version + current pointer) commits in one
 //! database transaction, and a multi-operation write commits all of its operations or none.
 
+<<<<<<< HEAD
 mod checkpoint;
+=======
+mod conditional;
+mod everything;
+>>>>>>> search
 mod group_commit;
 mod history;
 mod index_rows;
 mod postgres;
 mod reads;
 mod search;
+mod search_sql;
 mod sql;
 mod sqlite;
 mod write;
@@ -18,11 +24,12 @@ use serde_json::Value;
 
 use crate::fhir::{Id, Instant, ResourceType};
 
+pub use conditional::{lock_key, CreateUnless, Criteria};
+pub use everything::{ClinicalRange, EverythingQuery};
 pub use history::{HistoryPage, HistoryQuery, HistoryScope};
 pub use postgres::PostgresStore;
 pub use search::{
-    Clause, Cond, EverythingQuery, IndexMatch, Op, SearchPage, SearchQuery, SortBy, SortKey,
-    SqlValue,
+    Clause, Cond, IndexMatch, Op, SearchPage, SearchQuery, SortBy, SortKey, SqlValue,
 };
 pub use sqlite::SqliteStore;
 pub use write::{WriteKind, WriteOp, WriteOutcome};
@@ -72,6 +79,8 @@ pub enum StoreError {
         #[source]
         source: Box<StoreError>,
     },
+    #[error("a resource matching a create's ifNoneExist criteria was stored meanwhile; send the request again")]
+    ConditionChanged,
     #[error("the database is busy; try again")]
     Busy,
     #[error("the store is shutting down")]
@@ -124,6 +133,23 @@ pub trait ResourceStore: Send + Sync + 'static {
 
     /// Applies the operations in order inside one database transaction.
     async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError>;
+
+    /// Creates `op` unless `criteria` finds a resource, atomically with respect to every other
+    /// call with the same criteria (conditional create, `If-None-Exist`).
+    async fn create_unless(
+        &self,
+        criteria: &Criteria,
+        op: WriteOp,
+    ) -> Result<CreateUnless, StoreError>;
+
+    /// [`ResourceStore::write`], refused with [`StoreError::ConditionChanged`] if any of
+    /// `guards` finds a resource once the write holds their locks (a transaction's
+    /// `ifNoneExist` creates, which their search found nothing for).
+    async fn write_guarded(
+        &self,
+        ops: Vec<WriteOp>,
+        guards: &[Criteria],
+    ) -> Result<Vec<WriteOutcome>, StoreError>;
 
     /// Versions newest first, one page at a time.
     async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, StoreError>;
@@ -181,8 +207,9 @@ pub trait ResourceStore: Send + Sync + 'static {
         ids: &[String],
     ) -> Result<Vec<Value>, StoreError>;
 
-    /// A number that grows whenever a resource of one of these types is written, so caches
-    /// derived from them (compiled measures) know when they are stale, on every replica.
+    /// A number that grows whenever a resource of one of these types is written (and its
+    /// write is committed, in whatever order), so caches derived from them (compiled measures,
+    /// custom SearchParameters) know when they are stale, on every replica.
     async fn change_marker(&self, types: &[ResourceType]) -> Result<i64, StoreError>;
 
     /// Answers once the database does.

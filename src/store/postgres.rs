@@ -51,16 +51,70 @@ impl PostgresStore {
         Ok(PostgresStore { pool })
     }
 
-    async fn write_once(&self, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, StoreError> {
+    async fn create_unless_once(
+        &self,
+        criteria: &super::Criteria,
+        op: &WriteOp,
+    ) -> Result<super::CreateUnless, StoreError> {
         let mut tx = SqlTx {
             tx: self.pool.begin().await?,
             lock: " FOR UPDATE",
             body_cast: "::jsonb",
         };
+        let mut found = find(&mut tx, criteria).await?;
+        if !found.is_empty() {
+            found.truncate(criteria.query.count.max(1));
+            return Ok(super::CreateUnless::Found(found));
+        }
+        let mut outcomes = apply_all(&mut tx, std::slice::from_ref(op), now_instant()).await?;
+        tx.tx.commit().await?;
+        outcomes
+            .pop()
+            .map(super::CreateUnless::Created)
+            .ok_or_else(|| StoreError::Corrupt("a write returned no outcome".into()))
+    }
+
+    async fn write_once(
+        &self,
+        ops: &[WriteOp],
+        guards: &[super::Criteria],
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        let mut tx = SqlTx {
+            tx: self.pool.begin().await?,
+            lock: " FOR UPDATE",
+            body_cast: "::jsonb",
+        };
+        // Locks in key order, so two transactions with the same criteria never deadlock.
+        let mut ordered: Vec<&super::Criteria> = guards.iter().collect();
+        ordered.sort_by_key(|g| g.lock_key);
+        for guard in ordered {
+            if !find(&mut tx, guard).await?.is_empty() {
+                return Err(StoreError::ConditionChanged);
+            }
+        }
         let outcomes = apply_all(&mut tx, ops, now_instant()).await?;
         tx.tx.commit().await?;
         Ok(outcomes)
     }
+}
+
+/// Takes a conditional create's advisory lock, held until commit, then searches: a second
+/// create on the same criteria waits for the lock, and its search (a new statement under
+/// READ COMMITTED) then sees the first one's resource.
+async fn find(
+    tx: &mut SqlTx<'_, sqlx::Postgres>,
+    criteria: &super::Criteria,
+) -> Result<Vec<StoredResource>, StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(criteria.lock_key)
+        .execute(&mut *tx.tx)
+        .await?;
+    let statement = super::search_sql::page_sql(&criteria.query, "v.body::text");
+    let rows: Vec<super::VersionRow> =
+        sqlx::query_as_with(&statement.sql, statement.arguments::<sqlx::Postgres>()?)
+            .fetch_all(&mut *tx.tx)
+            .await?;
+    rows.into_iter().map(super::from_row).collect()
 }
 
 /// Unique violation, serialization failure or deadlock: another writer won; try again.
@@ -93,9 +147,31 @@ impl ResourceStore for PostgresStore {
     }
 
     async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError> {
+        self.write_guarded(ops, &[]).await
+    }
+
+    async fn write_guarded(
+        &self,
+        ops: Vec<WriteOp>,
+        guards: &[super::Criteria],
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
         let mut attempt = 1;
         loop {
-            match self.write_once(&ops).await {
+            match self.write_once(&ops, guards).await {
+                Err(error) if attempt < WRITE_ATTEMPTS && is_race(&error) => attempt += 1,
+                result => return result,
+            }
+        }
+    }
+
+    async fn create_unless(
+        &self,
+        criteria: &super::Criteria,
+        op: WriteOp,
+    ) -> Result<super::CreateUnless, StoreError> {
+        let mut attempt = 1;
+        loop {
+            match self.create_unless_once(criteria, &op).await {
                 Err(error) if attempt < WRITE_ATTEMPTS && is_race(&error) => attempt += 1,
                 result => return result,
             }
@@ -142,7 +218,7 @@ impl ResourceStore for PostgresStore {
         &self,
         query: &super::EverythingQuery,
     ) -> Result<super::SearchPage, StoreError> {
-        super::search::everything(&self.pool, query, "v.body::text").await
+        super::everything::everything(&self.pool, query, "v.body::text").await
     }
 
     async fn patient_compartments(
@@ -209,14 +285,20 @@ impl ResourceStore for PostgresStore {
     }
 
     async fn change_marker(&self, types: &[ResourceType]) -> Result<i64, StoreError> {
-        let mut marker = 0;
+        // The newest sequence number plus the number of versions: sequence numbers can commit
+        // out of order on PostgreSQL, so a version committed after a larger one moves only the
+        // count; every committed write moves the sum.
+        let mut marker = 0i64;
         for resource_type in types {
-            let seq: Option<i64> =
-                sqlx::query_scalar("SELECT MAX(seq) FROM resource_version WHERE res_type = $1")
-                    .bind(resource_type.as_str())
-                    .fetch_one(&self.pool)
-                    .await?;
-            marker = marker.max(seq.unwrap_or(0));
+            let (seq, versions): (Option<i64>, i64) = sqlx::query_as(
+                "SELECT MAX(seq), COUNT(*) FROM resource_version WHERE res_type = $1",
+            )
+            .bind(resource_type.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+            marker = marker
+                .saturating_add(seq.unwrap_or(0))
+                .saturating_add(versions);
         }
         Ok(marker)
     }

@@ -1,10 +1,10 @@
-//! Search as SQL: a typed query (clauses over the index tables) turned into one SELECT that
-//! both backends run. Results are ordered by id and paged by a keyset cursor (the last id of
-//! the page), so a page never repeats or skips a resource while others are inserted.
+//! Search as a typed query (clauses over the index tables) that both backends run as one
+//! SELECT (built in `search_sql`). Results are ordered by the sort keys and id and paged by a
+//! keyset cursor (the last id of the page going forward, the first going back), so a page
+//! never repeats or skips a resource while others are inserted.
 
-use sqlx::{Database, Encode, Type};
-
-use super::sql::{Bind, Statement};
+use super::reads::Reader;
+use super::search_sql::{count_sql, page_sql, references_sql};
 use super::{from_row, StoreError, StoredResource, VersionRow};
 use crate::fhir::ResourceType;
 
@@ -67,12 +67,14 @@ impl Cond {
 #[derive(Clone, Debug, PartialEq)]
 pub struct IndexMatch {
     pub table: &'static str,
-    pub resource_type: ResourceType,
+    /// The type whose rows match; `None` for the searched resource's own type (a system-level
+    /// search over several types).
+    pub resource_type: Option<ResourceType>,
     pub code: String,
     pub any: Vec<Vec<Cond>>,
     /// Rows whose reference target is itself a search result (chaining): the row's
-    /// `target_id` must be among the ids `chain` finds, of type `chain.resource_type`.
-    pub chain: Option<Box<Clause>>,
+    /// `target_id` must be among the ids of the resources of that type the clause accepts.
+    pub chain: Option<Box<(ResourceType, Clause)>>,
 }
 
 /// One AND-ed part of a search.
@@ -98,6 +100,8 @@ pub enum Clause {
     Compartment(String),
     /// No resource matches (an OR over nothing).
     Nothing,
+    /// Every resource matches (the negation of an OR over nothing).
+    Anything,
 }
 
 /// What a sort key reads.
@@ -121,14 +125,20 @@ pub struct SortKey {
     pub descending: bool,
 }
 
-/// A search over one resource type.
+/// A search over one resource type, or over several (`GET /?_type=…`).
 #[derive(Clone, Debug)]
 pub struct SearchQuery {
     pub resource_type: ResourceType,
+    /// A system-level search over these types (every type when empty); `resource_type` is
+    /// then unused and cursors are `Type/id`.
+    pub system: Option<Vec<ResourceType>>,
     pub clauses: Vec<Clause>,
     pub count: usize,
-    /// Continue after this id (the cursor of the previous page).
+    /// Continue after this cursor (the last resource of the previous page).
     pub after: Option<String>,
+    /// Go back: the page that ends just before this cursor (the first resource of the page
+    /// that links to it as `previous`). Used only when `after` is `None`.
+    pub before: Option<String>,
     /// Count every match, not only this page's.
     pub total: bool,
     /// `_sort` keys; the id always breaks ties, ascending.
@@ -140,365 +150,64 @@ pub struct SearchPage {
     pub entries: Vec<StoredResource>,
     /// The cursor of the next page, if there is one.
     pub next_after: Option<String>,
+    /// The cursor of the previous page (`before` it), on every page but the first.
+    pub prev_before: Option<String>,
     pub total: Option<u64>,
 }
 
-fn push_value<'a>(statement: &mut Statement<'a>, value: &'a SqlValue) {
-    match value {
-        SqlValue::Text(text) => statement.bind(Bind::Text(text)),
-        SqlValue::Int(number) => statement.bind(Bind::Int(*number)),
-        SqlValue::Float(number) => statement.bind(Bind::Float(*number)),
-    };
-}
-
-fn push_cond<'a>(statement: &mut Statement<'a>, alias: &str, cond: &'a Cond) {
-    let column = format!("{alias}.{}", cond.column);
-    let Some(value) = &cond.value else {
-        statement.push(&format!("{column} IS NULL"));
-        return;
-    };
-    let compare = |statement: &mut Statement<'a>, op: &str| {
-        statement.push(&format!("{column} {op} "));
-        push_value(statement, value);
-    };
-    match cond.op {
-        Op::Eq => compare(statement, "="),
-        Op::Lt => compare(statement, "<"),
-        Op::Le => compare(statement, "<="),
-        Op::Gt => compare(statement, ">"),
-        Op::Ge => compare(statement, ">="),
-        Op::IsNull => {
-            statement.push(&format!("{column} IS NULL"));
-        }
-        Op::StartsWith => {
-            // A range rather than LIKE: both backends compare bytes here (BINARY, "C"), so the
-            // index serves it.
-            compare(statement, ">=");
-            if let SqlValue::Text(text) = value {
-                statement.push(&format!(" AND {column} < "));
-                statement.bind(Bind::Owned(format!("{text}{}", char::MAX)));
-            }
-        }
-        Op::Contains => {
-            if let SqlValue::Text(text) = value {
-                statement.push(&format!("{column} LIKE "));
-                statement.bind(Bind::Owned(format!("%{}%", escape_like(text))));
-                statement.push(" ESCAPE '\\'");
-            }
-        }
-        Op::PrefixOf => {
-            statement.push("substr(");
-            push_value(statement, value);
-            statement.push(&format!(", 1, length({column})) = {column}"));
+impl SearchQuery {
+    /// The cursor that names a resource of this search's results.
+    pub(super) fn cursor_of(&self, entry: &StoredResource) -> String {
+        match self.system {
+            Some(_) => format!("{}/{}", entry.resource_type, entry.id),
+            None => entry.id.clone(),
         }
     }
-}
-
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
-/// `res_id IN (…)` for the clause that drives the query; `EXISTS` (probing the resource's own
-/// rows through the `(res_type, res_id)` index) for the others, so a patient-scoped search
-/// never materializes every resource with a common code.
-fn push_index<'a>(statement: &mut Statement<'a>, m: &'a IndexMatch, negate: bool, drive: bool) {
-    if drive && !negate {
-        statement.push("r.res_id IN (");
-        push_index_ids(statement, m);
-    } else {
-        statement.push(if negate { "NOT EXISTS (" } else { "EXISTS (" });
-        push_index_ids(statement, m);
-        statement.push(" AND i.res_id = r.res_id");
-    }
-    statement.push(")");
-}
-
-/// `SELECT res_id FROM <table> WHERE …` selecting the resources with a matching row.
-fn push_index_ids<'a>(statement: &mut Statement<'a>, m: &'a IndexMatch) {
-    statement.push(&format!(
-        "SELECT i.res_id FROM {} i WHERE i.res_type = ",
-        m.table
-    ));
-    statement.bind(Bind::Text(m.resource_type.as_str()));
-    statement.push(" AND i.code = ");
-    statement.bind(Bind::Text(&m.code));
-    if !m.any.is_empty() {
-        statement.push(" AND (");
-        for (n, all) in m.any.iter().enumerate() {
-            statement.push(if n > 0 { " OR (" } else { "(" });
-            for (k, cond) in all.iter().enumerate() {
-                if k > 0 {
-                    statement.push(" AND ");
-                }
-                push_cond(statement, "i", cond);
-            }
-            if all.is_empty() {
-                statement.push("1=1");
-            }
-            statement.push(")");
-        }
-        statement.push(")");
-    }
-    if let Some(chain) = &m.chain {
-        statement.push(" AND i.target_id IN (");
-        push_clause_ids(statement, chain);
-        statement.push(")");
-    }
-}
-
-/// The ids of the resources a clause accepts, for a chain.
-fn push_clause_ids<'a>(statement: &mut Statement<'a>, clause: &'a Clause) {
-    match clause {
-        Clause::Has(m) => push_index_ids(statement, m),
-        Clause::Referenced {
-            source,
-            code,
-            target,
-            inner,
-        } => {
-            statement.push("SELECT h.target_id FROM idx_reference h WHERE h.res_type = ");
-            statement.bind(Bind::Text(source.as_str()));
-            statement.push(" AND h.code = ");
-            statement.bind(Bind::Text(code));
-            statement.push(" AND h.target_type = ");
-            statement.bind(Bind::Text(target.as_str()));
-            statement.push(" AND h.res_id IN (");
-            push_clause_ids(statement, inner);
-            statement.push(")");
-        }
-        _ => {
-            statement.push("SELECT NULL WHERE 1=0");
-        }
-    }
-}
-
-fn push_clause<'a>(statement: &mut Statement<'a>, clause: &'a Clause, drive: bool) {
-    match clause {
-        Clause::Has(m) => push_index(statement, m, false, drive),
-        Clause::HasNot(m) => push_index(statement, m, true, drive),
-        Clause::Ids(ids) => {
-            statement.push("r.res_id IN (");
-            for (n, id) in ids.iter().enumerate() {
-                if n > 0 {
-                    statement.push(", ");
-                }
-                statement.bind(Bind::Text(id));
-            }
-            statement.push(")");
-        }
-        Clause::LastUpdated(any) => {
-            statement.push("(");
-            for (n, all) in any.iter().enumerate() {
-                statement.push(if n > 0 { " OR (" } else { "(" });
-                for (k, (op, at)) in all.iter().enumerate() {
-                    if k > 0 {
-                        statement.push(" AND ");
-                    }
-                    let cond = Cond::new("last_updated", *op, SqlValue::Int(*at));
-                    statement.push(&sql_of_int_cond(&cond));
-                    statement.bind(Bind::Int(*at));
-                }
-                statement.push(")");
-            }
-            statement.push(")");
-        }
-        Clause::Referenced { .. } => {
-            statement.push("r.res_id IN (");
-            push_clause_ids(statement, clause);
-            statement.push(")");
-        }
-        Clause::Compartment(patient) => {
-            statement.push("r.patient = ");
-            statement.bind(Bind::Text(patient));
-        }
-        Clause::Nothing => {
-            statement.push("1=0");
-        }
-    }
-}
-
-fn sql_of_int_cond(cond: &Cond) -> String {
-    let op = match cond.op {
-        Op::Lt => "<",
-        Op::Le => "<=",
-        Op::Gt => ">",
-        Op::Ge => ">=",
-        _ => "=",
-    };
-    format!("r.{} {op} ", cond.column)
-}
-
-fn push_where<'a>(statement: &mut Statement<'a>, query: &'a SearchQuery) {
-    statement.push(" WHERE r.res_type = ");
-    statement.bind(Bind::Text(query.resource_type.as_str()));
-    statement.push(" AND NOT r.deleted");
-    // References (a patient, a focus) are the most selective: let the first one drive.
-    let mut clauses: Vec<&Clause> = query.clauses.iter().collect();
-    clauses.sort_by_key(|c| match c {
-        Clause::Ids(_) | Clause::Nothing => 0,
-        Clause::Has(m) if m.table == "idx_reference" => 1,
-        Clause::Compartment(_) => 2,
-        Clause::Has(_) => 3,
-        _ => 4,
-    });
-    let drive = clauses.iter().position(|c| matches!(c, Clause::Has(_)));
-    for (n, clause) in clauses.into_iter().enumerate() {
-        statement.push(" AND ");
-        push_clause(statement, clause, Some(n) == drive && n == 0);
-    }
-}
-
-/// The page SELECT: one row more than the page, to know whether there is a next page.
-pub(super) fn page_sql<'a>(query: &'a SearchQuery, body_column: &str) -> Statement<'a> {
-    let mut statement = Statement::new(&format!(
-        "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, {body_column} \
-         FROM resource r JOIN resource_version v ON v.seq = r.seq"
-    ));
-    push_where(&mut statement, query);
-    if let Some(after) = &query.after {
-        statement.push(" AND ");
-        push_keyset(&mut statement, query, after);
-    }
-    statement.push(" ORDER BY ");
-    for key in &query.sort {
-        push_key(&mut statement, query.resource_type, key, None);
-        statement.push(if key.descending { " DESC, " } else { " ASC, " });
-    }
-    statement.push("r.res_id LIMIT ");
-    let limit = i64::try_from(query.count)
-        .unwrap_or(i64::MAX)
-        .saturating_add(1);
-    statement.bind(Bind::Int(limit));
-    statement
-}
-
-/// A sort key's value for the row (`cursor` `None`) or for the cursor's resource, so the
-/// keyset condition needs only the last id of the previous page.
-fn push_key<'a>(
-    statement: &mut Statement<'a>,
-    resource_type: ResourceType,
-    key: &'a SortKey,
-    cursor: Option<&'a str>,
-) {
-    let push_id = |statement: &mut Statement<'a>| match cursor {
-        None => {
-            statement.push("r.res_id");
-        }
-        Some(id) => {
-            statement.bind(Bind::Text(id));
-        }
-    };
-    match &key.by {
-        SortBy::Id => push_id(statement),
-        SortBy::LastUpdated => {
-            statement.push("COALESCE((SELECT c.last_updated FROM resource c WHERE c.res_type = ");
-            statement.bind(Bind::Text(resource_type.as_str()));
-            statement.push(" AND c.res_id = ");
-            push_id(statement);
-            statement.push("), 0)");
-        }
-        SortBy::Index {
-            table,
-            column,
-            code,
-            missing,
-        } => {
-            let aggregate = if key.descending { "MAX" } else { "MIN" };
-            statement.push(&format!(
-                "COALESCE((SELECT {aggregate}(s.{column}) FROM {table} s WHERE s.res_type = "
-            ));
-            statement.bind(Bind::Text(resource_type.as_str()));
-            statement.push(" AND s.code = ");
-            statement.bind(Bind::Text(code));
-            statement.push(" AND s.res_id = ");
-            push_id(statement);
-            statement.push("), ");
-            push_value(statement, missing);
-            statement.push(")");
-        }
-    }
-}
-
-/// Rows after the cursor in sort order: for some key, all earlier keys equal and this one
-/// beyond; or every key equal and a larger id.
-fn push_keyset<'a>(statement: &mut Statement<'a>, query: &'a SearchQuery, after: &'a str) {
-    let t = query.resource_type;
-    statement.push("(");
-    for (n, key) in query.sort.iter().enumerate() {
-        statement.push("(");
-        for earlier in &query.sort[..n] {
-            push_key(statement, t, earlier, None);
-            statement.push(" = ");
-            push_key(statement, t, earlier, Some(after));
-            statement.push(" AND ");
-        }
-        push_key(statement, t, key, None);
-        statement.push(if key.descending { " < " } else { " > " });
-        push_key(statement, t, key, Some(after));
-        statement.push(") OR ");
-    }
-    statement.push("(");
-    for key in &query.sort {
-        push_key(statement, t, key, None);
-        statement.push(" = ");
-        push_key(statement, t, key, Some(after));
-        statement.push(" AND ");
-    }
-    statement.push("r.res_id > ");
-    statement.bind(Bind::Text(after));
-    statement.push("))");
-}
-
-pub(super) fn count_sql(query: &SearchQuery) -> Statement<'_> {
-    let mut statement = Statement::new("SELECT COUNT(*) FROM resource r");
-    push_where(&mut statement, query);
-    statement
 }
 
 /// Runs a search on either backend's pool; `body_column` reads a body as text.
-pub(super) async fn run<'p, DB>(
-    pool: &'p sqlx::Pool<DB>,
+pub(super) async fn run(
+    pool: &impl Reader,
     query: &SearchQuery,
     body_column: &str,
-) -> Result<SearchPage, StoreError>
-where
-    DB: Database,
-    for<'e> &'e sqlx::Pool<DB>: sqlx::Executor<'e, Database = DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
-    for<'q> f64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Type<DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'r> VersionRow: sqlx::FromRow<'r, DB::Row>,
-    for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
-{
+) -> Result<SearchPage, StoreError> {
     let statement = page_sql(query, body_column);
-    let rows: Vec<VersionRow> = sqlx::query_as_with(&statement.sql, statement.arguments::<DB>()?)
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<VersionRow> = pool.rows(&statement).await?;
     let mut entries = rows
         .into_iter()
         .map(from_row)
         .collect::<Result<Vec<_>, StoreError>>()?;
-    let next_after = if entries.len() > query.count {
-        entries.truncate(query.count);
-        entries.last().map(|e| e.id.clone())
+    let more = entries.len() > query.count;
+    entries.truncate(query.count);
+    let backward = query.after.is_none() && query.before.is_some();
+    if backward {
+        // Read in reverse order from the cursor: put the page back in order.
+        entries.reverse();
+    }
+    let first = entries.first().map(|e| query.cursor_of(e));
+    let last = entries.last().map(|e| query.cursor_of(e));
+    let (next_after, prev_before) = if backward {
+        // Going back, the cursor's resource (or what follows it) comes next.
+        (
+            last.or_else(|| query.before.clone()),
+            first.filter(|_| more),
+        )
     } else {
-        None
+        (
+            last.filter(|_| more),
+            query
+                .after
+                .as_ref()
+                .map(|after| first.unwrap_or_else(|| after.clone())),
+        )
     };
+    let first_page = query.after.is_none() && query.before.is_none();
     let total = if query.total {
         let statement = count_sql(query);
-        let (count,): (i64,) = sqlx::query_as_with(&statement.sql, statement.arguments::<DB>()?)
-            .fetch_one(pool)
-            .await?;
+        let rows: Vec<(i64,)> = pool.rows(&statement).await?;
+        let count = rows.first().map_or(0, |(count,)| *count);
         Some(u64::try_from(count).unwrap_or(0))
-    } else if query.after.is_none() && next_after.is_none() {
+    } else if first_page && !more {
         // The first page holds every match: the total is known for free.
         Some(entries.len() as u64)
     } else {
@@ -507,165 +216,21 @@ where
     Ok(SearchPage {
         entries,
         next_after,
+        prev_before,
         total,
     })
 }
 
 /// The `(target_type, target_id)` of the references `ids` of `resource_type` hold in
 /// parameter `code` (every reference parameter when `None`), for `_include`.
-pub(super) fn references_sql<'a>(
-    resource_type: ResourceType,
-    ids: &'a [String],
-    code: Option<&'a str>,
-) -> Statement<'a> {
-    let mut statement = Statement::new(
-        "SELECT DISTINCT target_type, target_id FROM idx_reference WHERE target_type IS NOT NULL \
-         AND target_id IS NOT NULL AND res_type = ",
-    );
-    statement.bind(Bind::Text(resource_type.as_str()));
-    if let Some(code) = code {
-        statement.push(" AND code = ");
-        statement.bind(Bind::Text(code));
-    }
-    statement.push(" AND res_id IN (");
-    for (n, id) in ids.iter().enumerate() {
-        if n > 0 {
-            statement.push(", ");
-        }
-        statement.bind(Bind::Text(id));
-    }
-    statement.push(")");
-    statement
-}
-
-/// Runs [`references_sql`] on either backend's pool.
-pub(super) async fn references<DB>(
-    pool: &sqlx::Pool<DB>,
+pub(super) async fn references(
+    pool: &impl Reader,
     resource_type: ResourceType,
     ids: &[String],
     code: Option<&str>,
-) -> Result<Vec<(String, String)>, StoreError>
-where
-    DB: Database,
-    for<'e> &'e sqlx::Pool<DB>: sqlx::Executor<'e, Database = DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
-    for<'q> f64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Type<DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'r> VersionRow: sqlx::FromRow<'r, DB::Row>,
-    for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
-    for<'r> (String, String): sqlx::FromRow<'r, DB::Row>,
-{
+) -> Result<Vec<(String, String)>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let statement = references_sql(resource_type, ids, code);
-    let rows: Vec<(String, String)> =
-        sqlx::query_as_with(&statement.sql, statement.arguments::<DB>()?)
-            .fetch_all(pool)
-            .await?;
-    Ok(rows)
-}
-
-/// `Patient/[id]/$everything`: the current resources of one compartment, ordered by type and
-/// id, paged by a `Type/id` cursor.
-#[derive(Clone, Debug)]
-pub struct EverythingQuery {
-    pub patient: String,
-    /// `_type`: only these types (all when empty).
-    pub types: Vec<ResourceType>,
-    /// `_since`: only resources changed at or after this instant (microseconds).
-    pub since: Option<i64>,
-    pub count: usize,
-    /// Continue after this `(type, id)`.
-    pub after: Option<(ResourceType, String)>,
-}
-
-fn everything_sql<'a>(query: &'a EverythingQuery, body_column: &str) -> Statement<'a> {
-    let mut statement = Statement::new(&format!(
-        "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, {body_column} \
-         FROM resource r JOIN resource_version v ON v.seq = r.seq WHERE r.patient = "
-    ));
-    statement.bind(Bind::Text(&query.patient));
-    statement.push(" AND NOT r.deleted");
-    if !query.types.is_empty() {
-        statement.push(" AND r.res_type IN (");
-        for (n, t) in query.types.iter().enumerate() {
-            if n > 0 {
-                statement.push(", ");
-            }
-            statement.bind(Bind::Text(t.as_str()));
-        }
-        statement.push(")");
-    }
-    if let Some(since) = query.since {
-        statement.push(" AND r.last_updated >= ");
-        statement.bind(Bind::Int(since));
-    }
-    if let Some((t, id)) = &query.after {
-        statement.push(" AND (r.res_type > ");
-        statement.bind(Bind::Text(t.as_str()));
-        statement.push(" OR (r.res_type = ");
-        statement.bind(Bind::Text(t.as_str()));
-        statement.push(" AND r.res_id > ");
-        statement.bind(Bind::Text(id));
-        statement.push("))");
-    }
-    statement.push(" ORDER BY r.res_type, r.res_id LIMIT ");
-    statement.bind(Bind::Int(
-        i64::try_from(query.count)
-            .unwrap_or(i64::MAX)
-            .saturating_add(1),
-    ));
-    statement
-}
-
-/// Runs an [`EverythingQuery`]; the page's cursor is `Type/id` of its last resource.
-pub(super) async fn everything<DB>(
-    pool: &sqlx::Pool<DB>,
-    query: &EverythingQuery,
-    body_column: &str,
-) -> Result<SearchPage, StoreError>
-where
-    DB: Database,
-    for<'e> &'e sqlx::Pool<DB>: sqlx::Executor<'e, Database = DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
-    for<'q> f64: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<f64>: Encode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Type<DB>,
-    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'r> VersionRow: sqlx::FromRow<'r, DB::Row>,
-    for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
-{
-    let statement = everything_sql(query, body_column);
-    let rows: Vec<VersionRow> = sqlx::query_as_with(&statement.sql, statement.arguments::<DB>()?)
-        .fetch_all(pool)
-        .await?;
-    let mut entries = rows
-        .into_iter()
-        .map(from_row)
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    let next_after = if entries.len() > query.count {
-        entries.truncate(query.count);
-        entries
-            .last()
-            .map(|e| format!("{}/{}", e.resource_type, e.id))
-    } else {
-        None
-    };
-    let total = (query.after.is_none() && next_after.is_none()).then_some(entries.len() as u64);
-    Ok(SearchPage {
-        entries,
-        next_after,
-        total,
-    })
+    pool.rows(&references_sql(resource_type, ids, code)).await
 }

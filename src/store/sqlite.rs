@@ -22,6 +22,8 @@ pub struct SqliteStore {
     commits: GroupCommit,
     reader: SqlitePool,
     checkpointer: Checkpointer,
+    /// Held across a conditional create's search and write: only this process writes.
+    conditional: tokio::sync::Mutex<()>,
 }
 
 impl SqliteStore {
@@ -70,6 +72,7 @@ impl SqliteStore {
             commits: GroupCommit::start(writer.clone())?,
             writer,
             reader,
+            conditional: tokio::sync::Mutex::new(()),
         })
     }
 }
@@ -95,6 +98,42 @@ impl ResourceStore for SqliteStore {
 
     async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, StoreError> {
         self.commits.write(ops).await
+    }
+
+    async fn write_guarded(
+        &self,
+        ops: Vec<WriteOp>,
+        guards: &[super::Criteria],
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        if guards.is_empty() {
+            return self.commits.write(ops).await;
+        }
+        let _held = self.conditional.lock().await;
+        for guard in guards {
+            let found = super::search::run(&self.reader, &guard.query, "v.body").await?;
+            if !found.entries.is_empty() {
+                return Err(StoreError::ConditionChanged);
+            }
+        }
+        self.commits.write(ops).await
+    }
+
+    async fn create_unless(
+        &self,
+        criteria: &super::Criteria,
+        op: WriteOp,
+    ) -> Result<super::CreateUnless, StoreError> {
+        // One lock for every criteria: writes are serial here anyway, and the search is short.
+        let _held = self.conditional.lock().await;
+        let found = super::search::run(&self.reader, &criteria.query, "v.body").await?;
+        if !found.entries.is_empty() {
+            return Ok(super::CreateUnless::Found(found.entries));
+        }
+        let mut outcomes = self.commits.write(vec![op]).await?;
+        outcomes
+            .pop()
+            .map(super::CreateUnless::Created)
+            .ok_or_else(|| StoreError::Corrupt("a write returned no outcome".into()))
     }
 
     async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
@@ -137,7 +176,7 @@ impl ResourceStore for SqliteStore {
         &self,
         query: &super::EverythingQuery,
     ) -> Result<super::SearchPage, StoreError> {
-        super::search::everything(&self.reader, query, "v.body").await
+        super::everything::everything(&self.reader, query, "v.body").await
     }
 
     async fn patient_compartments(
@@ -211,14 +250,20 @@ impl ResourceStore for SqliteStore {
     }
 
     async fn change_marker(&self, types: &[ResourceType]) -> Result<i64, StoreError> {
-        let mut marker = 0;
+        // The newest sequence number plus the number of versions: sequence numbers can commit
+        // out of order on PostgreSQL, so a version committed after a larger one moves only the
+        // count; every committed write moves the sum.
+        let mut marker = 0i64;
         for resource_type in types {
-            let seq: Option<i64> =
-                sqlx::query_scalar("SELECT MAX(seq) FROM resource_version WHERE res_type = $1")
-                    .bind(resource_type.as_str())
-                    .fetch_one(&self.reader)
-                    .await?;
-            marker = marker.max(seq.unwrap_or(0));
+            let (seq, versions): (Option<i64>, i64) = sqlx::query_as(
+                "SELECT MAX(seq), COUNT(*) FROM resource_version WHERE res_type = $1",
+            )
+            .bind(resource_type.as_str())
+            .fetch_one(&self.reader)
+            .await?;
+            marker = marker
+                .saturating_add(seq.unwrap_or(0))
+                .saturating_add(versions);
         }
         Ok(marker)
     }

@@ -157,3 +157,67 @@ async fn transactions_with_if_none_exist_conditional_urls_and_references() {
     .await;
     assert_eq!(ids(&app, "Observation").await, names(&["o1"]));
 }
+
+#[tokio::test]
+async fn concurrent_conditional_creates_make_one_resource() {
+    let app = spawn_app().await;
+    let posts = (0..8).map(|_| {
+        app.client
+            .post(app.url("Patient"))
+            .header("content-type", "application/fhir+json")
+            .header("if-none-exist", "identifier=urn:mrn|race")
+            .body(json!({"resourceType": "Patient", "identifier": [{"system": "urn:mrn", "value": "race"}]}).to_string())
+            .send()
+    });
+    let mut created = 0;
+    let mut found = 0;
+    let mut ids_seen = std::collections::BTreeSet::new();
+    for response in futures::future::join_all(posts).await {
+        let (status, body) = status_and_json(response.expect("sent")).await;
+        match status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::OK => found += 1,
+            other => panic!("unexpected {other}: {body}"),
+        }
+        ids_seen.insert(body["id"].as_str().expect("id").to_owned());
+    }
+    assert_eq!((created, found), (1, 7));
+    assert_eq!(ids_seen.len(), 1);
+    assert_eq!(ids(&app, "Patient?identifier=urn:mrn|race").await.len(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_transactions_with_if_none_exist_make_one_resource() {
+    let app = spawn_app().await;
+    let transaction = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:22222222-2222-2222-2222-222222222222",
+         "resource": {"resourceType": "Patient", "identifier": [{"system": "urn:mrn", "value": "tx"}]},
+         "request": {"method": "POST", "url": "Patient", "ifNoneExist": "identifier=urn:mrn|tx"}},
+    ]});
+    // Half as transactions, half as conditional creates: one lock for the same criteria.
+    let sends = (0..8).map(|n| {
+        let request = if n % 2 == 0 {
+            app.client.post(app.url("")).body(transaction.to_string())
+        } else {
+            app.client
+                .post(app.url("Patient"))
+                .header("if-none-exist", "identifier=urn:mrn|tx")
+                .body(transaction["entry"][0]["resource"].to_string())
+        };
+        request
+            .header("content-type", "application/fhir+json")
+            .send()
+    });
+    let mut statuses = Vec::new();
+    for response in futures::future::join_all(sends).await {
+        let (status, body) = status_and_json(response.expect("sent")).await;
+        let entry_status = body["entry"][0]["response"]["status"]
+            .as_str()
+            .map(str::to_owned);
+        statuses.push(entry_status.unwrap_or_else(|| status.as_str().to_owned()));
+    }
+    let created = statuses.iter().filter(|s| s.starts_with("201")).count();
+    let found = statuses.iter().filter(|s| s.starts_with("200")).count();
+    assert_eq!((created, found), (1, 7), "{statuses:?}");
+    assert_eq!(ids(&app, "Patient?identifier=urn:mrn|tx").await.len(), 1);
+}

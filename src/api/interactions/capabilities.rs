@@ -9,10 +9,24 @@ use crate::api::AppState;
 use crate::fhir::search_params::{ParamType, SearchParamRegistry};
 use crate::fhir::ResourceType;
 
-/// Built per request: the registry can grow with custom SearchParameters.
+/// Built per request: the registry grows with custom SearchParameters as they are stored.
 pub async fn capability_statement(State(state): State<AppState>) -> FhirResponse {
-    FhirResponse::new(StatusCode::OK, build(state.records.checks().registry()))
+    let checks = match state.records.current_checks().await {
+        Ok(checks) => checks,
+        // The store is unreachable: describe the parameters last loaded.
+        Err(_) => state.records.checks(),
+    };
+    FhirResponse::new(StatusCode::OK, build(checks.registry()))
 }
+
+/// What search accepts beyond the per-type parameters, for the CapabilityStatement text.
+const SEARCH_NOTES: &str = "Search: every R4 parameter type with modifiers :missing, :exact, \
+:contains, :text, :not, :in and :not-in (against stored ValueSets with an expansion or \
+compose.include concept lists), :of-type, :identifier, :[type], uri :above/:below; chaining, \
+_has, _include/_revinclude (:iterate, *), _sort, _count with next and previous links, _total, \
+_summary (true, text, data, count, false), _elements. Search across types: GET /?_type=... \
+and POST /_search with _id, _lastUpdated, _tag, _profile, _security, _source and parameters \
+every listed type shares. Absolute references to this server's base are local references.";
 
 /// The search parameters a type can be searched by: every indexed one, plus `_id` and
 /// `_lastUpdated` (columns of the resource table).
@@ -71,6 +85,17 @@ fn build(registry: &SearchParamRegistry) -> Value {
         })
         .collect();
     add_measure_operations(&mut resources);
+    if let Some(operations) = resources
+        .iter_mut()
+        .find(|r| r["type"] == "Patient")
+        .and_then(|r| r["operation"].as_array_mut())
+    {
+        operations.push(json!({
+            "name": "everything",
+            "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+            "documentation": "_type, _since, start/end (clinical date), _count; paged both ways",
+        }));
+    }
     json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -83,11 +108,22 @@ fn build(registry: &SearchParamRegistry) -> Value {
         "format": ["application/fhir+json", "json"],
         "rest": [{
             "mode": "server",
+            "documentation": SEARCH_NOTES,
             "resource": resources,
             "interaction": [
                 {"code": "transaction"},
                 {"code": "batch"},
                 {"code": "history-system"},
+                {"code": "search-system"},
+            ],
+            "searchParam": [
+                {"name": "_id", "type": "token"},
+                {"name": "_lastUpdated", "type": "date"},
+                {"name": "_tag", "type": "token", "definition": "http://hl7.org/fhir/SearchParameter/Resource-tag"},
+                {"name": "_profile", "type": "uri", "definition": "http://hl7.org/fhir/SearchParameter/Resource-profile"},
+                {"name": "_security", "type": "token", "definition": "http://hl7.org/fhir/SearchParameter/Resource-security"},
+                {"name": "_source", "type": "uri", "definition": "http://hl7.org/fhir/SearchParameter/Resource-source"},
+                {"name": "_type", "type": "token"},
             ],
         }],
     })

@@ -18,7 +18,11 @@ use super::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", post(batch::batch_or_transaction))
+        .route(
+            "/",
+            post(batch::batch_or_transaction).get(search::system_get),
+        )
+        .route("/_search", post(search::system_post))
         .route("/metadata", get(capabilities::capability_statement))
         .route("/_history", get(history::system_history))
         .route(

@@ -1,5 +1,6 @@
-//! Search: `GET /[type]?…`, `POST /[type]/_search` (form body) and the Patient compartment
-//! `GET /Patient/[id]/[type]?…`, answered with a `searchset` Bundle paged by a cursor.
+//! Search: `GET /[type]?…`, `POST /[type]/_search` (form body), across types `GET /?…` and
+//! `POST /_search`, and the Patient compartment `GET /Patient/[id]/[type]?…`, answered with a
+//! `searchset` Bundle paged by a cursor in both directions.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -21,9 +22,78 @@ pub async fn search_get(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<FhirResponse, ApiError> {
-    let request = request(uri.query().unwrap_or_default().as_bytes(), &headers, None);
+    let request = request(
+        uri.query().unwrap_or_default().as_bytes(),
+        &headers,
+        None,
+        &base,
+    );
     let path = format!("{base}/{}", target.resource_type);
     run(&state, &base, &path, target.resource_type, request).await
+}
+
+/// `GET /?_type=…&…`: a search across resource types with the parameters they share.
+pub async fn system_get(
+    State(state): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<FhirResponse, ApiError> {
+    let request = request(
+        uri.query().unwrap_or_default().as_bytes(),
+        &headers,
+        None,
+        &base,
+    );
+    let result = state.records.search_system(&request).await?;
+    Ok(FhirResponse::new(
+        StatusCode::OK,
+        bundle(&result, &base, &base)?,
+    ))
+}
+
+/// `POST /_search` with form parameters (and any in the URL).
+pub async fn system_post(
+    State(state): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Result<FhirResponse, ApiError> {
+    let request = form_request(&headers, &uri, &body, &base)?;
+    let result = state.records.search_system(&request).await?;
+    Ok(FhirResponse::new(
+        StatusCode::OK,
+        bundle(&result, &base, &base)?,
+    ))
+}
+
+/// The parameters of a `_search` POST: the URL's and the form body's.
+fn form_request(
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: &Bytes,
+    base: &str,
+) -> Result<SearchRequest, ApiError> {
+    let form = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !form && !body.is_empty() {
+        return Err(ApiError::UnsupportedMediaType(
+            "_search takes its parameters as application/x-www-form-urlencoded".into(),
+        ));
+    }
+    let mut request = request(
+        uri.query().unwrap_or_default().as_bytes(),
+        headers,
+        None,
+        base,
+    );
+    request
+        .params
+        .extend(url::form_urlencoded::parse(body).into_owned());
+    Ok(request)
 }
 
 /// `POST /[type]/_search` with `application/x-www-form-urlencoded` parameters (and any in the
@@ -36,19 +106,7 @@ pub async fn search_post(
     uri: Uri,
     body: Bytes,
 ) -> Result<FhirResponse, ApiError> {
-    let form = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !form && !body.is_empty() {
-        return Err(ApiError::UnsupportedMediaType(
-            "_search takes its parameters as application/x-www-form-urlencoded".into(),
-        ));
-    }
-    let mut request = request(uri.query().unwrap_or_default().as_bytes(), &headers, None);
-    request
-        .params
-        .extend(url::form_urlencoded::parse(&body).into_owned());
+    let request = form_request(&headers, &uri, &body, &base)?;
     let path = format!("{base}/{}", target.resource_type);
     run(&state, &base, &path, target.resource_type, request).await
 }
@@ -89,12 +147,18 @@ pub async fn compartment_search(
         uri.query().unwrap_or_default().as_bytes(),
         &headers,
         Some(id.to_string()),
+        &base,
     );
     let path = format!("{base}/Patient/{id}/{inner}");
     run(&state, &base, &path, inner, request).await
 }
 
-fn request(query: &[u8], headers: &HeaderMap, compartment: Option<String>) -> SearchRequest {
+fn request(
+    query: &[u8],
+    headers: &HeaderMap,
+    compartment: Option<String>,
+    base: &str,
+) -> SearchRequest {
     let strict = headers
         .get_all("prefer")
         .iter()
@@ -105,6 +169,7 @@ fn request(query: &[u8], headers: &HeaderMap, compartment: Option<String>) -> Se
         params: url::form_urlencoded::parse(query).into_owned().collect(),
         strict,
         compartment,
+        base: Some(base.to_owned()),
     }
 }
 
@@ -136,9 +201,12 @@ fn bundle(result: &SearchResult, base: &str, path: &str) -> Result<Value, ApiErr
         format!("{path}?{}", query.finish())
     };
     let mut links = vec![
-        json!({"relation": "self", "url": link(None)}),
+        json!({"relation": "self", "url": link(result.cursor.as_deref())}),
         json!({"relation": "first", "url": link(None)}),
     ];
+    if let Some(previous) = &result.page.prev_before {
+        links.push(json!({"relation": "previous", "url": link(Some(&format!("~{previous}")))}));
+    }
     if let Some(next) = &result.page.next_after {
         links.push(json!({"relation": "next", "url": link(Some(next))}));
     }

@@ -140,6 +140,32 @@ impl Converter {
         }
     }
 
+    /// For an Identifier with a type, the tokens `:of-type` searches: per type coding, its
+    /// system, and its code and the identifier's value joined by `|`.
+    pub(crate) fn identifier_types<'a>(&self, item: &Item<'a>) -> Vec<Token<'a>> {
+        let Item::Node { json, ty, .. } = item else {
+            return Vec::new();
+        };
+        let Some(value) = str_of(json, "value").filter(|_| self.shape(*ty) == Shape::Identifier)
+        else {
+            return Vec::new();
+        };
+        json.get("type")
+            .and_then(|t| t.get("coding"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|coding| {
+                let code = str_of(coding, "code")?;
+                Some(Token {
+                    system: str_of(coding, "system"),
+                    code: Some(Cow::Owned(format!("{code}|{value}"))),
+                    text: None,
+                })
+            })
+            .collect()
+    }
+
     /// A string-valued primitive (string, code, uri, date, ...) for each parameter type.
     fn push_text<'a>(
         &self,

@@ -165,7 +165,7 @@ async fn reverse(
             .collect();
         let clause = Clause::Has(IndexMatch {
             table: "idx_reference",
-            resource_type: source,
+            resource_type: Some(source),
             code: code.clone(),
             any,
             chain: None,
@@ -183,9 +183,11 @@ async fn fetch(
     let page = store
         .search(&SearchQuery {
             resource_type,
+            system: None,
             clauses,
             count: MAX_INCLUDED,
             after: None,
+            before: None,
             total: false,
             sort: Vec::new(),
         })

@@ -5,13 +5,16 @@ mod everything;
 mod include;
 mod parse;
 mod shape;
+mod sort;
+mod summary;
 mod values;
+mod valueset;
 
 use crate::fhir::{IssueType, ResourceType};
 use crate::store::{Clause, SearchPage, SearchQuery, StoredResource};
 
 use super::{RecordError, Records};
-use parse::Refusal;
+use parse::{Context, Refusal};
 pub use shape::Shape;
 
 /// Page size when `_count` is absent, and the most a page may hold.
@@ -27,6 +30,16 @@ pub struct SearchRequest {
     pub strict: bool,
     /// Only resources in this patient's compartment (`/Patient/[id]/[type]`).
     pub compartment: Option<String>,
+    /// The base URL the client addressed: absolute references to it are local.
+    pub base: Option<String>,
+}
+
+/// What a search covers.
+#[derive(Clone, Debug)]
+enum Scope {
+    Type(ResourceType),
+    /// `GET /?_type=…`: these types, or every type when empty.
+    System(Vec<ResourceType>),
 }
 
 #[derive(Clone, Debug)]
@@ -43,6 +56,8 @@ pub struct SearchResult {
     pub count_only: bool,
     /// `_elements` / `_summary`: how much of each match to return.
     pub shape: Shape,
+    /// The `_page` cursor this page was asked for, for its `self` link.
+    pub cursor: Option<String>,
 }
 
 /// Parameters that shape the result rather than select resources.
@@ -55,13 +70,104 @@ impl Records {
         resource_type: ResourceType,
         request: &SearchRequest,
     ) -> Result<SearchResult, RecordError> {
-        let registry = self.checks.registry();
+        self.run_search(Scope::Type(resource_type), request).await
+    }
+
+    /// Searches across the types `_type` lists (every type without it): `GET /?…`.
+    pub async fn search_system(
+        &self,
+        request: &SearchRequest,
+    ) -> Result<SearchResult, RecordError> {
+        let mut types = Vec::new();
+        for (_, value) in request.params.iter().filter(|(k, _)| k == "_type") {
+            for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                let t: ResourceType = name.parse().map_err(|_| {
+                    bad(format!(
+                        "_type names '{}', which is not a FHIR R4 resource type",
+                        short(name)
+                    ))
+                })?;
+                if !types.contains(&t) {
+                    types.push(t);
+                }
+            }
+        }
+        self.run_search(Scope::System(types), request).await
+    }
+
+    async fn run_search(
+        &self,
+        scope: Scope,
+        request: &SearchRequest,
+    ) -> Result<SearchResult, RecordError> {
+        let prepared = self.prepare(scope, request).await?;
+        let page = self.store.search(&prepared.query).await?;
+        let included = if prepared.includes.is_empty() {
+            Vec::new()
+        } else {
+            include::resolve(self.store.as_ref(), &prepared.includes, &page.entries).await?
+        };
+        Ok(SearchResult {
+            page,
+            used: prepared.used,
+            ignored: prepared.ignored,
+            count: prepared.count,
+            included,
+            count_only: prepared.count_only,
+            shape: prepared.shape,
+            cursor: request
+                .params
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "_page")
+                .map(|(_, v)| v.clone()),
+        })
+    }
+
+    /// The store query of a search on one type, for a caller that runs it itself.
+    pub(super) async fn search_query(
+        &self,
+        resource_type: ResourceType,
+        request: &SearchRequest,
+    ) -> Result<SearchQuery, RecordError> {
+        Ok(self
+            .prepare(Scope::Type(resource_type), request)
+            .await?
+            .query)
+    }
+
+    /// Parses a search's parameters into a store query and what shapes its result.
+    async fn prepare(
+        &self,
+        scope: Scope,
+        request: &SearchRequest,
+    ) -> Result<Prepared, RecordError> {
+        let checks = self.current_checks().await?;
+        let value_sets = valueset::resolve(self.store.as_ref(), &request.params).await?;
+        let cx = Context {
+            registry: checks.registry(),
+            base: request.base.as_deref().or(checks.base_url()),
+            value_sets: &value_sets,
+        };
+        let (resource_type, system) = match &scope {
+            Scope::Type(t) => (*t, None),
+            Scope::System(types) => {
+                let probe = types
+                    .first()
+                    .copied()
+                    .or_else(|| ResourceType::all().next());
+                let probe =
+                    probe.ok_or_else(|| RecordError::Internal("no resource types".into()))?;
+                (probe, Some(types.clone()))
+            }
+        };
         let mut clauses = Vec::new();
         let mut used = Vec::new();
         let mut ignored = Vec::new();
         let mut count = DEFAULT_COUNT;
         let mut total = false;
         let mut after = None;
+        let mut before = None;
         let mut includes = Vec::new();
         let mut count_only = false;
         let mut sort = Vec::new();
@@ -71,6 +177,10 @@ impl Records {
         }
         for (key, value) in &request.params {
             match key.as_str() {
+                "_type" if system.is_some() => {
+                    used.push((key.clone(), value.clone()));
+                    continue;
+                }
                 "_count" => {
                     count = value
                         .parse::<usize>()
@@ -90,24 +200,41 @@ impl Records {
                     continue;
                 }
                 "_page" => {
-                    after = Some(value.clone());
+                    let cursor = value.strip_prefix('~');
+                    let text = cursor.unwrap_or(value);
+                    if system.is_some() && !text.contains('/') {
+                        return Err(bad("_page is not a cursor this server issued".into()));
+                    }
+                    match cursor {
+                        Some(c) => before = Some(c.to_owned()),
+                        None => after = Some(value.clone()),
+                    }
                     continue;
                 }
+                "_sort" if system.is_some() => {
+                    return Err(RecordError::invalid(
+                        IssueType::NotSupported,
+                        "_sort is not supported in a search across resource types; \
+                         results come in type and id order",
+                        None,
+                    ))
+                }
                 "_sort" => {
-                    sort = parse::sort(registry, resource_type, value)?;
+                    sort = sort::sort(cx.registry, resource_type, value)?;
                     used.push((key.clone(), value.clone()));
                     continue;
                 }
                 "_summary" if value != "count" => {
                     shape = match value.as_str() {
                         "false" => Shape::Full,
+                        "true" => Shape::Summary,
                         "text" => Shape::Text,
                         "data" => Shape::Data,
                         _ => {
                             return Err(bad(format!(
-                                "_summary '{}' is not supported; use count, text, data or false",
-                                short(value)
-                            )))
+                            "_summary '{}' is not supported; use true, count, text, data or false",
+                            short(value)
+                        )))
                         }
                     };
                     used.push((key.clone(), value.clone()));
@@ -139,45 +266,60 @@ impl Records {
                 _ if CONTROL.contains(&key.as_str()) => continue,
                 _ => {}
             }
-            match parse::clause(registry, resource_type, key, value) {
+            let parsed = match &system {
+                None => parse::clause(&cx, resource_type, key, value),
+                Some(types) => parse::system_clause(&cx, types, key, value),
+            };
+            match parsed {
                 Ok(clause) => {
                     clauses.push(clause);
                     used.push((key.clone(), value.clone()));
                 }
                 Err(Refusal::Invalid(error)) => return Err(error),
                 Err(Refusal::Unknown(name)) if request.strict => {
+                    let on = match &system {
+                        None => resource_type.to_string(),
+                        Some(_) => "every type searched".to_owned(),
+                    };
                     return Err(bad(format!(
-                        "unknown or unsupported search parameter '{}' on {resource_type}",
+                        "unknown or unsupported search parameter '{}' on {on}",
                         short(&name)
-                    )))
+                    )));
                 }
                 Err(Refusal::Unknown(name)) => ignored.push(name),
             }
         }
         let query = SearchQuery {
             resource_type,
+            system,
             clauses,
             count,
             after,
+            before,
             total,
             sort,
         };
-        let page = self.store.search(&query).await?;
-        let included = if includes.is_empty() {
-            Vec::new()
-        } else {
-            include::resolve(self.store.as_ref(), &includes, &page.entries).await?
-        };
-        Ok(SearchResult {
-            page,
+        Ok(Prepared {
+            query,
             used,
             ignored,
             count,
-            included,
+            includes,
             count_only,
             shape,
         })
     }
+}
+
+/// A parsed search, before it runs.
+struct Prepared {
+    query: SearchQuery,
+    used: Vec<(String, String)>,
+    ignored: Vec<String>,
+    count: usize,
+    includes: Vec<include::Include>,
+    count_only: bool,
+    shape: Shape,
 }
 
 fn bad(message: String) -> RecordError {

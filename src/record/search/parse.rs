@@ -4,9 +4,30 @@
 use crate::fhir::search_params::{ParamType, SearchParamRegistry, TypedParam};
 use crate::fhir::{IssueType, ResourceType};
 use crate::record::RecordError;
-use crate::store::{Clause, Cond, IndexMatch, Op, SortBy, SortKey, SqlValue};
+use crate::store::{Clause, Cond, IndexMatch, Op};
 
 use super::values::{self, prefix, split_or};
+use super::valueset::ValueSets;
+
+/// What parsing a parameter may need besides its text.
+pub(super) struct Context<'a> {
+    pub registry: &'a SearchParamRegistry,
+    /// This server's base URL: an absolute reference to it is a local reference.
+    pub base: Option<&'a str>,
+    /// The codes of the ValueSets `:in`/`:not-in` name, looked up beforehand.
+    pub value_sets: &'a ValueSets,
+}
+
+impl Context<'_> {
+    /// `[base]/Type/id` as `Type/id` when `base` is ours.
+    fn local<'v>(&self, value: &'v str) -> &'v str {
+        self.base
+            .and_then(|base| value.strip_prefix(base.trim_end_matches('/')))
+            .and_then(|rest| rest.strip_prefix('/'))
+            .filter(|rest| rest.contains('/'))
+            .unwrap_or(value)
+    }
+}
 
 /// Why a parameter could not be used: unknown to the server (ignored unless the client asked
 /// for strict handling) or with a value that cannot mean anything (always an error).
@@ -36,13 +57,14 @@ fn table_of(kind: ParamType) -> Option<&'static str> {
 
 /// One parameter (`name[:modifier][.chain]=value`) on `resource_type` as a clause.
 pub(super) fn clause(
-    registry: &SearchParamRegistry,
+    cx: &Context<'_>,
     resource_type: ResourceType,
     key: &str,
     value: &str,
 ) -> Result<Clause, Refusal> {
+    let registry = cx.registry;
     if let Some(rest) = key.strip_prefix("_has:") {
-        return has(registry, resource_type, key, rest, value);
+        return has(cx, resource_type, key, rest, value);
     }
     let (head, chain) = match key.split_once('.') {
         Some((head, rest)) => (head, Some(rest)),
@@ -94,7 +116,7 @@ pub(super) fn clause(
     };
     let mut m = IndexMatch {
         table,
-        resource_type,
+        resource_type: Some(resource_type),
         code: name.to_owned(),
         any: Vec::new(),
         chain: None,
@@ -112,14 +134,17 @@ pub(super) fn clause(
                 "{name} is not a reference, so it cannot be chained"
             )));
         }
+        if resource_type.as_str() == "Bundle" && matches!(name, "composition" | "message") {
+            return embedded(cx, param, name, chained, value);
+        }
         let target = chain_target(param, modifier).ok_or_else(|| {
             invalid(format!(
                 "{name} may point at several resource types; name one, as in {name}:Patient.{chained}"
             ))
         })?;
-        let inner = clause(registry, target, chained, value)?;
+        let inner = clause(cx, target, chained, value)?;
         m.any.push(vec![Cond::text("target_type", target.as_str())]);
-        m.chain = Some(Box::new(inner));
+        m.chain = Some(Box::new((target, inner)));
         return Ok(Clause::Has(m));
     }
     let mut negate = false;
@@ -130,6 +155,38 @@ pub(super) fn clause(
                 Some("not") => {
                     negate = true;
                     vec![values::token("system", "value", v)]
+                }
+                Some(m @ ("in" | "not-in")) => {
+                    negate = m == "not-in";
+                    let codes = cx.value_sets.get(v.as_str()).ok_or_else(|| {
+                        invalid(format!("ValueSet '{}' was not looked up", short(v)))
+                    })?;
+                    codes
+                        .iter()
+                        .map(|(system, code)| match system {
+                            Some(system) => {
+                                vec![Cond::text("system", system), Cond::text("value", code)]
+                            }
+                            None => vec![Cond::text("value", code)],
+                        })
+                        .collect()
+                }
+                Some("of-type") => {
+                    m.code = format!("{name}:of-type");
+                    vec![values::of_type(v).ok_or_else(|| {
+                        invalid(format!(
+                            "{key} takes system|code|value (the identifier type's system and \
+                             code, then the identifier value), not '{}'",
+                            short(v)
+                        ))
+                    })?]
+                }
+                Some("above" | "below") => {
+                    return Err(invalid(format!(
+                        "{key}: :above and :below on a token need the code system's hierarchy, \
+                         which this server does not hold; list the codes, or use :in with a \
+                         stored ValueSet"
+                    )))
                 }
                 Some("text") => values::string(None, v)
                     .map(|c| {
@@ -169,7 +226,7 @@ pub(super) fn clause(
                         return Err(Refusal::Unknown(key.to_owned()));
                     }
                 }
-                vec![values::reference(modifier, v)]
+                vec![values::reference(modifier, cx.local(v))]
             }
             ParamType::Uri => {
                 vec![values::uri(modifier, v).ok_or_else(|| Refusal::Unknown(key.to_owned()))?]
@@ -185,7 +242,12 @@ pub(super) fn clause(
         m.any.extend(conds);
     }
     if m.any.is_empty() {
-        return Ok(Clause::Nothing);
+        // An OR over nothing (an empty ValueSet): nothing matches, so its negation is anything.
+        return Ok(if negate {
+            Clause::Anything
+        } else {
+            Clause::Nothing
+        });
     }
     Ok(if negate {
         Clause::HasNot(m)
@@ -198,6 +260,42 @@ fn no_modifier(key: &str, modifier: Option<&str>) -> Result<(), Refusal> {
     match modifier {
         None => Ok(()),
         Some(_) => Err(Refusal::Unknown(key.to_owned())),
+    }
+}
+
+/// `Bundle?composition.x=` / `Bundle?message.x=`: the first entry's resource is inside the
+/// Bundle, so its parameters are indexed on the Bundle as `composition.x` / `message.x`.
+fn embedded(
+    cx: &Context<'_>,
+    param: &TypedParam,
+    name: &str,
+    chained: &str,
+    value: &str,
+) -> Result<Clause, Refusal> {
+    let target: ResourceType = param
+        .param
+        .targets
+        .first()
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| Refusal::Unknown(format!("{name}.{chained}")))?;
+    let onto_bundle = |mut m: IndexMatch| -> Result<IndexMatch, Refusal> {
+        if m.chain.is_some() {
+            return Err(invalid(format!(
+                "{name}.{chained}: the {target} inside a Bundle can be searched by its own \
+                 parameters only, not by a further chain"
+            )));
+        }
+        m.resource_type = "Bundle".parse().ok();
+        m.code = format!("{name}.{}", m.code);
+        Ok(m)
+    };
+    match clause(cx, target, chained, value)? {
+        Clause::Has(m) => Ok(Clause::Has(onto_bundle(m)?)),
+        Clause::HasNot(m) => Ok(Clause::HasNot(onto_bundle(m)?)),
+        Clause::Nothing => Ok(Clause::Nothing),
+        _ => Err(invalid(format!(
+            "{name}.{chained}: only the {target}'s indexed parameters can be searched"
+        ))),
     }
 }
 
@@ -248,73 +346,14 @@ fn composite(param: &TypedParam, text: &str) -> Option<Vec<Vec<Cond>>> {
     )
 }
 
-fn short(text: &str) -> String {
+pub(super) fn short(text: &str) -> String {
     crate::fhir::truncate(text)
-}
-
-/// `_sort=a,-b`: keys in order, `-` for descending. Parameters sort by their index column.
-pub(super) fn sort(
-    registry: &SearchParamRegistry,
-    resource_type: ResourceType,
-    value: &str,
-) -> Result<Vec<SortKey>, RecordError> {
-    let mut keys = Vec::new();
-    for part in value.split(',').filter(|p| !p.is_empty()) {
-        let (descending, name) = match part.strip_prefix('-') {
-            Some(name) => (true, name),
-            None => (false, part),
-        };
-        let by = match name {
-            "_id" => SortBy::Id,
-            "_lastUpdated" => SortBy::LastUpdated,
-            _ => {
-                let kind = registry
-                    .get(resource_type.as_str(), name)
-                    .map(|p| p.param.param_type);
-                // Resources without a value sort last in either direction.
-                let text = || {
-                    SqlValue::Text(if descending {
-                        String::new()
-                    } else {
-                        char::MAX.to_string()
-                    })
-                };
-                let int = || SqlValue::Int(if descending { i64::MIN } else { i64::MAX });
-                let float = || SqlValue::Float(if descending { f64::MIN } else { f64::MAX });
-                let (table, column, missing) = match kind {
-                    Some(ParamType::Date) if descending => ("idx_date", "high", int()),
-                    Some(ParamType::Date) => ("idx_date", "low", int()),
-                    Some(ParamType::String) => ("idx_string", "norm", text()),
-                    Some(ParamType::Token) => ("idx_token", "value", text()),
-                    Some(ParamType::Reference) => ("idx_reference", "target_id", text()),
-                    Some(ParamType::Uri) => ("idx_uri", "uri", text()),
-                    Some(ParamType::Number) => ("idx_number", "value", float()),
-                    Some(ParamType::Quantity) => ("idx_quantity", "value", float()),
-                    _ => {
-                        return Err(RecordError::invalid(
-                            IssueType::NotSupported,
-                            format!("cannot sort {resource_type} by '{}'", short(name)),
-                            None,
-                        ))
-                    }
-                };
-                SortBy::Index {
-                    table,
-                    column,
-                    code: name.to_owned(),
-                    missing,
-                }
-            }
-        };
-        keys.push(SortKey { by, descending });
-    }
-    Ok(keys)
 }
 
 /// `_has:Source:param:rest=value`: resources that a `Source` whose `param` points at them, and
 /// which `rest=value` selects, references. `rest` may itself be a `_has`.
 fn has(
-    registry: &SearchParamRegistry,
+    cx: &Context<'_>,
     resource_type: ResourceType,
     key: &str,
     rest: &str,
@@ -330,7 +369,8 @@ fn has(
     let source: ResourceType = source
         .parse()
         .map_err(|_| invalid(format!("'{}' names no resource type", short(key))))?;
-    let param = registry
+    let param = cx
+        .registry
         .get(source.as_str(), code)
         .filter(|p| p.param.param_type == ParamType::Reference)
         .ok_or_else(|| Refusal::Unknown(key.to_owned()))?;
@@ -345,11 +385,49 @@ fn has(
             "{source}.{code} cannot point at a {resource_type}"
         )));
     }
-    let inner = clause(registry, source, inner, value)?;
+    let inner = clause(cx, source, inner, value)?;
     Ok(Clause::Referenced {
         source,
         code: code.to_owned(),
         target: resource_type,
         inner: Box::new(inner),
     })
+}
+
+/// A parameter of a search across `types` (all when empty): one every type has alike
+/// (`_id`, `_lastUpdated`, `_tag`, `_profile`, `_security`, `_source`, or one the types
+/// share), matched against each resource's own type.
+pub(super) fn system_clause(
+    cx: &Context<'_>,
+    types: &[ResourceType],
+    key: &str,
+    value: &str,
+) -> Result<Clause, Refusal> {
+    let all: Vec<ResourceType> = if types.is_empty() {
+        ResourceType::all().collect()
+    } else {
+        types.to_vec()
+    };
+    let name = key.split(['.', ':']).next().unwrap_or(key);
+    let Some(probe) = all.first().copied().filter(|_| !key.starts_with("_has")) else {
+        return Err(Refusal::Unknown(key.to_owned()));
+    };
+    if name != "_id" && name != "_lastUpdated" {
+        let url = cx.registry.get(probe.as_str(), name).map(|p| &p.param.url);
+        let shared = url.is_some_and(|url| {
+            all.iter().all(|t| {
+                cx.registry
+                    .get(t.as_str(), name)
+                    .is_some_and(|p| p.param.url == *url)
+            })
+        });
+        if !shared {
+            return Err(Refusal::Unknown(key.to_owned()));
+        }
+    }
+    let mut clause = clause(cx, probe, key, value)?;
+    if let Clause::Has(m) | Clause::HasNot(m) = &mut clause {
+        m.resource_type = None;
+    }
+    Ok(clause)
 }

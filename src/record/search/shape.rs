@@ -1,5 +1,5 @@
-//! `_elements` and `_summary` (`text`, `data`, `false`): what of each matched resource the
-//! Bundle carries. A trimmed resource is tagged SUBSETTED, as the spec requires.
+//! `_elements` and `_summary` (`true`, `text`, `data`, `false`): what of each matched resource
+//! the Bundle carries. A trimmed resource is tagged SUBSETTED, as the spec requires.
 
 use serde_json::{json, Map, Value};
 
@@ -8,6 +8,8 @@ use serde_json::{json, Map, Value};
 pub enum Shape {
     #[default]
     Full,
+    /// `_summary=true`: the elements R4 marks isSummary, and the mandatory ones.
+    Summary,
     /// `_summary=text`: text, id, meta and the top-level mandatory elements we know of.
     Text,
     /// `_summary=data`: everything but the narrative.
@@ -27,6 +29,16 @@ impl Shape {
                 fields.remove("text");
                 return subsetted(fields);
             }
+            Shape::Summary => {
+                let resource_type = fields
+                    .get("resourceType")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                super::summary::elements(resource_type)
+                    .iter()
+                    .map(String::as_str)
+                    .collect()
+            }
             Shape::Text => vec!["text", "status"],
             Shape::Elements(names) => names.iter().map(String::as_str).collect(),
         };
@@ -39,6 +51,11 @@ impl Shape {
         for key in keep {
             if let Some(value) = fields.remove(key) {
                 kept.insert(key.to_owned(), value);
+            }
+            // A primitive's id and extensions travel with it.
+            let extra = format!("_{key}");
+            if let Some(value) = fields.remove(&extra) {
+                kept.insert(extra, value);
             }
         }
         subsetted(kept)

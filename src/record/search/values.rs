@@ -173,6 +173,22 @@ pub(super) fn token(system_col: &'static str, value_col: &'static str, text: &st
     }
 }
 
+/// An `:of-type` value, `system|code|value`, against the rows indexed for it: the identifier
+/// type's coding system, and its code and the identifier value joined by `|`.
+pub(super) fn of_type(text: &str) -> Option<Vec<Cond>> {
+    let mut parts = text.splitn(3, '|');
+    let (Some(system), Some(code), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    if system.is_empty() || code.is_empty() || value.is_empty() {
+        return None;
+    }
+    Some(vec![
+        Cond::text("system", system),
+        Cond::text("value", &format!("{code}|{value}")),
+    ])
+}
+
 /// A string value: starts-with on the normalized form, `:exact`, or `:contains`.
 pub(super) fn string(modifier: Option<&str>, text: &str) -> Option<Vec<Cond>> {
     Some(match modifier {

@@ -1,0 +1,67 @@
+//! `_sort=a,-b`: sort keys over the resource table (`_id`, `_lastUpdated`) or a parameter's
+//! index column.
+
+use super::parse::short;
+use crate::fhir::search_params::{ParamType, SearchParamRegistry};
+use crate::fhir::{IssueType, ResourceType};
+use crate::record::RecordError;
+use crate::store::{SortBy, SortKey, SqlValue};
+
+/// `_sort=a,-b`: keys in order, `-` for descending. Parameters sort by their index column.
+pub(super) fn sort(
+    registry: &SearchParamRegistry,
+    resource_type: ResourceType,
+    value: &str,
+) -> Result<Vec<SortKey>, RecordError> {
+    let mut keys = Vec::new();
+    for part in value.split(',').filter(|p| !p.is_empty()) {
+        let (descending, name) = match part.strip_prefix('-') {
+            Some(name) => (true, name),
+            None => (false, part),
+        };
+        let by = match name {
+            "_id" => SortBy::Id,
+            "_lastUpdated" => SortBy::LastUpdated,
+            _ => {
+                let kind = registry
+                    .get(resource_type.as_str(), name)
+                    .map(|p| p.param.param_type);
+                // Resources without a value sort last in either direction.
+                let text = || {
+                    SqlValue::Text(if descending {
+                        String::new()
+                    } else {
+                        char::MAX.to_string()
+                    })
+                };
+                let int = || SqlValue::Int(if descending { i64::MIN } else { i64::MAX });
+                let float = || SqlValue::Float(if descending { f64::MIN } else { f64::MAX });
+                let (table, column, missing) = match kind {
+                    Some(ParamType::Date) if descending => ("idx_date", "high", int()),
+                    Some(ParamType::Date) => ("idx_date", "low", int()),
+                    Some(ParamType::String) => ("idx_string", "norm", text()),
+                    Some(ParamType::Token) => ("idx_token", "value", text()),
+                    Some(ParamType::Reference) => ("idx_reference", "target_id", text()),
+                    Some(ParamType::Uri) => ("idx_uri", "uri", text()),
+                    Some(ParamType::Number) => ("idx_number", "value", float()),
+                    Some(ParamType::Quantity) => ("idx_quantity", "value", float()),
+                    _ => {
+                        return Err(RecordError::invalid(
+                            IssueType::NotSupported,
+                            format!("cannot sort {resource_type} by '{}'", short(name)),
+                            None,
+                        ))
+                    }
+                };
+                SortBy::Index {
+                    table,
+                    column,
+                    code: name.to_owned(),
+                    missing,
+                }
+            }
+        };
+        keys.push(SortKey { by, descending });
+    }
+    Ok(keys)
+}
