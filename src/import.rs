@@ -22,6 +22,17 @@ struct Origin {
     line: usize,
 }
 
+/// How an import runs.
+#[derive(Clone, Debug)]
+pub struct ImportSettings {
+    /// Resources per transaction.
+    pub batch: usize,
+    /// Transactions in flight at once.
+    pub concurrency: usize,
+    /// The base URL the server runs with: absolute references to it are indexed as local.
+    pub base_url: Option<String>,
+}
+
 /// What an import did.
 #[derive(Debug, Default)]
 pub struct ImportSummary {
@@ -64,17 +75,17 @@ pub fn ndjson_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ImportError> {
     Ok(files)
 }
 
-/// Imports every line of `files`, `batch` resources per transaction, `concurrency` transactions
-/// in flight. `progress` is told the running count of stored resources.
+/// Imports every line of `files`, in transactions of `settings.batch` resources. `progress` is
+/// told the running count of stored resources.
 pub async fn import(
     records: &Records,
     files: &[PathBuf],
-    batch: usize,
-    concurrency: usize,
+    settings: &ImportSettings,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<ImportSummary, ImportError> {
     let started = Instant::now();
-    let batch = batch.max(1);
+    let batch = settings.batch.max(1);
+    let concurrency = settings.concurrency.max(1);
     let mut summary = ImportSummary::default();
     let mut refused: Vec<(Origin, String)> = Vec::new();
     let mut pending: Vec<(Origin, Value)> = Vec::with_capacity(batch);
@@ -106,7 +117,7 @@ pub async fn import(
                 Err(error) => refused.push((origin, format!("not JSON ({error})"))),
             }
             if pending.len() == batch {
-                if in_flight.len() == concurrency.max(1) {
+                if in_flight.len() == concurrency {
                     collect(next(&mut in_flight).await, &mut summary, &mut refused)?;
                     progress(summary.stored);
                 }

@@ -87,14 +87,14 @@ pub async fn import(
     url: &str,
     options: &store::StoreOptions,
     files: &[std::path::PathBuf],
-    batch: usize,
-    concurrency: usize,
+    settings: &import::ImportSettings,
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<import::ImportSummary> {
     let files = import::ndjson_files(files)?;
     let store = store::open(url, options).await?;
-    let records = Records::new(store.clone(), Arc::new(load_checks(store.as_ref()).await?));
-    let summary = import::import(&records, &files, batch, concurrency, progress).await;
+    let (checks, marker) = load_checks(store.as_ref(), settings.base_url.as_deref()).await?;
+    let records = Records::loaded_at(store.clone(), Arc::new(checks), Some(marker));
+    let summary = import::import(&records, &files, settings, progress).await;
     store.close().await;
     Ok(summary?)
 }

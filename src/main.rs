@@ -106,7 +106,6 @@ struct ServeArgs {
 }
 
 #[derive(Args)]
-<<<<<<< HEAD
 struct ImportArgs {
     /// `.ndjson` files, or directories whose `.ndjson` files are all loaded.
     #[arg(required = true)]
@@ -119,14 +118,18 @@ struct ImportArgs {
     concurrency: usize,
     #[command(flatten)]
     database: DatabaseArgs,
-=======
+    /// The base URL the server is configured with: absolute references to it index as local.
+    #[arg(long, env = "HEARTH_BASE_URL")]
+    base_url: Option<String>,
+}
+
+#[derive(Args)]
 struct ReindexArgs {
     #[command(flatten)]
     database: DatabaseArgs,
     /// The base URL the server is configured with: absolute references to it index as local.
     #[arg(long, env = "HEARTH_BASE_URL")]
     base_url: Option<String>,
->>>>>>> search
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -249,8 +252,11 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
         &args.database.database_url,
         &args.database.store_options(),
         &args.paths,
-        args.batch,
-        args.concurrency,
+        &hearth::import::ImportSettings {
+            batch: args.batch,
+            concurrency: args.concurrency,
+            base_url: args.base_url,
+        },
         &progress,
     )
     .await;

@@ -2,12 +2,9 @@
 //! PostgreSQL implementation. Every write (resource version + current pointer) commits in one
 //! database transaction, and a multi-operation write commits all of its operations or none.
 
-<<<<<<< HEAD
 mod checkpoint;
-=======
 mod conditional;
 mod everything;
->>>>>>> search
 mod group_commit;
 mod history;
 mod index_rows;

@@ -28,9 +28,11 @@ impl Reader for SqlitePool {
         R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
     {
         let arguments = statement.arguments::<sqlx::Sqlite>()?;
-        Ok(sqlx::query_as_with(&statement.text::<sqlx::Sqlite>(), arguments)
-            .fetch_all(self)
-            .await?)
+        Ok(
+            sqlx::query_as_with(&statement.text::<sqlx::Sqlite>(), arguments)
+                .fetch_all(self)
+                .await?,
+        )
     }
 }
 

@@ -43,9 +43,20 @@ async fn import_stores_every_valid_line_and_names_each_refused_one() {
     )
     .unwrap();
 
-    let summary = hearth::import(&url, &options, &[dir.path().to_path_buf()], 2, 2, &|_| {})
-        .await
-        .expect("import runs");
+    let settings = |batch, concurrency| hearth::import::ImportSettings {
+        batch,
+        concurrency,
+        base_url: None,
+    };
+    let summary = hearth::import(
+        &url,
+        &options,
+        &[dir.path().to_path_buf()],
+        &settings(2, 2),
+        &|_| {},
+    )
+    .await
+    .expect("import runs");
     assert_eq!(summary.stored, 3);
     assert_eq!(summary.refused.len(), 2, "{:?}", summary.refused);
     let file = patients.display().to_string();
@@ -70,7 +81,7 @@ async fn import_stores_every_valid_line_and_names_each_refused_one() {
     assert_eq!(app.get("Patient/imp-3").await.status(), 404);
 
     // Ids are kept, so importing the same files again updates instead of duplicating.
-    let again = hearth::import(&url, &options, &[patients], 10, 1, &|_| {})
+    let again = hearth::import(&url, &options, &[patients], &settings(10, 1), &|_| {})
         .await
         .expect("import runs");
     assert_eq!(again.stored, 2);
