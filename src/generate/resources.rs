@@ -33,6 +33,7 @@ pub(crate) enum EncounterClass {
     Ambulatory,
     Emergency,
     Inpatient,
+    HomeHealth,
 }
 
 impl EncounterClass {
@@ -41,6 +42,7 @@ impl EncounterClass {
             Self::Ambulatory => ("AMB", "ambulatory"),
             Self::Emergency => ("EMER", "emergency"),
             Self::Inpatient => ("IMP", "inpatient encounter"),
+            Self::HomeHealth => ("HH", "home health"),
         };
         json!({"system": codes::ACT_CODE, "code": code, "display": display})
     }
@@ -122,7 +124,7 @@ pub(crate) fn encounter(ctx: &Context<'_>, spec: EncounterSpec<'_>) -> Value {
 
 pub(crate) struct ConditionSpec<'a> {
     pub(crate) id: &'a str,
-    pub(crate) codes: &'a [Code; 2],
+    pub(crate) codes: &'a [Code],
     /// `problem-list-item` for chronic problems, `encounter-diagnosis` for acute ones.
     pub(crate) category: &'a str,
     pub(crate) onset: Instant,
@@ -147,7 +149,7 @@ pub(crate) fn condition(ctx: &Context<'_>, spec: ConditionSpec<'_>) -> Value {
         "clinicalStatus": simple("http://terminology.hl7.org/CodeSystem/condition-clinical", clinical, clinical),
         "verificationStatus": simple("http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed", "Confirmed"),
         "category": [simple("http://terminology.hl7.org/CodeSystem/condition-category", spec.category, category_display)],
-        "code": concept_of(spec.codes, spec.codes[0].display),
+        "code": concept_of(spec.codes, spec.codes.first().map_or("", |c| c.display)),
         "subject": ctx.subject(),
         "onsetDateTime": spec.onset.to_fhir(),
         "recordedDate": spec.recorded.to_fhir(),
@@ -294,4 +296,25 @@ pub(crate) fn procedure(
     });
     ctx.insert_encounter(&mut procedure);
     procedure
+}
+
+/// An order for a device, e.g. a wheelchair.
+pub(crate) fn device_request(
+    ctx: &Context<'_>,
+    id: &str,
+    device: Code,
+    authored: Instant,
+) -> Value {
+    let mut request = json!({
+        "resourceType": "DeviceRequest",
+        "id": id,
+        "status": "active",
+        "intent": "order",
+        "codeCodeableConcept": device.concept(),
+        "subject": ctx.subject(),
+        "authoredOn": authored.to_fhir(),
+        "requester": reference("Practitioner", ctx.practitioner),
+    });
+    ctx.insert_encounter(&mut request);
+    request
 }

@@ -38,6 +38,7 @@ impl Life<'_> {
         let mut diagnoses = Vec::new();
 
         self.record_new_chronic(&ctx, at, &mut out, &mut diagnoses);
+        self.record_pending(&ctx, at, &mut out, &mut diagnoses);
         if matches!(visit, Visit::FollowUp | Visit::PostDischarge) {
             diagnoses.extend(self.chronic.iter().filter_map(|c| c.condition_id.clone()));
             diagnoses.dedup();
