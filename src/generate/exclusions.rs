@@ -9,6 +9,7 @@ use super::chronic::Chronic;
 use super::clock::{civil_from_days, days_from_civil, Instant};
 use super::codes::{self, Code};
 use super::exclusion_codes as ex;
+use super::facilities::Place;
 use super::life::{Breast, Event, Life, Pending};
 use super::person::Sex;
 use super::resources::{self, ConditionSpec, Context, EncounterClass, EncounterSpec};
@@ -144,6 +145,8 @@ impl Life<'_> {
         let mut diagnoses = Vec::new();
         build(self, &ctx, &mut out, &mut diagnoses);
         let organization = self.population.directory.organization(Source::Clinic);
+        // Hospice care happens at home, not at the office.
+        let home = matches!(class, EncounterClass::HomeHealth);
         let encounter = resources::encounter(
             &ctx,
             EncounterSpec {
@@ -154,6 +157,7 @@ impl Life<'_> {
                 end,
                 organization,
                 hospitalization: None,
+                location: (!home).then(|| self.population.directory.location(Place::ClinicOffice)),
                 reasons: Vec::new(),
                 diagnoses,
             },
@@ -394,6 +398,11 @@ impl Life<'_> {
                 end,
                 organization,
                 hospitalization: inpatient.then_some((Some("gp"), "home")),
+                location: Some(self.population.directory.location(if inpatient {
+                    Place::SurgicalWard
+                } else {
+                    Place::Dialysis
+                })),
                 reasons: reason.into_iter().collect(),
                 diagnoses: Vec::new(),
             },

@@ -7,6 +7,7 @@ use super::chronic::Chronic;
 use super::clock::Instant;
 use super::codes::{self, Code};
 use super::directory::Role;
+use super::facilities::Place;
 use super::life::{Event, Life, Visit};
 use super::referral;
 use super::resources::{
@@ -76,6 +77,7 @@ impl Life<'_> {
                 end,
                 organization,
                 hospitalization: Some((None, "home")),
+                location: Some(self.population.directory.location(Place::Emergency)),
                 reasons: vec![problem[0].concept()],
                 diagnoses: vec![condition_id],
             },
@@ -169,6 +171,12 @@ impl Life<'_> {
             .copied()
             .unwrap_or("home");
         let organization = self.population.directory.organization(Source::Hospital);
+        // Sepsis starts in intensive care.
+        let ward = if reason[1].code == "A41.9" {
+            Place::IntensiveCare
+        } else {
+            Place::MedicalWard
+        };
         let mut reasons = vec![reason[0].concept()];
         if readmission_depth > 0 {
             reasons.push(json!({"text": "Readmission within 30 days of discharge"}));
@@ -187,6 +195,7 @@ impl Life<'_> {
                 end: discharge,
                 organization,
                 hospitalization: Some((Some(if emergency { "emd" } else { "gp" }), disposition)),
+                location: Some(self.population.directory.location(ward)),
                 reasons,
                 diagnoses: vec![condition_id],
             },
@@ -288,6 +297,7 @@ impl Life<'_> {
                 end,
                 organization,
                 hospitalization: None,
+                location: Some(self.population.directory.location(Place::SpecialtyOffice)),
                 reasons: vec![specialty.referral.concept()],
                 diagnoses: Vec::new(),
             },
@@ -330,6 +340,7 @@ impl Life<'_> {
                 end,
                 organization,
                 hospitalization: None,
+                location: Some(self.population.directory.location(Place::SpecialtyOffice)),
                 reasons: vec![json!({"text": "Colorectal cancer screening"})],
                 diagnoses: Vec::new(),
             },

@@ -109,6 +109,11 @@ pub(crate) struct Life<'a> {
     /// When the person died; nothing happens to them after.
     pub(crate) died: Option<Instant>,
     pub(crate) patients: [Option<Value>; 3],
+    pub(crate) insurance: Vec<super::insurance::Insurance>,
+    /// Per source, which insurance periods it has recorded (bit per period).
+    pub(crate) coverage_sent: [u8; 3],
+    /// When the event being played happens.
+    now: Instant,
     batches: Vec<Batch>,
     queue: BinaryHeap<Reverse<(i64, u64)>>,
     events: Vec<Event>,
@@ -173,6 +178,9 @@ impl<'a> Life<'a> {
             transplanted: false,
             died: None,
             patients: [None, None, None],
+            insurance: Vec::new(),
+            coverage_sent: [0; 3],
+            now: Instant(i64::MIN),
             batches: Vec::new(),
             queue: BinaryHeap::new(),
             events: Vec::new(),
@@ -182,6 +190,7 @@ impl<'a> Life<'a> {
     pub(crate) fn run(mut self, index: u64) -> PatientOutput {
         self.plan_years();
         self.plan_life_events();
+        self.plan_insurance();
         while let Some(Reverse((minute, slot))) = self.queue.pop() {
             let at = Instant(minute);
             if at.day() > self.population.end_day {
@@ -332,6 +341,7 @@ impl<'a> Life<'a> {
         // Visits and admissions planned independently can fall inside a hospital stay; those
         // did not happen. Referral follow-ups and results still arrive.
         let in_hospital = at < self.admitted_until;
+        self.now = at;
         match event {
             Event::Office { .. } | Event::Emergency | Event::Inpatient { .. } if in_hospital => {}
             Event::Hospice
@@ -388,8 +398,10 @@ impl<'a> Life<'a> {
         let Some(patient) = self.patient_record(source).map(|p| p.clone()) else {
             return;
         };
-        let mut all = Vec::with_capacity(resources.len() + 1);
+        let coverage = self.coverage_due(source, self.now.day());
+        let mut all = Vec::with_capacity(resources.len() + coverage.len() + 1);
         all.push(patient);
+        all.extend(coverage);
         all.extend(resources);
         self.batches.push(Batch {
             source,

@@ -57,6 +57,8 @@ pub(crate) struct EncounterSpec<'a> {
     pub(crate) organization: &'a str,
     /// `admitSource` code and `dischargeDisposition` code, for hospital stays and ED visits.
     pub(crate) hospitalization: Option<(Option<&'a str>, &'a str)>,
+    /// Location id where the encounter took place.
+    pub(crate) location: Option<&'a str>,
     pub(crate) reasons: Vec<Value>,
     /// Condition ids diagnosed or addressed at this encounter.
     pub(crate) diagnoses: Vec<String>,
@@ -87,6 +89,16 @@ pub(crate) fn encounter(ctx: &Context<'_>, spec: EncounterSpec<'_>) -> Value {
     let Some(object) = encounter.as_object_mut() else {
         return encounter;
     };
+    if let Some(location) = spec.location {
+        object.insert(
+            "location".into(),
+            json!([{
+                "location": reference("Location", location),
+                "status": "completed",
+                "period": {"start": spec.start.to_fhir(), "end": spec.end.to_fhir()},
+            }]),
+        );
+    }
     if !spec.reasons.is_empty() {
         object.insert("reasonCode".into(), Value::Array(spec.reasons));
     }
@@ -317,4 +329,34 @@ pub(crate) fn device_request(
     });
     ctx.insert_encounter(&mut request);
     request
+}
+
+/// The laboratory's report of one or more results: `results` are Observation ids.
+pub(crate) fn diagnostic_report(
+    ctx: &Context<'_>,
+    id: &str,
+    code: Code,
+    results: &[String],
+    effective: Instant,
+    laboratory: &str,
+) -> Value {
+    let results: Vec<Value> = results
+        .iter()
+        .map(|r| reference("Observation", r))
+        .collect();
+    let mut report = json!({
+        "resourceType": "DiagnosticReport",
+        "id": id,
+        "status": "final",
+        "category": [simple("http://terminology.hl7.org/CodeSystem/v2-0074", "LAB", "Laboratory")],
+        "code": code.concept(),
+        "subject": ctx.subject(),
+        "effectiveDateTime": effective.to_fhir(),
+        "issued": effective.plus_minutes(30).to_fhir(),
+        "performer": [reference("Organization", laboratory)],
+        "resultsInterpreter": [reference("Practitioner", ctx.practitioner)],
+        "result": results,
+    });
+    ctx.insert_encounter(&mut report);
+    report
 }

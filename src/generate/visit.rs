@@ -8,6 +8,7 @@ use super::chronic::Chronic;
 use super::clock::Instant;
 use super::codes::{self, Code};
 use super::directory::Role;
+use super::facilities::Place;
 use super::life::{Life, Visit};
 use super::resources::{
     self, ConditionSpec, Context, EncounterClass, EncounterSpec, MedicationSpec, ObsValue,
@@ -117,6 +118,7 @@ impl Life<'_> {
                 end,
                 organization,
                 hospitalization: None,
+                location: Some(self.population.directory.location(Place::ClinicOffice)),
                 reasons,
                 diagnoses,
             },
