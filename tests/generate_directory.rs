@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use hearth::generate::{Config, PatientOutput, Population};
+use hearth::generate::{Config, PatientOutput, Population, Source};
 use serde_json::Value;
 
 fn population(seed: u64, patients: u64) -> Population {
@@ -175,4 +175,60 @@ fn lab_reports_hold_the_laboratory_results_of_their_patient() {
         }
     }
     assert!(results > 20);
+}
+
+/// Every dateTime string (with a time part) anywhere in a resource.
+fn times(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::String(text) if text.len() == 25 && text.as_bytes().get(10) == Some(&b'T') => {
+            found.push(text.clone());
+        }
+        Value::Object(object) => object.values().for_each(|v| times(v, found)),
+        Value::Array(items) => items.iter().for_each(|v| times(v, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn times_carry_each_source_systems_local_offset() {
+    let pop = population(54, 60);
+    let mut offsets: HashMap<(Source, String), usize> = HashMap::new();
+    for output in pop.patients() {
+        for batch in &output.batches {
+            let mut found = Vec::new();
+            batch.resources.iter().for_each(|r| times(r, &mut found));
+            for time in found {
+                assert!(
+                    time::OffsetDateTime::parse(
+                        &time,
+                        &time::format_description::well_known::Rfc3339
+                    )
+                    .is_ok(),
+                    "{time}"
+                );
+                *offsets
+                    .entry((batch.source, time[19..].to_owned()))
+                    .or_default() += 1;
+            }
+        }
+    }
+    let allowed = |source: Source| match source {
+        Source::Specialty => ["-06:00", "-05:00"],
+        _ => ["-05:00", "-04:00"],
+    };
+    for (source, offset) in offsets.keys() {
+        assert!(
+            allowed(*source).contains(&offset.as_str()),
+            "{source:?} wrote {offset}"
+        );
+    }
+    // Standard and daylight time both occur for every source.
+    for source in Source::ALL {
+        for offset in allowed(source) {
+            assert!(
+                offsets.contains_key(&(source, offset.to_owned())),
+                "{source:?} never {offset}"
+            );
+        }
+    }
 }

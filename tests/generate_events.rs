@@ -109,9 +109,18 @@ fn the_dead_have_nothing_after_their_death() {
             let at = instant(str_at(observation, "/effectiveDateTime"));
             assert!(at <= died, "observation at {at} after death {died}");
         }
-        // The death notice is the last thing sent.
-        let last = output.batches.last().map(|b| &b.resources);
-        assert_eq!(last.map(Vec::len), Some(1));
+        // The death notice is the last thing sent: the Patient (with any Coverage the source
+        // records with it), nothing clinical.
+        let last = output
+            .batches
+            .last()
+            .map(|b| b.resources.as_slice())
+            .unwrap_or(&[]);
+        assert_eq!(str_at(&last[0], "/resourceType"), "Patient");
+        assert!(last
+            .iter()
+            .skip(1)
+            .all(|r| str_at(r, "/resourceType") == "Coverage"));
     }
     // A panel of 300 over five years, a fifth of it over 65: a few deaths, not a massacre.
     assert!((5..=45).contains(&deaths), "{deaths} deaths");

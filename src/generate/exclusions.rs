@@ -139,6 +139,7 @@ impl Life<'_> {
             patient: &patient,
             encounter: Some(&encounter_id),
             practitioner: &pcp,
+            zone: Source::Clinic.zone(),
         };
         let end = at.plus_minutes(self.rng.range(30, 60));
         let mut out = Vec::new();
@@ -384,6 +385,7 @@ impl Life<'_> {
             patient: &patient,
             encounter: Some(&encounter_id),
             practitioner: &physician,
+            zone: Source::Hospital.zone(),
         };
         let inpatient = matches!(class, EncounterClass::Inpatient);
         let organization = self.population.directory.organization(Source::Hospital);
@@ -462,7 +464,7 @@ impl Life<'_> {
                 continue;
             }
             if let Some(Value::Object(patient)) = self.patient_record(source) {
-                patient.insert("deceasedDateTime".into(), json!(at.to_fhir()));
+                patient.insert("deceasedDateTime".into(), json!(at.to_fhir(source.zone())));
             }
             self.send(source, Vec::new());
         }

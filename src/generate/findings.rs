@@ -233,6 +233,7 @@ impl Life<'_> {
             patient: &patient,
             encounter: None,
             practitioner: &pcp,
+            zone: Source::Clinic.zone(),
         };
         let id = self.rng.uuid();
         let observation =
@@ -247,6 +248,7 @@ impl Life<'_> {
             patient: &patient,
             encounter: None,
             practitioner: &pcp,
+            zone: Source::Clinic.zone(),
         };
         let id = self.rng.uuid();
         let result = if self.rng.chance(0.05) {

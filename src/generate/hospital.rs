@@ -35,6 +35,7 @@ impl Life<'_> {
             patient: &patient,
             encounter: Some(&encounter_id),
             practitioner: &physician,
+            zone: Source::Hospital.zone(),
         };
         let end = at.plus_minutes(self.rng.range(90, 420));
         self.admitted_until = end;
@@ -98,6 +99,7 @@ impl Life<'_> {
             patient: &patient,
             encounter: Some(&encounter_id),
             practitioner: &physician,
+            zone: Source::Hospital.zone(),
         };
         let day = at.day();
         let reason: &'static [Code; 2] = if self.has(Chronic::Copd, day) && self.rng.chance(0.5) {
@@ -263,6 +265,7 @@ impl Life<'_> {
             patient: &patient,
             encounter: Some(&encounter_id),
             practitioner: &consultant,
+            zone: Source::Specialty.zone(),
         };
         let end = at.plus_minutes(self.rng.range(30, 60));
         let mut out = Vec::new();
@@ -325,6 +328,7 @@ impl Life<'_> {
             patient: &patient,
             encounter: Some(&encounter_id),
             practitioner: &physician,
+            zone: Source::Specialty.zone(),
         };
         let end = at.plus_minutes(self.rng.range(30, 60));
         let procedure_id = self.rng.uuid();

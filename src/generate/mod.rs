@@ -200,6 +200,15 @@ impl Source {
         }
     }
 
+    /// The zone the source's system writes times in: the specialty group's is across the
+    /// state line, an hour behind.
+    pub(crate) const fn zone(self) -> clock::Zone {
+        match self {
+            Self::Clinic | Self::Hospital => clock::Zone::Eastern,
+            Self::Specialty => clock::Zone::Central,
+        }
+    }
+
     fn organization_name(self) -> &'static str {
         match self {
             Self::Clinic => "Hearthside Family Medicine",

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::clock::Instant;
+use super::clock::{Instant, Zone};
 use super::codes::{self, concept_of, simple, Code, OBS_CATEGORY, UCUM};
 
 pub(crate) fn reference(resource_type: &str, id: &str) -> Value {
@@ -15,6 +15,8 @@ pub(crate) struct Context<'a> {
     pub(crate) patient: &'a str,
     pub(crate) encounter: Option<&'a str>,
     pub(crate) practitioner: &'a str,
+    /// The zone the sending system writes times in.
+    pub(crate) zone: Zone,
 }
 
 impl Context<'_> {
@@ -81,9 +83,9 @@ pub(crate) fn encounter(ctx: &Context<'_>, spec: EncounterSpec<'_>) -> Value {
         "participant": [{
             "type": [simple("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", participant_type.0, participant_type.1)],
             "individual": reference("Practitioner", ctx.practitioner),
-            "period": {"start": spec.start.to_fhir(), "end": spec.end.to_fhir()},
+            "period": {"start": spec.start.to_fhir(ctx.zone), "end": spec.end.to_fhir(ctx.zone)},
         }],
-        "period": {"start": spec.start.to_fhir(), "end": spec.end.to_fhir()},
+        "period": {"start": spec.start.to_fhir(ctx.zone), "end": spec.end.to_fhir(ctx.zone)},
         "serviceProvider": reference("Organization", spec.organization),
     });
     let Some(object) = encounter.as_object_mut() else {
@@ -95,7 +97,7 @@ pub(crate) fn encounter(ctx: &Context<'_>, spec: EncounterSpec<'_>) -> Value {
             json!([{
                 "location": reference("Location", location),
                 "status": "completed",
-                "period": {"start": spec.start.to_fhir(), "end": spec.end.to_fhir()},
+                "period": {"start": spec.start.to_fhir(ctx.zone), "end": spec.end.to_fhir(ctx.zone)},
             }]),
         );
     }
@@ -163,13 +165,13 @@ pub(crate) fn condition(ctx: &Context<'_>, spec: ConditionSpec<'_>) -> Value {
         "category": [simple("http://terminology.hl7.org/CodeSystem/condition-category", spec.category, category_display)],
         "code": concept_of(spec.codes, spec.codes.first().map_or("", |c| c.display)),
         "subject": ctx.subject(),
-        "onsetDateTime": spec.onset.to_fhir(),
-        "recordedDate": spec.recorded.to_fhir(),
+        "onsetDateTime": spec.onset.to_fhir(ctx.zone),
+        "recordedDate": spec.recorded.to_fhir(ctx.zone),
         "recorder": reference("Practitioner", ctx.practitioner),
     });
     ctx.insert_encounter(&mut condition);
     if let (Some(abated), Some(object)) = (spec.abated, condition.as_object_mut()) {
-        object.insert("abatementDateTime".into(), json!(abated.to_fhir()));
+        object.insert("abatementDateTime".into(), json!(abated.to_fhir(ctx.zone)));
     }
     condition
 }
@@ -198,8 +200,8 @@ pub(crate) fn observation(
         "category": [simple(OBS_CATEGORY, category, category)],
         "code": code.concept(),
         "subject": ctx.subject(),
-        "effectiveDateTime": effective.to_fhir(),
-        "issued": effective.plus_minutes(30).to_fhir(),
+        "effectiveDateTime": effective.to_fhir(ctx.zone),
+        "issued": effective.plus_minutes(30).to_fhir(ctx.zone),
         "performer": [reference("Practitioner", ctx.practitioner)],
     });
     ctx.insert_encounter(&mut observation);
@@ -253,7 +255,7 @@ pub(crate) fn medication_request(ctx: &Context<'_>, spec: MedicationSpec<'_>) ->
         "intent": "order",
         "medicationCodeableConcept": spec.medication.concept(),
         "subject": ctx.subject(),
-        "authoredOn": spec.authored.to_fhir(),
+        "authoredOn": spec.authored.to_fhir(ctx.zone),
         "requester": reference("Practitioner", ctx.practitioner),
         "dosageInstruction": [{"text": spec.dosage}],
     });
@@ -280,7 +282,7 @@ pub(crate) fn immunization(
         "status": "completed",
         "vaccineCode": vaccine.concept(),
         "patient": ctx.subject(),
-        "occurrenceDateTime": at.to_fhir(),
+        "occurrenceDateTime": at.to_fhir(ctx.zone),
         "primarySource": true,
         "lotNumber": lot,
         "performer": [{"actor": reference("Practitioner", ctx.practitioner)}],
@@ -303,7 +305,7 @@ pub(crate) fn procedure(
         "status": "completed",
         "code": concept_of(codes, text),
         "subject": ctx.subject(),
-        "performedPeriod": {"start": start.to_fhir(), "end": end.to_fhir()},
+        "performedPeriod": {"start": start.to_fhir(ctx.zone), "end": end.to_fhir(ctx.zone)},
         "performer": [{"actor": reference("Practitioner", ctx.practitioner)}],
     });
     ctx.insert_encounter(&mut procedure);
@@ -324,7 +326,7 @@ pub(crate) fn device_request(
         "intent": "order",
         "codeCodeableConcept": device.concept(),
         "subject": ctx.subject(),
-        "authoredOn": authored.to_fhir(),
+        "authoredOn": authored.to_fhir(ctx.zone),
         "requester": reference("Practitioner", ctx.practitioner),
     });
     ctx.insert_encounter(&mut request);
@@ -351,8 +353,8 @@ pub(crate) fn diagnostic_report(
         "category": [simple("http://terminology.hl7.org/CodeSystem/v2-0074", "LAB", "Laboratory")],
         "code": code.concept(),
         "subject": ctx.subject(),
-        "effectiveDateTime": effective.to_fhir(),
-        "issued": effective.plus_minutes(30).to_fhir(),
+        "effectiveDateTime": effective.to_fhir(ctx.zone),
+        "issued": effective.plus_minutes(30).to_fhir(ctx.zone),
         "performer": [reference("Organization", laboratory)],
         "resultsInterpreter": [reference("Practitioner", ctx.practitioner)],
         "result": results,

@@ -34,6 +34,7 @@ impl Life<'_> {
             patient: &patient,
             encounter: Some(&encounter_id),
             practitioner: &clinician,
+            zone: Source::Clinic.zone(),
         };
         let mut out = Vec::new();
         let mut diagnoses = Vec::new();
