@@ -56,6 +56,14 @@ pub enum DemoError {
     Stopped,
 }
 
+/// What a demo loads once the server listens.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoLoad {
+    pub patients: u64,
+    pub seed: u64,
+    pub concurrency: usize,
+}
+
 /// Starts the gateway, loads the population, prints what to try, and serves until `shutdown`.
 /// The first line printed is `hearth listening on http://ADDR`, as `serve` prints it.
 pub async fn run(
@@ -75,7 +83,38 @@ pub async fn run(
         },
         ..Config::default()
     };
-    let app = Application::build(&config).await?;
+    let load = DemoLoad {
+        patients: args.patients,
+        seed: args.seed,
+        concurrency: args.concurrency,
+    };
+    serve(&config, load, shutdown).await
+}
+
+/// `hearth serve --demo`: the gateway as `serve` configures it, loaded as `hearth demo` loads
+/// it. Only the default demo database is recreated; any other database keeps its data and the
+/// population is written over it (every entry is a PUT, so loading again changes nothing).
+pub async fn run_from_serve(
+    mut config: Config,
+    load: DemoLoad,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), DemoError> {
+    if config.database_url == crate::config::DEFAULT_DATABASE_URL {
+        config.database_url = DEFAULT_DEMO_DATABASE_URL.to_owned();
+        config.store.sqlite_full_sync = false;
+        if let Some(path) = DEFAULT_DEMO_DATABASE_URL.strip_prefix("sqlite:") {
+            reset_sqlite(Path::new(path))?;
+        }
+    }
+    serve(&config, load, shutdown).await
+}
+
+async fn serve(
+    config: &Config,
+    load: DemoLoad,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), DemoError> {
+    let app = Application::build(config).await?;
     let base = format!("http://{}", app.local_addr().map_err(StartError::Serve)?);
     println!("hearth listening on {base}");
 
@@ -87,7 +126,7 @@ pub async fn run(
         }
     }));
 
-    match load_and_describe(&args, &base).await {
+    match load_and_describe(load, &base).await {
         Ok(urls) => {
             for line in urls {
                 println!("{line}");
@@ -124,7 +163,7 @@ fn reset_sqlite(path: &Path) -> Result<(), DemoError> {
     Ok(())
 }
 
-async fn load_and_describe(args: &DemoArgs, base: &str) -> Result<Vec<String>, DemoError> {
+async fn load_and_describe(args: DemoLoad, base: &str) -> Result<Vec<String>, DemoError> {
     let population = Population::new(generate::Config {
         patients: args.patients,
         seed: args.seed,

@@ -103,6 +103,16 @@ struct ServeArgs {
     /// Public base URL for Location headers and links (default: from the request's Host).
     #[arg(long, env = "HEARTH_BASE_URL")]
     base_url: Option<String>,
+    /// Load a generated population over HTTP once listening and print URLs to try, as
+    /// `hearth demo` does. With the default database, uses a fresh `hearth-data/demo.db`.
+    #[arg(long)]
+    demo: bool,
+    /// Persons loaded by --demo.
+    #[arg(long, default_value_t = 200, requires = "demo")]
+    demo_patients: u64,
+    /// Generator seed for --demo.
+    #[arg(long, default_value_t = 1, requires = "demo")]
+    demo_seed: u64,
 }
 
 #[derive(Args)]
@@ -305,6 +315,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         base_url: args.base_url,
         store: args.database.store_options(),
     };
+    if args.demo {
+        let load = hearth::demo::DemoLoad {
+            patients: args.demo_patients,
+            seed: args.demo_seed,
+            concurrency: 4,
+        };
+        hearth::demo::run_from_serve(config, load, shutdown_signal()).await?;
+        return Ok(());
+    }
     let app = hearth::Application::build(&config).await?;
     println!("hearth listening on http://{}", app.local_addr()?);
     app.run_until_stopped(shutdown_signal()).await?;

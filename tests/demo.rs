@@ -1,4 +1,5 @@
-//! `hearth demo` as a user runs it: it loads a population and its printed URLs answer.
+//! `hearth demo` and `hearth serve --demo` as a user runs them: they load a population and the
+//! printed URLs answer.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -12,14 +13,12 @@ impl Drop for Running {
     }
 }
 
-#[tokio::test]
-async fn demo_loads_a_population_and_its_printed_urls_answer() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("demo.db").display());
+/// Runs `hearth ARGS`, reads its output up to the `/metadata` line, and checks that the
+/// printed URLs answer.
+async fn printed_urls_answer(args: &[&str], persons: u64) {
     let mut child = Running(
         Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .args(["demo", "--listen", "127.0.0.1:0", "--patients", "3"])
-            .args(["--database-url", &url])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -37,7 +36,10 @@ async fn demo_loads_a_population_and_its_printed_urls_answer() {
     }
     let text = lines.join("\n");
     assert!(text.starts_with("hearth listening on http://"), "{text}");
-    assert!(text.contains("loaded 3 persons"), "{text}");
+    assert!(
+        text.contains(&format!("loaded {persons} persons")),
+        "{text}"
+    );
     let url_of = |label: &str| {
         lines
             .iter()
@@ -71,4 +73,46 @@ async fn demo_loads_a_population_and_its_printed_urls_answer() {
     assert_eq!(history["entry"][0]["resource"]["id"], patient["id"]);
     let observation = client.get(url_of("an Observation")).send().await.unwrap();
     assert_eq!(observation.status(), reqwest::StatusCode::OK);
+}
+
+#[tokio::test]
+async fn demo_loads_a_population_and_its_printed_urls_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("demo.db").display());
+    printed_urls_answer(
+        &[
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--patients",
+            "3",
+            "--database-url",
+            &url,
+        ],
+        3,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn serve_with_demo_loads_a_population_with_the_serve_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("served.db").display());
+    printed_urls_answer(
+        &[
+            "serve",
+            "--demo",
+            "--demo-patients",
+            "2",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &url,
+            "--sqlite-synchronous",
+            "normal",
+        ],
+        2,
+    )
+    .await;
+    assert!(dir.path().join("served.db").exists());
 }

@@ -159,6 +159,11 @@ fn required(resource_type: &str) -> &'static [&'static str] {
         "Patient" => &["identifier", "name", "gender", "birthDate"],
         "Practitioner" => &["identifier", "name"],
         "Organization" => &["name"],
+        "Coverage" => &["status", "beneficiary", "payor"],
+        "DiagnosticReport" => &["status", "code", "subject", "result"],
+        "DeviceRequest" => &["status", "intent", "subject", "codeCodeableConcept"],
+        "Location" => &["status", "name", "managingOrganization"],
+        "PractitionerRole" => &["practitioner", "organization"],
         _ => &[],
     }
 }

@@ -3,9 +3,13 @@
 
 use serde_json::{json, Value};
 
-use super::clock::{date, Instant};
+use super::clock::{date, Instant, Zone};
 use super::codes::{self, simple, Code, UCUM};
 use super::resources::reference;
+use super::Source;
+
+/// Care coordination is the medical home's; its system's zone.
+const CLINIC: Zone = Source::Clinic.zone();
 
 pub(crate) fn care_team(
     id: &str,
@@ -22,7 +26,7 @@ pub(crate) fn care_team(
         "category": [simple("http://loinc.org", "LA28865-6", "Longitudinal care-coordination focused care team")],
         "name": "Primary care team",
         "subject": reference("Patient", patient),
-        "period": {"start": start.to_fhir()},
+        "period": {"start": start.to_fhir(CLINIC)},
         "participant": [
             {"role": [codes::PCP_ROLE.concept()], "member": reference("Practitioner", pcp)},
             {"role": [codes::NURSE_ROLE.concept()], "member": reference("Practitioner", nurse)},
@@ -110,8 +114,8 @@ pub(crate) fn care_plan(template: &PlanTemplate, ids: &PlanIds<'_>, start: Insta
         "category": [simple("http://hl7.org/fhir/us/core/CodeSystem/careplan-category", "assess-plan", "Assessment and Plan of Treatment")],
         "title": template.title,
         "subject": reference("Patient", ids.patient),
-        "period": {"start": start.to_fhir()},
-        "created": start.to_fhir(),
+        "period": {"start": start.to_fhir(CLINIC)},
+        "created": start.to_fhir(CLINIC),
         "author": reference("Practitioner", ids.author),
         "careTeam": [reference("CareTeam", ids.care_team)],
         "addresses": [reference("Condition", ids.condition)],

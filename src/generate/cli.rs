@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::{load, write, Config, Format, GenerateError, Population};
+use super::{load, write, Config, EventRates, Format, GenerateError, Population};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FormatArg {
@@ -29,6 +29,13 @@ pub struct GenerateArgs {
     /// Chance an inpatient stay is followed by a readmission within 30 days.
     #[arg(long, default_value_t = 0.15)]
     pub readmission_rate: f64,
+    /// Multiplies the rates of hospice, palliative care, frailty, renal failure, pregnancy and
+    /// mastectomy (the events eCQMs exclude people for); 0 turns them off.
+    #[arg(long, default_value_t = 1.0)]
+    pub exclusion_scale: f64,
+    /// Multiplies US yearly mortality by age; 0 means nobody dies.
+    #[arg(long, default_value_t = 1.0)]
+    pub mortality: f64,
     /// Output directory (required unless --server is given).
     #[arg(long, required_unless_present = "server")]
     pub out: Option<PathBuf>,
@@ -50,6 +57,11 @@ pub async fn run(args: GenerateArgs) -> Result<(), GenerateError> {
         end_year: args.end_year,
         years: args.years,
         readmission_rate: args.readmission_rate,
+        events: EventRates {
+            mortality: args.mortality,
+            ..EventRates::default()
+        }
+        .scaled(args.exclusion_scale.max(0.0)),
     })?;
     let started = Instant::now();
     if let Some(server) = &args.server {

@@ -1,20 +1,71 @@
 //! Simulation time: whole minutes since 1970-01-01T00:00Z, with proleptic-Gregorian conversion
 //! done in integer arithmetic (Hinnant's civil-from-days), so no date operation can fail or panic
-//! and formatting needs no fallible formatter. All times are written in UTC (`Z`).
+//! and formatting needs no fallible formatter.
+//!
+//! The simulated region keeps US Eastern time: days, office hours and the end of the simulation
+//! are Eastern wall-clock. Each source system writes times with its own local offset, daylight
+//! saving time included, as EHRs do.
 
 pub(crate) const MINUTES_PER_DAY: i64 = 24 * 60;
+
+/// A US time zone with daylight saving time by the rules in force since 2007 (applied to every
+/// year, so earlier simulated years keep a consistent rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Zone {
+    Eastern,
+    Central,
+}
+
+impl Zone {
+    /// The region's own zone, in which simulated days and hours are reckoned.
+    pub(crate) const REGION: Zone = Zone::Eastern;
+
+    fn standard(self) -> i64 {
+        match self {
+            Self::Eastern => -5 * 60,
+            Self::Central => -6 * 60,
+        }
+    }
+
+    /// Minutes to add to UTC for local time at `at`.
+    pub(crate) fn offset_at(self, at: Instant) -> i64 {
+        let standard = self.standard();
+        let (year, _, _) = civil_from_days((at.0 + standard).div_euclid(MINUTES_PER_DAY));
+        // From 02:00 standard time on March's second Sunday to 02:00 daylight time on
+        // November's first Sunday.
+        let begins = nth_sunday(year, 3, 2) * MINUTES_PER_DAY + 120 - standard;
+        let ends = nth_sunday(year, 11, 1) * MINUTES_PER_DAY + 120 - (standard + 60);
+        if (begins..ends).contains(&at.0) {
+            standard + 60
+        } else {
+            standard
+        }
+    }
+}
+
+/// Day number of the `n`-th Sunday of a month.
+fn nth_sunday(year: i64, month: i64, n: i64) -> i64 {
+    let first = days_from_civil(year, month, 1);
+    // 1970-01-01 was a Thursday; 0 is Sunday.
+    let weekday = (first + 4).rem_euclid(7);
+    first + (7 - weekday) % 7 + 7 * (n - 1)
+}
 
 /// A point in simulated time, in minutes since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Instant(pub(crate) i64);
 
 impl Instant {
+    /// The instant the region's clocks show `hour:minute` on `day`.
     pub(crate) fn at(day: i64, hour: i64, minute: i64) -> Self {
-        Self(day * MINUTES_PER_DAY + hour * 60 + minute)
+        let wall = day * MINUTES_PER_DAY + hour * 60 + minute;
+        let guess = Self(wall - Zone::REGION.standard());
+        Self(wall - Zone::REGION.offset_at(guess))
     }
 
+    /// The region's calendar day of this instant.
     pub(crate) fn day(self) -> i64 {
-        self.0.div_euclid(MINUTES_PER_DAY)
+        (self.0 + Zone::REGION.offset_at(self)).div_euclid(MINUTES_PER_DAY)
     }
 
     pub(crate) fn plus_minutes(self, minutes: i64) -> Self {
@@ -25,14 +76,19 @@ impl Instant {
         self.plus_minutes(days.saturating_mul(MINUTES_PER_DAY))
     }
 
-    /// FHIR `dateTime`/`instant` with seconds and a UTC zone.
-    pub(crate) fn to_fhir(self) -> String {
-        let minute_of_day = self.0.rem_euclid(MINUTES_PER_DAY);
+    /// FHIR `dateTime`/`instant` with seconds, in a zone's local time with its offset.
+    pub(crate) fn to_fhir(self, zone: Zone) -> String {
+        let offset = zone.offset_at(self);
+        let local = self.0 + offset;
+        let minute_of_day = local.rem_euclid(MINUTES_PER_DAY);
+        let sign = if offset < 0 { '-' } else { '+' };
         format!(
-            "{}T{:02}:{:02}:00Z",
-            date(self.day()),
+            "{}T{:02}:{:02}:00{sign}{:02}:{:02}",
+            date(local.div_euclid(MINUTES_PER_DAY)),
             minute_of_day / 60,
-            minute_of_day % 60
+            minute_of_day % 60,
+            offset.abs() / 60,
+            offset.abs() % 60,
         )
     }
 }
@@ -95,13 +151,44 @@ mod tests {
     }
 
     #[test]
-    fn formats_instants_and_ages() {
+    fn formats_instants_in_local_time_with_daylight_saving() {
         let day = days_from_civil(2025, 12, 31);
-        assert_eq!(Instant::at(day, 23, 59).to_fhir(), "2025-12-31T23:59:00Z");
+        let late = Instant::at(day, 23, 59);
+        assert_eq!(late.to_fhir(Zone::Eastern), "2025-12-31T23:59:00-05:00");
+        assert_eq!(late.to_fhir(Zone::Central), "2025-12-31T22:59:00-06:00");
+        assert_eq!(late.day(), day);
         assert_eq!(
-            Instant::at(day, 23, 59).plus_minutes(1).to_fhir(),
-            "2026-01-01T00:00:00Z"
+            late.plus_minutes(1).to_fhir(Zone::Eastern),
+            "2026-01-01T00:00:00-05:00"
         );
+        // 2025: daylight time from March 9th 02:00 to November 2nd 02:00.
+        let spring = days_from_civil(2025, 3, 9);
+        assert_eq!(
+            Instant::at(spring, 1, 59).to_fhir(Zone::Eastern),
+            "2025-03-09T01:59:00-05:00"
+        );
+        assert_eq!(
+            Instant::at(spring, 1, 59)
+                .plus_minutes(1)
+                .to_fhir(Zone::Eastern),
+            "2025-03-09T03:00:00-04:00"
+        );
+        let summer = Instant::at(days_from_civil(2025, 7, 4), 9, 30);
+        assert_eq!(summer.to_fhir(Zone::Eastern), "2025-07-04T09:30:00-04:00");
+        assert_eq!(summer.to_fhir(Zone::Central), "2025-07-04T08:30:00-05:00");
+        let autumn = Instant::at(days_from_civil(2025, 11, 2), 0, 30);
+        assert_eq!(
+            autumn.plus_minutes(60).to_fhir(Zone::Eastern),
+            "2025-11-02T01:30:00-04:00"
+        );
+        assert_eq!(
+            autumn.plus_minutes(120).to_fhir(Zone::Eastern),
+            "2025-11-02T01:30:00-05:00"
+        );
+    }
+
+    #[test]
+    fn ages_count_whole_years() {
         let birth = days_from_civil(1960, 6, 15);
         assert_eq!(age_on(birth, days_from_civil(2025, 6, 14)), 64);
         assert_eq!(age_on(birth, days_from_civil(2025, 6, 15)), 65);

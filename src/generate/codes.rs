@@ -270,6 +270,8 @@ pub(crate) const PHQ9: Code = c(
     "44261-6",
     "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]",
 );
+/// A laboratory report holding several results.
+pub(crate) const LAB_REPORT: Code = c(LOINC, "11502-2", "Laboratory report");
 pub(crate) const TOBACCO_STATUS: Code = c(LOINC, "72166-2", "Tobacco smoking status");
 pub(crate) const NEVER_SMOKER: Code = c(SNOMED, "266919005", "Never smoked tobacco (finding)");
 pub(crate) const FORMER_SMOKER: Code = c(SNOMED, "8517006", "Ex-smoker (finding)");

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use super::facilities::{self, Payer, Place};
 use super::names::{AREA_CODES, CLINICIAN_FAMILY, FEMALE_GIVEN, MALE_GIVEN};
 use super::rng::Rng;
 use super::Source;
@@ -42,7 +43,10 @@ pub(crate) struct Practitioner {
 
 pub(crate) struct Directory {
     organizations: Vec<(Source, String, Value)>,
+    payers: Vec<(Payer, String, Value)>,
+    locations: Vec<(Place, String, Value)>,
     practitioners: Vec<Practitioner>,
+    roles: Vec<Value>,
 }
 
 impl Directory {
@@ -64,10 +68,60 @@ impl Directory {
                 practitioners.push(Practitioner { id, role, resource });
             }
         }
-        Self {
+        let payers = Payer::ALL
+            .iter()
+            .map(|payer| {
+                let id = rng.uuid();
+                let resource = facilities::payer(&id, *payer, &mut rng);
+                (*payer, id, resource)
+            })
+            .collect();
+        let mut directory = Self {
             organizations,
+            payers,
+            locations: Vec::new(),
             practitioners,
+            roles: Vec::new(),
+        };
+        for place in Place::ALL {
+            let id = rng.uuid();
+            let resource = facilities::location(&id, place, directory.organization(place.source()));
+            directory.locations.push((place, id, resource));
         }
+        let mut roles = Vec::with_capacity(directory.practitioners.len());
+        for practitioner in &directory.practitioners {
+            let (source, ..) = facilities::role_of(practitioner.role);
+            let place = match source {
+                Source::Clinic => Place::ClinicOffice,
+                Source::Hospital => Place::MedicalWard,
+                Source::Specialty => Place::SpecialtyOffice,
+            };
+            roles.push(facilities::practitioner_role(
+                &rng.uuid(),
+                &practitioner.id,
+                practitioner.role,
+                directory.organization(source),
+                directory.location(place),
+            ));
+        }
+        directory.roles = roles;
+        directory
+    }
+
+    /// Organization id of an insurer.
+    pub(crate) fn payer(&self, payer: Payer) -> &str {
+        self.payers
+            .iter()
+            .find(|(p, _, _)| *p == payer)
+            .map_or("", |(_, id, _)| id.as_str())
+    }
+
+    /// Location id of a place.
+    pub(crate) fn location(&self, place: Place) -> &str {
+        self.locations
+            .iter()
+            .find(|(p, _, _)| *p == place)
+            .map_or("", |(_, id, _)| id.as_str())
     }
 
     /// Organization id of a source system.
@@ -92,12 +146,15 @@ impl Directory {
             .map_or("", |p| p.id.as_str())
     }
 
-    /// Every directory resource, organizations first.
+    /// Every directory resource, each after those it refers to.
     pub(crate) fn resources(&self) -> impl Iterator<Item = &Value> {
         self.organizations
             .iter()
             .map(|(_, _, r)| r)
+            .chain(self.payers.iter().map(|(_, _, r)| r))
+            .chain(self.locations.iter().map(|(_, _, r)| r))
             .chain(self.practitioners.iter().map(|p| &p.resource))
+            .chain(self.roles.iter())
     }
 }
 
@@ -186,5 +243,12 @@ mod tests {
         for source in Source::ALL {
             assert!(!directory.organization(source).is_empty());
         }
+        for payer in Payer::ALL {
+            assert!(!directory.payer(payer).is_empty());
+        }
+        for place in Place::ALL {
+            assert!(!directory.location(place).is_empty());
+        }
+        assert_eq!(directory.roles.len(), directory.practitioners.len());
     }
 }

@@ -111,6 +111,7 @@ impl Life<'_> {
     ) {
         let day = at.day();
         let checkup = matches!(visit, Visit::Wellness | Visit::FollowUp);
+        let mut labs: Vec<(String, Code)> = Vec::new();
         if checkup && self.has(Chronic::Diabetes, day) && self.rng.chance(0.6) {
             let value = if self.a1c_controlled {
                 self.rng.normal(6.9, 0.5)
@@ -126,6 +127,7 @@ impl Life<'_> {
                 ObsValue::Quantity(value.clamp(4.8, 14.5), "%"),
                 at,
             ));
+            labs.push((id, codes::HBA1C));
         }
         if visit == Visit::Wellness
             && self.has(Chronic::Hyperlipidemia, day)
@@ -140,6 +142,20 @@ impl Life<'_> {
                 codes::LDL,
                 ObsValue::Quantity(value, "mg/dL"),
                 at,
+            ));
+            labs.push((id, codes::LDL));
+        }
+        if let Some((_, first)) = labs.first() {
+            let code = if labs.len() == 1 {
+                *first
+            } else {
+                codes::LAB_REPORT
+            };
+            let ids: Vec<String> = labs.iter().map(|(id, _)| id.clone()).collect();
+            let id = self.rng.uuid();
+            let laboratory = self.population.directory.organization(Source::Clinic);
+            out.push(resources::diagnostic_report(
+                ctx, &id, code, &ids, at, laboratory,
             ));
         }
         if checkup && self.has(Chronic::Depression, day) && self.rng.chance(0.75) {
@@ -217,6 +233,7 @@ impl Life<'_> {
             patient: &patient,
             encounter: None,
             practitioner: &pcp,
+            zone: Source::Clinic.zone(),
         };
         let id = self.rng.uuid();
         let observation =
@@ -231,6 +248,7 @@ impl Life<'_> {
             patient: &patient,
             encounter: None,
             practitioner: &pcp,
+            zone: Source::Clinic.zone(),
         };
         let id = self.rng.uuid();
         let result = if self.rng.chance(0.05) {
@@ -246,6 +264,10 @@ impl Life<'_> {
             ObsValue::Concept(result),
             at,
         );
-        self.send(Source::Clinic, vec![observation]);
+        let report_id = self.rng.uuid();
+        let laboratory = self.population.directory.organization(Source::Clinic);
+        let report =
+            resources::diagnostic_report(&ctx, &report_id, codes::FIT, &[id], at, laboratory);
+        self.send(Source::Clinic, vec![observation, report]);
     }
 }

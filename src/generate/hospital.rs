@@ -7,6 +7,7 @@ use super::chronic::Chronic;
 use super::clock::Instant;
 use super::codes::{self, Code};
 use super::directory::Role;
+use super::facilities::Place;
 use super::life::{Event, Life, Visit};
 use super::referral;
 use super::resources::{
@@ -34,6 +35,7 @@ impl Life<'_> {
             patient: &patient,
             encounter: Some(&encounter_id),
             practitioner: &physician,
+            zone: Source::Hospital.zone(),
         };
         let end = at.plus_minutes(self.rng.range(90, 420));
         self.admitted_until = end;
@@ -76,6 +78,7 @@ impl Life<'_> {
                 end,
                 organization,
                 hospitalization: Some((None, "home")),
+                location: Some(self.population.directory.location(Place::Emergency)),
                 reasons: vec![problem[0].concept()],
                 diagnoses: vec![condition_id],
             },
@@ -96,6 +99,7 @@ impl Life<'_> {
             patient: &patient,
             encounter: Some(&encounter_id),
             practitioner: &physician,
+            zone: Source::Hospital.zone(),
         };
         let day = at.day();
         let reason: &'static [Code; 2] = if self.has(Chronic::Copd, day) && self.rng.chance(0.5) {
@@ -169,6 +173,12 @@ impl Life<'_> {
             .copied()
             .unwrap_or("home");
         let organization = self.population.directory.organization(Source::Hospital);
+        // Sepsis starts in intensive care.
+        let ward = if reason[1].code == "A41.9" {
+            Place::IntensiveCare
+        } else {
+            Place::MedicalWard
+        };
         let mut reasons = vec![reason[0].concept()];
         if readmission_depth > 0 {
             reasons.push(json!({"text": "Readmission within 30 days of discharge"}));
@@ -187,6 +197,7 @@ impl Life<'_> {
                 end: discharge,
                 organization,
                 hospitalization: Some((Some(if emergency { "emd" } else { "gp" }), disposition)),
+                location: Some(self.population.directory.location(ward)),
                 reasons,
                 diagnoses: vec![condition_id],
             },
@@ -254,6 +265,7 @@ impl Life<'_> {
             patient: &patient,
             encounter: Some(&encounter_id),
             practitioner: &consultant,
+            zone: Source::Specialty.zone(),
         };
         let end = at.plus_minutes(self.rng.range(30, 60));
         let mut out = Vec::new();
@@ -288,6 +300,7 @@ impl Life<'_> {
                 end,
                 organization,
                 hospitalization: None,
+                location: Some(self.population.directory.location(Place::SpecialtyOffice)),
                 reasons: vec![specialty.referral.concept()],
                 diagnoses: Vec::new(),
             },
@@ -315,6 +328,7 @@ impl Life<'_> {
             patient: &patient,
             encounter: Some(&encounter_id),
             practitioner: &physician,
+            zone: Source::Specialty.zone(),
         };
         let end = at.plus_minutes(self.rng.range(30, 60));
         let procedure_id = self.rng.uuid();
@@ -330,6 +344,7 @@ impl Life<'_> {
                 end,
                 organization,
                 hospitalization: None,
+                location: Some(self.population.directory.location(Place::SpecialtyOffice)),
                 reasons: vec![json!({"text": "Colorectal cancer screening"})],
                 diagnoses: Vec::new(),
             },

@@ -35,6 +35,30 @@ pub(crate) enum Event {
     Colonoscopy,
     Consult { referral: usize },
     TaskUpdate { referral: usize, state: TaskState },
+    Hospice,
+    Palliative,
+    Frailty,
+    Dialysis,
+    KidneyTransplant,
+    Pregnancy,
+    Mastectomy { side: Breast },
+    Death,
+}
+
+/// Which breast a mastectomy removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Breast {
+    Left,
+    Right,
+    Both,
+}
+
+/// A problem another source treated, for the medical home to put on its problem list at the
+/// next office visit.
+pub(crate) struct Pending {
+    pub(crate) codes: &'static [super::codes::Code],
+    pub(crate) onset: Instant,
+    pub(crate) abated: Option<Instant>,
 }
 
 /// A chronic condition the person has, and its record once the medical home has coded it.
@@ -76,7 +100,20 @@ pub(crate) struct Life<'a> {
     pub(crate) admitted_until: Instant,
     /// The latest stay's diagnosis, onset and discharge, for the medical home to reconcile.
     pub(crate) last_discharge: Option<(&'static [super::codes::Code; 2], Instant, Instant)>,
-    patients: [Option<Value>; 3],
+    /// Problems waiting to be coded by the medical home.
+    pub(crate) pending: Vec<Pending>,
+    /// Breasts removed so far: bit 1 left, bit 2 right.
+    pub(crate) mastectomies: u8,
+    pub(crate) on_dialysis: bool,
+    pub(crate) transplanted: bool,
+    /// When the person died; nothing happens to them after.
+    pub(crate) died: Option<Instant>,
+    pub(crate) patients: [Option<Value>; 3],
+    pub(crate) insurance: Vec<super::insurance::Insurance>,
+    /// Per source, which insurance periods it has recorded (bit per period).
+    pub(crate) coverage_sent: [u8; 3],
+    /// When the event being played happens.
+    now: Instant,
     batches: Vec<Batch>,
     queue: BinaryHeap<Reverse<(i64, u64)>>,
     events: Vec<Event>,
@@ -119,7 +156,8 @@ impl<'a> Life<'a> {
             .to_owned();
         Self {
             population,
-            bp_controlled: rng.chance(0.62),
+            // Around two in three hypertensives are controlled in a well-run medical home.
+            bp_controlled: rng.chance(0.72),
             a1c_controlled: rng.chance(0.65),
             flu_propensity: rng.unit(),
             rng,
@@ -134,7 +172,15 @@ impl<'a> Life<'a> {
             last_flu_season: i64::MIN,
             admitted_until: Instant(i64::MIN),
             last_discharge: None,
+            pending: Vec::new(),
+            mastectomies: 0,
+            on_dialysis: false,
+            transplanted: false,
+            died: None,
             patients: [None, None, None],
+            insurance: Vec::new(),
+            coverage_sent: [0; 3],
+            now: Instant(i64::MIN),
             batches: Vec::new(),
             queue: BinaryHeap::new(),
             events: Vec::new(),
@@ -143,6 +189,8 @@ impl<'a> Life<'a> {
 
     pub(crate) fn run(mut self, index: u64) -> PatientOutput {
         self.plan_years();
+        self.plan_life_events();
+        self.plan_insurance();
         while let Some(Reverse((minute, slot))) = self.queue.pop() {
             let at = Instant(minute);
             if at.day() > self.population.end_day {
@@ -153,6 +201,9 @@ impl<'a> Life<'a> {
             };
             let event = *event;
             self.play(event, at);
+            if self.died.is_some() {
+                break;
+            }
         }
         self.finish(index)
     }
@@ -290,8 +341,32 @@ impl<'a> Life<'a> {
         // Visits and admissions planned independently can fall inside a hospital stay; those
         // did not happen. Referral follow-ups and results still arrive.
         let in_hospital = at < self.admitted_until;
+        self.now = at;
         match event {
             Event::Office { .. } | Event::Emergency | Event::Inpatient { .. } if in_hospital => {}
+            Event::Hospice
+            | Event::Palliative
+            | Event::Frailty
+            | Event::Dialysis
+            | Event::KidneyTransplant
+            | Event::Pregnancy
+            | Event::Mastectomy { .. }
+                if in_hospital =>
+            {
+                // Planned care waits for the patient to leave hospital.
+                let day = self.admitted_until.day() + 1;
+                let at = self.office_time(day);
+                self.schedule(at, event);
+            }
+            Event::Death => self.death(at),
+            Event::Hospice => self.hospice(at),
+            Event::Palliative => self.palliative(at),
+            Event::Frailty => self.frailty(at),
+            Event::Dialysis => self.dialysis(at),
+            Event::KidneyTransplant => self.kidney_transplant(at),
+            Event::Pregnancy => self.pregnancy(at),
+            Event::Mastectomy { side } => self.mastectomy(side, at),
+            Event::Mammogram if self.mastectomies == 3 => {}
             Event::Office { visit, refer } => self.office_visit(visit, refer, at),
             Event::Emergency => self.emergency_visit(at),
             Event::Inpatient { readmission_depth } => self.inpatient_stay(at, readmission_depth),
@@ -303,26 +378,30 @@ impl<'a> Life<'a> {
         }
     }
 
+    /// The Patient record a source holds, registering the person there first if need be.
+    pub(crate) fn patient_record(&mut self, source: Source) -> Option<&mut Value> {
+        let slot = source as usize;
+        if self.patients.get(slot).is_some_and(Option::is_none) {
+            let registration = self.person.registration(source)?;
+            let organization = self.population.directory.organization(source);
+            let gp = (source == Source::Clinic).then_some(self.pcp.as_str());
+            let patient = self.person.patient(registration, organization, gp);
+            if let Some(cached) = self.patients.get_mut(slot) {
+                *cached = Some(patient);
+            }
+        }
+        self.patients.get_mut(slot).and_then(Option::as_mut)
+    }
+
     /// Queues what one source sends, with that source's Patient first.
     pub(crate) fn send(&mut self, source: Source, resources: Vec<Value>) {
-        let slot = source as usize;
-        let patient = match self.patients.get(slot).and_then(Option::as_ref) {
-            Some(patient) => patient.clone(),
-            None => {
-                let Some(registration) = self.person.registration(source) else {
-                    return;
-                };
-                let organization = self.population.directory.organization(source);
-                let gp = (source == Source::Clinic).then_some(self.pcp.as_str());
-                let patient = self.person.patient(registration, organization, gp);
-                if let Some(cached) = self.patients.get_mut(slot) {
-                    *cached = Some(patient.clone());
-                }
-                patient
-            }
+        let Some(patient) = self.patient_record(source).map(|p| p.clone()) else {
+            return;
         };
-        let mut all = Vec::with_capacity(resources.len() + 1);
+        let coverage = self.coverage_due(source, self.now.day());
+        let mut all = Vec::with_capacity(resources.len() + coverage.len() + 1);
         all.push(patient);
+        all.extend(coverage);
         all.extend(resources);
         self.batches.push(Batch {
             source,

@@ -16,8 +16,12 @@ mod cli;
 mod clock;
 mod codes;
 mod directory;
+mod exclusion_codes;
+mod exclusions;
+mod facilities;
 mod findings;
 mod hospital;
+mod insurance;
 mod life;
 mod names;
 mod output;
@@ -49,6 +53,86 @@ pub struct Config {
     pub years: u32,
     /// Chance that an inpatient stay is followed by a readmission within 30 days.
     pub readmission_rate: f64,
+    /// Life events that take people out of measure denominators, and deaths.
+    pub events: EventRates,
+}
+
+/// How often the life events happen that eCQMs exclude people for. Each exclusion rate is the
+/// chance that an eligible person (by age and sex at the end of the simulation) has the event
+/// once in the simulated years.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EventRates {
+    /// Hospice admission, 65 and older (in the last two years, so measures see it).
+    pub hospice: f64,
+    /// Palliative care consultation, 65 and older (last two years).
+    pub palliative: f64,
+    /// An advanced illness with frailty (wheelchair dependence), 66 and older (last two years).
+    pub frailty: f64,
+    /// End-stage renal disease on dialysis, adults with hypertension or diabetes; some go on
+    /// to a kidney transplant.
+    pub renal: f64,
+    /// Pregnancy, women 18 to 44.
+    pub pregnancy: f64,
+    /// Mastectomy of both breasts (at once, or one side then the other), women 40 and older;
+    /// some before the simulated years, known from the history the medical home records.
+    pub mastectomy: f64,
+    /// Multiplier of US yearly mortality by age; 0 means nobody dies.
+    pub mortality: f64,
+}
+
+impl Default for EventRates {
+    fn default() -> Self {
+        Self {
+            hospice: 0.04,
+            palliative: 0.04,
+            frailty: 0.12,
+            renal: 0.04,
+            pregnancy: 0.12,
+            mastectomy: 0.04,
+            mortality: 1.0,
+        }
+    }
+}
+
+impl EventRates {
+    /// Every exclusion rate multiplied by `factor` (capped at 1); mortality unchanged.
+    pub fn scaled(self, factor: f64) -> Self {
+        let scale = |rate: f64| (rate * factor).clamp(0.0, 1.0);
+        Self {
+            hospice: scale(self.hospice),
+            palliative: scale(self.palliative),
+            frailty: scale(self.frailty),
+            renal: scale(self.renal),
+            pregnancy: scale(self.pregnancy),
+            mastectomy: scale(self.mastectomy),
+            mortality: self.mortality,
+        }
+    }
+
+    fn check(&self) -> Result<(), GenerateError> {
+        let rates = [
+            ("hospice", self.hospice),
+            ("palliative", self.palliative),
+            ("frailty", self.frailty),
+            ("renal", self.renal),
+            ("pregnancy", self.pregnancy),
+            ("mastectomy", self.mastectomy),
+        ];
+        for (name, rate) in rates {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(GenerateError::Config(format!(
+                    "{name} rate must be between 0 and 1, not {rate}"
+                )));
+            }
+        }
+        if !(0.0..=20.0).contains(&self.mortality) {
+            return Err(GenerateError::Config(format!(
+                "mortality multiplier must be between 0 and 20, not {}",
+                self.mortality
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl Default for Config {
@@ -60,6 +144,7 @@ impl Default for Config {
             end_year: 2025,
             years: 5,
             readmission_rate: 0.15,
+            events: EventRates::default(),
         }
     }
 }
@@ -112,6 +197,15 @@ impl Source {
             Self::Clinic => "https://ehr.hearthside-fm.example.org/fhir/sid/mrn",
             Self::Hospital => "urn:oid:2.16.840.1.113883.3.7204.1.1",
             Self::Specialty => "https://lakeshore-specialty.example.org/patient-id",
+        }
+    }
+
+    /// The zone the source's system writes times in: the specialty group's is across the
+    /// state line, an hour behind.
+    pub(crate) const fn zone(self) -> clock::Zone {
+        match self {
+            Self::Clinic | Self::Hospital => clock::Zone::Eastern,
+            Self::Specialty => clock::Zone::Central,
         }
     }
 
@@ -195,6 +289,7 @@ impl Population {
                 config.readmission_rate
             )));
         }
+        config.events.check()?;
         let end_year = i64::from(config.end_year);
         Ok(Self {
             directory: directory::Directory::new(config.seed),

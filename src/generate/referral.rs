@@ -4,9 +4,14 @@
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use super::clock::Instant;
+use super::clock::{Instant, Zone};
 use super::codes::{simple, Specialty};
 use super::resources::reference;
+use super::Source;
+
+/// The order and its Task are the medical home's; the note is the specialty practice's.
+const CLINIC: Zone = Source::Clinic.zone();
+const SPECIALTY: Zone = Source::Specialty.zone();
 
 /// Where a referral's Task stands, in the order the Task state machine allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +79,7 @@ pub(crate) fn service_request(referral: &Referral<'_>, state: TaskState) -> Valu
         "code": referral.specialty.referral.concept(),
         "subject": reference("Patient", referral.patient),
         "encounter": reference("Encounter", referral.encounter),
-        "authoredOn": referral.authored.to_fhir(),
+        "authoredOn": referral.authored.to_fhir(CLINIC),
         "requester": reference("Practitioner", referral.requester),
         "performer": [reference("Practitioner", referral.consultant)],
     });
@@ -106,8 +111,8 @@ pub(crate) fn task(
         "description": format!("Obtain {} consultant report", referral.specialty.name),
         "focus": reference("ServiceRequest", referral.request_id),
         "for": reference("Patient", referral.patient),
-        "authoredOn": referral.authored.to_fhir(),
-        "lastModified": now.to_fhir(),
+        "authoredOn": referral.authored.to_fhir(CLINIC),
+        "lastModified": now.to_fhir(CLINIC),
         "requester": reference("Practitioner", referral.requester),
         "owner": reference("Practitioner", referral.consultant),
     });
@@ -119,7 +124,7 @@ pub(crate) fn task(
         TaskState::Completed => {
             object.insert(
                 "executionPeriod".into(),
-                json!({"start": referral.authored.to_fhir(), "end": now.to_fhir()}),
+                json!({"start": referral.authored.to_fhir(CLINIC), "end": now.to_fhir(CLINIC)}),
             );
         }
         TaskState::Rejected | TaskState::Cancelled => {
@@ -131,7 +136,7 @@ pub(crate) fn task(
         TaskState::Accepted | TaskState::InProgress => {
             object.insert(
                 "executionPeriod".into(),
-                json!({"start": referral.authored.to_fhir()}),
+                json!({"start": referral.authored.to_fhir(CLINIC)}),
             );
         }
     }
@@ -168,15 +173,15 @@ pub(crate) fn consult_note(
         "type": specialty.report.concept(),
         "category": [simple("http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category", "clinical-note", "Clinical Note")],
         "subject": reference("Patient", patient),
-        "date": at.to_fhir(),
+        "date": at.to_fhir(SPECIALTY),
         "author": [reference("Practitioner", consultant)],
         "content": [{"attachment": {
             "contentType": "text/plain",
             "language": "en-US",
             "data": base64::engine::general_purpose::STANDARD.encode(text),
             "title": specialty.report.display,
-            "creation": at.to_fhir(),
+            "creation": at.to_fhir(SPECIALTY),
         }}],
-        "context": {"encounter": [reference("Encounter", encounter)], "period": {"start": at.to_fhir()}},
+        "context": {"encounter": [reference("Encounter", encounter)], "period": {"start": at.to_fhir(SPECIALTY)}},
     })
 }

@@ -73,7 +73,7 @@ impl Life<'_> {
         self.referrals.push(state);
 
         let accepted = at.plus_days(self.rng.range(1, 7));
-        match self.rng.weighted(&[0.45, 0.22, 0.15, 0.09, 0.09]) {
+        match self.rng.weighted(&[0.55, 0.15, 0.12, 0.09, 0.09]) {
             // Seen, with (0) or without (1) the report coming back.
             outcome @ (0 | 1) => {
                 let consult = accepted.plus_days(self.rng.range(7, 45));

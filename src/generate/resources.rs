@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::clock::Instant;
+use super::clock::{Instant, Zone};
 use super::codes::{self, concept_of, simple, Code, OBS_CATEGORY, UCUM};
 
 pub(crate) fn reference(resource_type: &str, id: &str) -> Value {
@@ -15,6 +15,8 @@ pub(crate) struct Context<'a> {
     pub(crate) patient: &'a str,
     pub(crate) encounter: Option<&'a str>,
     pub(crate) practitioner: &'a str,
+    /// The zone the sending system writes times in.
+    pub(crate) zone: Zone,
 }
 
 impl Context<'_> {
@@ -33,6 +35,7 @@ pub(crate) enum EncounterClass {
     Ambulatory,
     Emergency,
     Inpatient,
+    HomeHealth,
 }
 
 impl EncounterClass {
@@ -41,6 +44,7 @@ impl EncounterClass {
             Self::Ambulatory => ("AMB", "ambulatory"),
             Self::Emergency => ("EMER", "emergency"),
             Self::Inpatient => ("IMP", "inpatient encounter"),
+            Self::HomeHealth => ("HH", "home health"),
         };
         json!({"system": codes::ACT_CODE, "code": code, "display": display})
     }
@@ -55,6 +59,8 @@ pub(crate) struct EncounterSpec<'a> {
     pub(crate) organization: &'a str,
     /// `admitSource` code and `dischargeDisposition` code, for hospital stays and ED visits.
     pub(crate) hospitalization: Option<(Option<&'a str>, &'a str)>,
+    /// Location id where the encounter took place.
+    pub(crate) location: Option<&'a str>,
     pub(crate) reasons: Vec<Value>,
     /// Condition ids diagnosed or addressed at this encounter.
     pub(crate) diagnoses: Vec<String>,
@@ -77,14 +83,24 @@ pub(crate) fn encounter(ctx: &Context<'_>, spec: EncounterSpec<'_>) -> Value {
         "participant": [{
             "type": [simple("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", participant_type.0, participant_type.1)],
             "individual": reference("Practitioner", ctx.practitioner),
-            "period": {"start": spec.start.to_fhir(), "end": spec.end.to_fhir()},
+            "period": {"start": spec.start.to_fhir(ctx.zone), "end": spec.end.to_fhir(ctx.zone)},
         }],
-        "period": {"start": spec.start.to_fhir(), "end": spec.end.to_fhir()},
+        "period": {"start": spec.start.to_fhir(ctx.zone), "end": spec.end.to_fhir(ctx.zone)},
         "serviceProvider": reference("Organization", spec.organization),
     });
     let Some(object) = encounter.as_object_mut() else {
         return encounter;
     };
+    if let Some(location) = spec.location {
+        object.insert(
+            "location".into(),
+            json!([{
+                "location": reference("Location", location),
+                "status": "completed",
+                "period": {"start": spec.start.to_fhir(ctx.zone), "end": spec.end.to_fhir(ctx.zone)},
+            }]),
+        );
+    }
     if !spec.reasons.is_empty() {
         object.insert("reasonCode".into(), Value::Array(spec.reasons));
     }
@@ -122,7 +138,7 @@ pub(crate) fn encounter(ctx: &Context<'_>, spec: EncounterSpec<'_>) -> Value {
 
 pub(crate) struct ConditionSpec<'a> {
     pub(crate) id: &'a str,
-    pub(crate) codes: &'a [Code; 2],
+    pub(crate) codes: &'a [Code],
     /// `problem-list-item` for chronic problems, `encounter-diagnosis` for acute ones.
     pub(crate) category: &'a str,
     pub(crate) onset: Instant,
@@ -147,15 +163,15 @@ pub(crate) fn condition(ctx: &Context<'_>, spec: ConditionSpec<'_>) -> Value {
         "clinicalStatus": simple("http://terminology.hl7.org/CodeSystem/condition-clinical", clinical, clinical),
         "verificationStatus": simple("http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed", "Confirmed"),
         "category": [simple("http://terminology.hl7.org/CodeSystem/condition-category", spec.category, category_display)],
-        "code": concept_of(spec.codes, spec.codes[0].display),
+        "code": concept_of(spec.codes, spec.codes.first().map_or("", |c| c.display)),
         "subject": ctx.subject(),
-        "onsetDateTime": spec.onset.to_fhir(),
-        "recordedDate": spec.recorded.to_fhir(),
+        "onsetDateTime": spec.onset.to_fhir(ctx.zone),
+        "recordedDate": spec.recorded.to_fhir(ctx.zone),
         "recorder": reference("Practitioner", ctx.practitioner),
     });
     ctx.insert_encounter(&mut condition);
     if let (Some(abated), Some(object)) = (spec.abated, condition.as_object_mut()) {
-        object.insert("abatementDateTime".into(), json!(abated.to_fhir()));
+        object.insert("abatementDateTime".into(), json!(abated.to_fhir(ctx.zone)));
     }
     condition
 }
@@ -184,8 +200,8 @@ pub(crate) fn observation(
         "category": [simple(OBS_CATEGORY, category, category)],
         "code": code.concept(),
         "subject": ctx.subject(),
-        "effectiveDateTime": effective.to_fhir(),
-        "issued": effective.plus_minutes(30).to_fhir(),
+        "effectiveDateTime": effective.to_fhir(ctx.zone),
+        "issued": effective.plus_minutes(30).to_fhir(ctx.zone),
         "performer": [reference("Practitioner", ctx.practitioner)],
     });
     ctx.insert_encounter(&mut observation);
@@ -239,7 +255,7 @@ pub(crate) fn medication_request(ctx: &Context<'_>, spec: MedicationSpec<'_>) ->
         "intent": "order",
         "medicationCodeableConcept": spec.medication.concept(),
         "subject": ctx.subject(),
-        "authoredOn": spec.authored.to_fhir(),
+        "authoredOn": spec.authored.to_fhir(ctx.zone),
         "requester": reference("Practitioner", ctx.practitioner),
         "dosageInstruction": [{"text": spec.dosage}],
     });
@@ -266,7 +282,7 @@ pub(crate) fn immunization(
         "status": "completed",
         "vaccineCode": vaccine.concept(),
         "patient": ctx.subject(),
-        "occurrenceDateTime": at.to_fhir(),
+        "occurrenceDateTime": at.to_fhir(ctx.zone),
         "primarySource": true,
         "lotNumber": lot,
         "performer": [{"actor": reference("Practitioner", ctx.practitioner)}],
@@ -289,9 +305,60 @@ pub(crate) fn procedure(
         "status": "completed",
         "code": concept_of(codes, text),
         "subject": ctx.subject(),
-        "performedPeriod": {"start": start.to_fhir(), "end": end.to_fhir()},
+        "performedPeriod": {"start": start.to_fhir(ctx.zone), "end": end.to_fhir(ctx.zone)},
         "performer": [{"actor": reference("Practitioner", ctx.practitioner)}],
     });
     ctx.insert_encounter(&mut procedure);
     procedure
+}
+
+/// An order for a device, e.g. a wheelchair.
+pub(crate) fn device_request(
+    ctx: &Context<'_>,
+    id: &str,
+    device: Code,
+    authored: Instant,
+) -> Value {
+    let mut request = json!({
+        "resourceType": "DeviceRequest",
+        "id": id,
+        "status": "active",
+        "intent": "order",
+        "codeCodeableConcept": device.concept(),
+        "subject": ctx.subject(),
+        "authoredOn": authored.to_fhir(ctx.zone),
+        "requester": reference("Practitioner", ctx.practitioner),
+    });
+    ctx.insert_encounter(&mut request);
+    request
+}
+
+/// The laboratory's report of one or more results: `results` are Observation ids.
+pub(crate) fn diagnostic_report(
+    ctx: &Context<'_>,
+    id: &str,
+    code: Code,
+    results: &[String],
+    effective: Instant,
+    laboratory: &str,
+) -> Value {
+    let results: Vec<Value> = results
+        .iter()
+        .map(|r| reference("Observation", r))
+        .collect();
+    let mut report = json!({
+        "resourceType": "DiagnosticReport",
+        "id": id,
+        "status": "final",
+        "category": [simple("http://terminology.hl7.org/CodeSystem/v2-0074", "LAB", "Laboratory")],
+        "code": code.concept(),
+        "subject": ctx.subject(),
+        "effectiveDateTime": effective.to_fhir(ctx.zone),
+        "issued": effective.plus_minutes(30).to_fhir(ctx.zone),
+        "performer": [reference("Organization", laboratory)],
+        "resultsInterpreter": [reference("Practitioner", ctx.practitioner)],
+        "result": results,
+    });
+    ctx.insert_encounter(&mut report);
+    report
 }

@@ -8,6 +8,7 @@ use super::chronic::Chronic;
 use super::clock::Instant;
 use super::codes::{self, Code};
 use super::directory::Role;
+use super::facilities::Place;
 use super::life::{Life, Visit};
 use super::resources::{
     self, ConditionSpec, Context, EncounterClass, EncounterSpec, MedicationSpec, ObsValue,
@@ -33,11 +34,13 @@ impl Life<'_> {
             patient: &patient,
             encounter: Some(&encounter_id),
             practitioner: &clinician,
+            zone: Source::Clinic.zone(),
         };
         let mut out = Vec::new();
         let mut diagnoses = Vec::new();
 
         self.record_new_chronic(&ctx, at, &mut out, &mut diagnoses);
+        self.record_pending(&ctx, at, &mut out, &mut diagnoses);
         if matches!(visit, Visit::FollowUp | Visit::PostDischarge) {
             diagnoses.extend(self.chronic.iter().filter_map(|c| c.condition_id.clone()));
             diagnoses.dedup();
@@ -116,6 +119,7 @@ impl Life<'_> {
                 end,
                 organization,
                 hospitalization: None,
+                location: Some(self.population.directory.location(Place::ClinicOffice)),
                 reasons,
                 diagnoses,
             },
