@@ -20,7 +20,7 @@ struct Person {
 }
 
 /// What the reads will ask for: `Type/id` of some Patients and Observations.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Targets {
     pub patients: Vec<String>,
     pub observations: Vec<String>,

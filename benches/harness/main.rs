@@ -3,12 +3,15 @@
 //! peak RSS, database size, cold start, generation speed and the machine it ran on.
 //!
 //! `cargo bench --bench harness` (SQLite in a temporary directory), or
-//! with `HEARTH_BENCH_DATABASE_URL=postgres://…` pointing at an empty PostgreSQL database.
-//! Knobs: `HEARTH_BENCH_PATIENTS` (1000), `HEARTH_BENCH_CONCURRENCY` (8),
-//! `HEARTH_BENCH_READS` (20000). Server settings (e.g. `HEARTH_SQLITE_SYNCHRONOUS`,
-//! `HEARTH_POOL_SIZE`) pass through the environment to the server.
+//! with `HEARTH_BENCH_DATABASE_URL=postgres://…` (an empty PostgreSQL database) or `sqlite:PATH`.
+//! Knobs: `HEARTH_BENCH_PATIENTS` (1000), `HEARTH_BENCH_CONCURRENCY` (8, ingest),
+//! `HEARTH_BENCH_READ_CONCURRENCY` (16), `HEARTH_BENCH_READS` (20000), `HEARTH_BENCH_LOAD`
+//! (`http`: transaction Bundles over HTTP; `import`: `hearth import` of NDJSON before the server
+//! starts; `none`: the database is already loaded). Server settings (e.g.
+//! `HEARTH_SQLITE_SYNCHRONOUS`, `HEARTH_POOL_SIZE`) pass through the environment to the server.
 
 mod load;
+mod preload;
 mod reads;
 mod server;
 
@@ -45,12 +48,19 @@ async fn main() -> anyhow::Result<()> {
     // `cargo bench` passes `--bench`; this harness takes its knobs from the environment.
     let patients = knob("HEARTH_BENCH_PATIENTS", 1000)?;
     let concurrency = usize::try_from(knob("HEARTH_BENCH_CONCURRENCY", 8)?)?;
+    let read_concurrency = usize::try_from(knob("HEARTH_BENCH_READ_CONCURRENCY", 16)?)?;
     let reads = usize::try_from(knob("HEARTH_BENCH_READS", 20_000)?)?;
+    let mode = std::env::var("HEARTH_BENCH_LOAD").unwrap_or_else(|_| "http".into());
     let machine = Machine::read();
     let load_before = server::load_average();
     let database = Database::from_env()?;
     let client = reqwest::Client::new();
 
+    let imported = match mode.as_str() {
+        "import" => Some(preload::import(&database.url(), patients)?),
+        "http" | "none" => None,
+        other => anyhow::bail!("HEARTH_BENCH_LOAD must be http, import or none, not {other:?}"),
+    };
     let server = Server::start(&database.url(), &client).await?;
     let (idle_rss, _) = server.rss_mib();
     // For attaching a profiler (`perf record -p PID`) while the bench runs.
@@ -63,20 +73,29 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     let kinds = reads::kinds(&capabilities);
 
-    let progress = bar(patients, "ingest");
-    let ingest = load::run(&client, &server.base, patients, concurrency, &progress).await?;
-    progress.finish_and_clear();
+    let ingest = if mode == "http" {
+        let progress = bar(patients, "ingest");
+        let ingest = load::run(&client, &server.base, patients, concurrency, &progress).await?;
+        progress.finish_and_clear();
+        Some(ingest)
+    } else {
+        None
+    };
     let (_, ingest_peak) = server.rss_mib();
     let size = database.size_bytes().await?;
+    let targets = match &ingest {
+        Some(ingest) => ingest.targets.clone(),
+        None => preload::targets(&client, &server.base, 20_000).await?,
+    };
 
     let progress = bar(reads as u64, "reads");
     let read = reads::run(
         &client,
         &server.base,
-        ingest.targets,
+        targets,
         &kinds,
         reads,
-        concurrency,
+        read_concurrency,
         &progress,
     )
     .await?;
@@ -99,26 +118,37 @@ async fn main() -> anyhow::Result<()> {
         "| cold start | {:.0} ms (spawn to /readyz) |",
         server.cold_start.as_secs_f64() * 1e3
     );
-    println!(
-        "| generation | {} persons in {:.1} s on one thread = {:.0} persons/s, {:.0} resources/s |",
-        ingest.persons,
-        ingest.generation.as_secs_f64(),
-        ingest.persons as f64 / seconds(ingest.generation),
-        ingest.resources as f64 / seconds(ingest.generation)
-    );
-    println!(
-        "| ingest | {} resources in {} transaction bundles ({:.0} MiB) in {:.1} s, concurrency {concurrency} |",
-        ingest.resources,
-        ingest.bundles,
-        ingest.bytes as f64 / (1024.0 * 1024.0),
-        ingest.elapsed.as_secs_f64()
-    );
-    println!(
-        "| ingest throughput | **{:.0} resources/s** ({:.0} bundles/s, {:.1} persons/s) |",
-        ingest.resources as f64 / seconds(ingest.elapsed),
-        ingest.bundles as f64 / seconds(ingest.elapsed),
-        ingest.persons as f64 / seconds(ingest.elapsed)
-    );
+    if let Some(ingest) = &ingest {
+        println!(
+            "| generation | {} persons in {:.1} s on one thread = {:.0} persons/s, {:.0} resources/s |",
+            ingest.persons,
+            ingest.generation.as_secs_f64(),
+            ingest.persons as f64 / seconds(ingest.generation),
+            ingest.resources as f64 / seconds(ingest.generation)
+        );
+        println!(
+            "| ingest | {} resources in {} transaction bundles ({:.0} MiB) in {:.1} s, concurrency {concurrency} |",
+            ingest.resources,
+            ingest.bundles,
+            ingest.bytes as f64 / (1024.0 * 1024.0),
+            ingest.elapsed.as_secs_f64()
+        );
+        println!(
+            "| ingest throughput | **{:.0} resources/s** ({:.0} bundles/s, {:.1} persons/s) |",
+            ingest.resources as f64 / seconds(ingest.elapsed),
+            ingest.bundles as f64 / seconds(ingest.elapsed),
+            ingest.persons as f64 / seconds(ingest.elapsed)
+        );
+    }
+    if let Some(import) = &imported {
+        println!(
+            "| import (`hearth import`, 1,000 per transaction) | {} persons, {} resources in {:.1} s = **{:.0} resources/s** |",
+            import.persons,
+            import.resources,
+            import.elapsed.as_secs_f64(),
+            import.resources as f64 / seconds(import.elapsed)
+        );
+    }
     println!(
         "| database size | {:.1} MiB after ingest |",
         size as f64 / (1024.0 * 1024.0)
@@ -127,7 +157,7 @@ async fn main() -> anyhow::Result<()> {
         "| server RSS | idle {idle_rss} MiB, peak during ingest {ingest_peak} MiB, peak overall {peak_rss} MiB |"
     );
     println!(
-        "| reads | {} in {:.1} s = {:.0}/s, concurrency {concurrency} |",
+        "| reads | {} in {:.1} s = {:.0}/s, concurrency {read_concurrency} |",
         read.total,
         read.elapsed.as_secs_f64(),
         read.total as f64 / seconds(read.elapsed)
@@ -135,7 +165,10 @@ async fn main() -> anyhow::Result<()> {
     println!();
     println!("| request | count | p50 ms | p95 ms | p99 ms | max ms |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
-    let mut rows = vec![("transaction bundle", &ingest.latency)];
+    let mut rows: Vec<(&str, &Histogram<u64>)> = Vec::new();
+    if let Some(ingest) = &ingest {
+        rows.push(("transaction bundle", &ingest.latency));
+    }
     rows.extend(read.latency.iter().map(|(kind, h)| (kind.label(), h)));
     for (label, h) in rows {
         println!(
@@ -147,6 +180,13 @@ async fn main() -> anyhow::Result<()> {
             h.max() as f64 / 1000.0
         );
     }
+    let scoped = read
+        .latency
+        .iter()
+        .filter(|(kind, _)| kind.patient_scoped() && kind.label().starts_with("search"))
+        .map(|(_, h)| ms(h, 0.99))
+        .fold(0.0_f64, f64::max);
+    println!("\nworst p99 of the patient-scoped searches: {scoped:.2} ms");
     if !kinds.iter().any(|k| k.label().starts_with("search")) {
         println!("\n(search not run: the CapabilityStatement does not claim it)");
     }

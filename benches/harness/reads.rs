@@ -23,7 +23,51 @@ pub enum Kind {
     History,
     SearchObservationsBySubject,
     SearchPatientsByFamily,
+    /// A portal's vital-signs view: one patient's blood pressures since a date.
+    SearchBloodPressures,
+    /// A care team's encounter list for one patient.
+    SearchEncounters,
+    /// A patient portal's care plans.
+    SearchActiveCarePlans,
+    /// The problem list.
+    SearchActiveConditions,
+    /// A sync client's page of recent changes.
+    SyncRecentObservations,
+    /// One page of a patient's whole record.
+    Everything,
 }
+
+/// Each kind with the search parameters the server must claim for it to run.
+const SEARCHES: [(Kind, &str, &[&str]); 8] = [
+    (
+        Kind::SearchObservationsBySubject,
+        "Observation",
+        &["subject"],
+    ),
+    (Kind::SearchPatientsByFamily, "Patient", &["family"]),
+    (
+        Kind::SearchBloodPressures,
+        "Observation",
+        &["patient", "code", "date"],
+    ),
+    (Kind::SearchEncounters, "Encounter", &["patient", "date"]),
+    (
+        Kind::SearchActiveCarePlans,
+        "CarePlan",
+        &["patient", "status"],
+    ),
+    (
+        Kind::SearchActiveConditions,
+        "Condition",
+        &["patient", "clinical-status"],
+    ),
+    (
+        Kind::SyncRecentObservations,
+        "Observation",
+        &["_lastUpdated"],
+    ),
+    (Kind::Everything, "Patient", &[]),
+];
 
 impl Kind {
     pub fn label(self) -> &'static str {
@@ -34,12 +78,27 @@ impl Kind {
             Kind::History => "history Patient",
             Kind::SearchObservationsBySubject => "search Observation?subject",
             Kind::SearchPatientsByFamily => "search Patient?family",
+            Kind::SearchBloodPressures => "search Observation?patient&code&date",
+            Kind::SearchEncounters => "search Encounter?patient&date",
+            Kind::SearchActiveCarePlans => "search CarePlan?patient&status",
+            Kind::SearchActiveConditions => "search Condition?patient&clinical-status",
+            Kind::SyncRecentObservations => "sync Observation?_lastUpdated&_count=50",
+            Kind::Everything => "Patient/$everything?_count=50",
         }
+    }
+
+    /// Whether the kind is a query scoped to one patient (the 10 ms p99 goal).
+    pub fn patient_scoped(self) -> bool {
+        !matches!(
+            self,
+            Kind::SearchPatientsByFamily | Kind::SyncRecentObservations
+        )
     }
 
     fn path(self, targets: &Targets, n: usize) -> String {
         let patient = &targets.patients[n % targets.patients.len()];
         let observation = &targets.observations[n % targets.observations.len()];
+        let id = patient.trim_start_matches("Patient/");
         match self {
             Kind::ReadPatient => patient.clone(),
             Kind::ReadObservation => observation.clone(),
@@ -50,6 +109,23 @@ impl Kind {
                 const FAMILIES: [&str; 4] = ["Smith", "Johnson", "Garcia", "Nguyen"];
                 format!("Patient?family={}", FAMILIES[n % FAMILIES.len()])
             }
+            Kind::SearchBloodPressures => format!(
+                "Observation?patient={id}&code=http://loinc.org|85354-9&date=ge2023-01-01"
+            ),
+            Kind::SearchEncounters => format!("Encounter?patient={id}&date=ge2023-01-01"),
+            Kind::SearchActiveCarePlans => format!("CarePlan?patient={id}&status=active"),
+            Kind::SearchActiveConditions => format!(
+                "Condition?patient={id}&clinical-status=http://terminology.hl7.org/CodeSystem/condition-clinical|active"
+            ),
+            Kind::SyncRecentObservations => {
+                // Pages of changes since a moment spread over the last day.
+                let since = time::OffsetDateTime::now_utc() - time::Duration::minutes((n % 1440) as i64);
+                let since = since
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default();
+                format!("Observation?_lastUpdated=gt{}&_count=50", since.replace('+', "%2B"))
+            }
+            Kind::Everything => format!("{patient}/$everything?_count=50"),
         }
     }
 }
@@ -62,11 +138,13 @@ pub fn kinds(capabilities: &Value) -> Vec<Kind> {
         Kind::Vread,
         Kind::History,
     ];
-    if hearth::demo::supports_search(capabilities, "Observation", "subject") {
-        kinds.push(Kind::SearchObservationsBySubject);
-    }
-    if hearth::demo::supports_search(capabilities, "Patient", "family") {
-        kinds.push(Kind::SearchPatientsByFamily);
+    for (kind, resource_type, parameters) in SEARCHES {
+        if parameters
+            .iter()
+            .all(|p| hearth::demo::supports_search(capabilities, resource_type, p))
+        {
+            kinds.push(kind);
+        }
     }
     kinds
 }

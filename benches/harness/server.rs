@@ -116,11 +116,12 @@ pub fn load_average() -> String {
 }
 
 /// The database the server uses: a SQLite file in a temporary directory unless
-/// `HEARTH_BENCH_DATABASE_URL` names a PostgreSQL database (which should be empty).
+/// `HEARTH_BENCH_DATABASE_URL` names a PostgreSQL database or a SQLite file (empty, or already
+/// loaded when `HEARTH_BENCH_LOAD=none`).
 pub enum Database {
     Sqlite {
         path: PathBuf,
-        _dir: tempfile::TempDir,
+        _dir: Option<tempfile::TempDir>,
     },
     Postgres {
         url: String,
@@ -131,12 +132,18 @@ impl Database {
     pub fn from_env() -> anyhow::Result<Database> {
         match std::env::var("HEARTH_BENCH_DATABASE_URL") {
             Ok(url) if url.starts_with("postgres") => Ok(Database::Postgres { url }),
-            Ok(url) if !url.is_empty() => bail!("HEARTH_BENCH_DATABASE_URL must be postgres://…"),
+            Ok(url) if url.starts_with("sqlite:") => Ok(Database::Sqlite {
+                path: PathBuf::from(url.trim_start_matches("sqlite:").trim_start_matches("//")),
+                _dir: None,
+            }),
+            Ok(url) if !url.is_empty() => {
+                bail!("HEARTH_BENCH_DATABASE_URL must be postgres://… or sqlite:PATH")
+            }
             _ => {
                 let dir = tempfile::tempdir().context("temporary directory")?;
                 Ok(Database::Sqlite {
                     path: dir.path().join("bench.db"),
-                    _dir: dir,
+                    _dir: Some(dir),
                 })
             }
         }
