@@ -4,6 +4,8 @@
 //! background, and a page rewritten by many commits in between is copied once. Durability is
 //! unchanged: a commit is durable once it is in the WAL.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::SqlitePool;
@@ -12,10 +14,21 @@ use tokio::task::JoinHandle;
 /// How often the WAL is copied back. Longer means fewer copies of hot pages but a longer WAL
 /// for readers to consult.
 const INTERVAL: Duration = Duration::from_millis(500);
-/// WAL length (pages) past which the checkpointer briefly holds off writers so the WAL can start
-/// over. A PASSIVE checkpoint never ends with the WAL reset while commits keep arriving, so
-/// without this the file would grow for as long as writes do.
+/// WAL length (pages) past which the writer is asked to restart the WAL between two commits. A
+/// PASSIVE checkpoint never ends with the WAL reset while commits keep arriving, so without this
+/// the file would grow for as long as writes do. Only the writer can do it without racing
+/// itself for the write lock.
 const RESTART_PAGES: i64 = 16_384;
+
+/// Set by the checkpointer when the WAL is long; taken by the writer between commits.
+#[derive(Clone, Default)]
+pub(super) struct RestartWanted(Arc<AtomicBool>);
+
+impl RestartWanted {
+    pub fn take(&self) -> bool {
+        self.0.swap(false, Ordering::AcqRel)
+    }
+}
 
 pub(super) struct Checkpointer {
     task: JoinHandle<()>,
@@ -23,7 +36,7 @@ pub(super) struct Checkpointer {
 
 impl Checkpointer {
     /// Starts checkpointing `pool` (one read-write connection) every [`INTERVAL`].
-    pub fn start(pool: SqlitePool) -> Checkpointer {
+    pub fn start(pool: SqlitePool, restart: RestartWanted) -> Checkpointer {
         let task = tokio::spawn(async move {
             let mut ticks = tokio::time::interval(INTERVAL);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -31,8 +44,12 @@ impl Checkpointer {
                 ticks.tick().await;
                 // PASSIVE never waits for the writer or for readers; what it cannot copy now it
                 // copies at a later tick. Failures are retried the same way.
-                if let Err(error) = checkpoint(&pool).await {
-                    tracing::warn!(error = %error, "a WAL checkpoint failed; retrying later");
+                match checkpoint(&pool).await {
+                    Ok(pages) if pages > RESTART_PAGES => restart.0.store(true, Ordering::Release),
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(error = %error, "a WAL checkpoint failed; retrying later")
+                    }
                 }
             }
         });
@@ -44,16 +61,30 @@ impl Checkpointer {
     }
 }
 
-async fn checkpoint(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+/// Copies what it can of the WAL back; returns the WAL's length in pages.
+async fn checkpoint(pool: &SqlitePool) -> Result<i64, sqlx::Error> {
     // (busy, pages in the WAL, pages copied back)
     let (_, pages, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
         .fetch_one(pool)
         .await?;
-    if pages > RESTART_PAGES {
-        // Most pages were copied by the PASSIVE pass, so writers wait only for the rest.
-        sqlx::query("PRAGMA wal_checkpoint(RESTART)")
-            .execute(pool)
-            .await?;
+    Ok(pages)
+}
+
+/// Run by the writer between commits: copies the rest of the WAL and lets the next commit start
+/// it over (and cut it back to `journal_size_limit`). Waits for readers at most briefly; if one
+/// holds an old snapshot the restart is left for a later request.
+pub(super) async fn restart(writer: &SqlitePool) {
+    let mut connection = match writer.acquire().await {
+        Ok(connection) => connection,
+        Err(_) => return,
+    };
+    for statement in [
+        "PRAGMA busy_timeout = 200",
+        "PRAGMA wal_checkpoint(RESTART)",
+        "PRAGMA busy_timeout = 10000",
+    ] {
+        if let Err(error) = sqlx::query(statement).execute(&mut *connection).await {
+            tracing::debug!(error = %error, "a WAL restart was deferred");
+        }
     }
-    Ok(())
 }

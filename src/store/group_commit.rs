@@ -6,6 +6,7 @@
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
+use super::checkpoint::RestartWanted;
 use super::sql::SqlTx;
 use super::write::apply_all;
 use super::{StoreError, WriteOp, WriteOutcome};
@@ -31,7 +32,7 @@ impl GroupCommit {
     /// Starts the writer on `pool` (a pool of one connection), on a thread of its own: the
     /// writer is the one serial path of every write, so it must never wait in a run queue
     /// behind request handlers.
-    pub fn start(pool: SqlitePool) -> Result<GroupCommit, StoreError> {
+    pub fn start(pool: SqlitePool, restart: RestartWanted) -> Result<GroupCommit, StoreError> {
         let (queue, jobs) = mpsc::channel(QUEUE);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -39,7 +40,7 @@ impl GroupCommit {
             .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
         std::thread::Builder::new()
             .name("hearth-sqlite-writer".into())
-            .spawn(move || runtime.block_on(run(pool, jobs)))
+            .spawn(move || runtime.block_on(run(pool, jobs, restart)))
             .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
         Ok(GroupCommit { queue })
     }
@@ -54,7 +55,7 @@ impl GroupCommit {
     }
 }
 
-async fn run(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
+async fn run(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>, restart: RestartWanted) {
     while let Some(first) = jobs.recv().await {
         let mut batch = vec![first];
         let mut ops = batch[0].ops.len();
@@ -68,6 +69,9 @@ async fn run(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
             }
         }
         commit(&pool, batch).await;
+        if restart.take() {
+            super::checkpoint::restart(&pool).await;
+        }
     }
 }
 

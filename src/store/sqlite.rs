@@ -10,7 +10,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::checkpoint::Checkpointer;
+use super::checkpoint::{Checkpointer, RestartWanted};
 use super::group_commit::GroupCommit;
 use super::sql::SqlTx;
 use super::{HistoryPage, HistoryQuery, ResourceStore, StoreError, StoreOptions, StoredResource};
@@ -67,9 +67,10 @@ impl SqliteStore {
             .max_connections(options.pool_size.max(1))
             .connect_with(base.read_only(true))
             .await?;
+        let restart = RestartWanted::default();
         Ok(SqliteStore {
-            checkpointer: Checkpointer::start(checkpoints),
-            commits: GroupCommit::start(writer.clone())?,
+            checkpointer: Checkpointer::start(checkpoints, restart.clone()),
+            commits: GroupCommit::start(writer.clone(), restart)?,
             writer,
             reader,
             conditional: tokio::sync::Mutex::new(()),
