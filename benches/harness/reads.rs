@@ -82,7 +82,7 @@ impl Kind {
             Kind::SearchEncounters => "search Encounter?patient&date",
             Kind::SearchActiveCarePlans => "search CarePlan?patient&status",
             Kind::SearchActiveConditions => "search Condition?patient&clinical-status",
-            Kind::SyncRecentObservations => "sync Observation?_lastUpdated&_count=50",
+            Kind::SyncRecentObservations => "sync Observation?_lastUpdated&_sort&_count=50",
             Kind::Everything => "Patient/$everything?_count=50",
         }
     }
@@ -123,7 +123,10 @@ impl Kind {
                 let since = since
                     .format(&time::format_description::well_known::Rfc3339)
                     .unwrap_or_default();
-                format!("Observation?_lastUpdated=gt{}&_count=50", since.replace('+', "%2B"))
+                format!(
+                    "Observation?_lastUpdated=gt{}&_sort=_lastUpdated&_count=50",
+                    since.replace('+', "%2B")
+                )
             }
             Kind::Everything => format!("{patient}/$everything?_count=50"),
         }

@@ -362,6 +362,11 @@ fn push_key<'a>(
     };
     match &key.by {
         SortBy::Id => push_id(statement),
+        // The row's own column, so `(res_type, last_updated, res_id)` orders the scan and a
+        // sync client's page of changes reads 50 rows, not every match.
+        SortBy::LastUpdated if cursor.is_none() => {
+            statement.push("r.last_updated");
+        }
         SortBy::LastUpdated => {
             statement.push("COALESCE((SELECT c.last_updated FROM resource c WHERE c.res_type = ");
             statement.bind(Bind::Text(resource_type.as_str()));
