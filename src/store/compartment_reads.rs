@@ -2,7 +2,7 @@
 //! for some types only resources carrying given token codes. Codes are matched on the
 //! (covering) token index first, so bodies are read and parsed only for resources that match.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -64,7 +64,7 @@ pub(super) async fn compartments(
     Ok(resources)
 }
 
-/// Ids of the type's resources in these compartments whose `param` matches `codes` or is absent.
+/// Ids of the type's resources in these compartments with a `param` code in `codes`, or none.
 async fn matching_ids(
     pool: &impl Reader,
     resource_type: ResourceType,
@@ -85,13 +85,22 @@ async fn matching_ids(
     list(&mut statement, patients.iter().map(String::as_str));
     statement.push(")");
     let rows: Vec<(String, Option<String>)> = pool.rows(&statement).await?;
-    let mut ids: Vec<String> = rows
+    // Per resource: whether a code matched, whether it has any code (a row may carry only
+    // `CodeableConcept.text`, or there may be no row at all).
+    let mut seen: HashMap<String, (bool, bool)> = HashMap::new();
+    for (id, value) in rows {
+        let entry = seen.entry(id).or_default();
+        if let Some(value) = value {
+            entry.0 |= codes.contains(&value);
+            entry.1 = true;
+        }
+    }
+    let mut ids: Vec<String> = seen
         .into_iter()
-        .filter(|(_, value)| value.as_ref().is_none_or(|v| codes.contains(v)))
+        .filter(|(_, (matched, coded))| *matched || !*coded)
         .map(|(id, _)| id)
         .collect();
     ids.sort_unstable();
-    ids.dedup();
     Ok(ids)
 }
 

@@ -15,7 +15,7 @@ fn unrelated(patient: &str) -> Vec<Value> {
     let subject = json!({"reference": format!("Patient/{patient}")});
     vec![
         json!({"resourceType": "Observation", "id": format!("{patient}-obs"), "status": "final",
-            "code": {"coding": [{"system": "http://loinc.org", "code": "99999-9"}]},
+            "code": {"coding": [{"system": "http://loinc.org", "code": "99999-9"}], "text": "unrelated"},
             "subject": subject, "effectiveDateTime": "2025-06-01"}),
         json!({"resourceType": "Condition", "id": format!("{patient}-cond"),
             "code": {"coding": [{"system": "http://snomed.info/sct", "code": "999999999"}]},
