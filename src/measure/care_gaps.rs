@@ -118,7 +118,7 @@ pub async fn care_gaps(
     let mut failed = 0u64;
     // Patients are read and evaluated a page at a time, in parallel within a page.
     for page in patients.chunks(population::PAGE as usize) {
-        let records = patients::load(store.as_ref(), page).await?;
+        let records = patients::load(store.as_ref(), page, None).await?;
         if records.is_empty() && matches!(request.subjects, Subjects::Patient(_)) {
             return Err(ServiceError::NotFound("no Patient with that id".into()));
         }

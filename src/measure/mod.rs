@@ -44,6 +44,7 @@ mod patients;
 pub mod population;
 mod program;
 pub mod report;
+pub mod requirements;
 mod scoring;
 pub mod service;
 pub mod supplemental;

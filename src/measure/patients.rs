@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use super::{Json, PatientData, PatientRecord};
 use crate::fhir::ResourceType;
-use crate::store::{ResourceStore, StoreError};
+use crate::store::{CompartmentRead, ResourceStore, StoreError};
 
 /// Non-compartment types that measures look up through references.
 const REFERENCED: [&str; 5] = [
@@ -19,9 +19,11 @@ const REFERENCED: [&str; 5] = [
 ];
 
 /// The records of these patients, in order; a patient with no data at all is left out.
+/// With `read`, only the types and codes it names are read of each compartment.
 pub async fn load(
     store: &dyn ResourceStore,
     ids: &[String],
+    read: Option<&CompartmentRead>,
 ) -> Result<Vec<PatientRecord>, StoreError> {
     // One query for the whole page, not one per patient.
     let position: HashMap<&str, usize> = ids
@@ -30,7 +32,11 @@ pub async fn load(
         .map(|(n, id)| (id.as_str(), n))
         .collect();
     let mut compartments: Vec<Vec<Json>> = vec![Vec::new(); ids.len()];
-    for (patient, resource) in store.patient_compartments(ids).await? {
+    let rows = match read {
+        Some(read) => store.patient_compartments_read(ids, read).await?,
+        None => store.patient_compartments(ids).await?,
+    };
+    for (patient, resource) in rows {
         if let Some(&n) = position.get(patient.as_str()) {
             compartments[n].push(resource);
         }

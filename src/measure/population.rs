@@ -72,13 +72,16 @@ pub async fn run(
         return Ok(report);
     }
     let mut source = Source::new(store.as_ref(), subjects).await?;
+    // Only what the measure retrieves is read (individual reports, above, list every
+    // resource of each retrieved type, so they read whole compartments).
+    let read = super::requirements::derive(&measure).to_read();
     let mut tally = Tally::new(&measure, report_type == ReportType::SubjectList);
     // The next page is read from the store while the current one is evaluated.
     let mut evaluating: Option<tokio::task::JoinHandle<PageResults>> = None;
     loop {
         let next = match source.next_page(store.as_ref()).await? {
             Some(ids) => {
-                let mut records = patients::load(store.as_ref(), &ids).await?;
+                let mut records = patients::load(store.as_ref(), &ids, read.as_ref()).await?;
                 if let Some(practitioner) = &source.practitioner {
                     records.retain(|r| patients::has_practitioner(r, practitioner));
                 }
@@ -127,7 +130,7 @@ pub async fn individual(
     period: Period,
     id: &str,
 ) -> Result<(Json, Vec<GroupResult>), ServiceError> {
-    let record = patients::load(store, &[id.to_owned()])
+    let record = patients::load(store, &[id.to_owned()], None)
         .await?
         .pop()
         .ok_or_else(|| ServiceError::NotFound("no Patient with that id".into()))?;

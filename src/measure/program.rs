@@ -499,6 +499,10 @@ impl CompiledMeasure {
             .collect()
     }
 
+    pub(crate) fn program(&self) -> &Program {
+        &self.program
+    }
+
     pub fn expression_id(&self, name: &str) -> Option<usize> {
         self.program.defs.iter().position(|d| {
             d.as_ref()

@@ -3,6 +3,7 @@
 //! database transaction, and a multi-operation write commits all of its operations or none.
 
 mod checkpoint;
+mod compartment_reads;
 mod conditional;
 mod everything;
 mod group_commit;
@@ -21,6 +22,7 @@ use serde_json::Value;
 
 use crate::fhir::{Id, Instant, ResourceType};
 
+pub use compartment_reads::{CompartmentRead, TypeRead};
 pub use conditional::{lock_key, CreateUnless, Criteria};
 pub use everything::{ClinicalRange, EverythingQuery};
 pub use history::{HistoryPage, HistoryQuery, HistoryScope};
@@ -183,6 +185,13 @@ pub trait ResourceStore: Send + Sync + 'static {
     async fn patient_compartments(
         &self,
         patient_ids: &[String],
+    ) -> Result<Vec<(String, Value)>, StoreError>;
+
+    /// Like `patient_compartments`, but only the types (and codes) `read` names.
+    async fn patient_compartments_read(
+        &self,
+        patient_ids: &[String],
+        read: &CompartmentRead,
     ) -> Result<Vec<(String, Value)>, StoreError>;
 
     /// Ids of the current, non-deleted resources of one type, in id order, after `after`:

@@ -228,6 +228,14 @@ impl ResourceStore for PostgresStore {
         super::reads::compartments(&self.pool, "v.body::text", patient_ids).await
     }
 
+    async fn patient_compartments_read(
+        &self,
+        patient_ids: &[String],
+        read: &super::CompartmentRead,
+    ) -> Result<Vec<(String, Value)>, StoreError> {
+        super::compartment_reads::compartments(&self.pool, "v.body::text", patient_ids, read).await
+    }
+
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError> {
         super::reads::compartment(&self.pool, "v.body::text", patient_id).await
     }

@@ -187,6 +187,14 @@ impl ResourceStore for SqliteStore {
         super::reads::compartments(&self.reader, "v.body", patient_ids).await
     }
 
+    async fn patient_compartments_read(
+        &self,
+        patient_ids: &[String],
+        read: &super::CompartmentRead,
+    ) -> Result<Vec<(String, Value)>, StoreError> {
+        super::compartment_reads::compartments(&self.reader, "v.body", patient_ids, read).await
+    }
+
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError> {
         super::reads::compartment(&self.reader, "v.body", patient_id).await
     }

@@ -10,16 +10,16 @@ use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, TestApp};
 
-const MEASURES: [&str; 3] = [
+pub(crate) const MEASURES: [&str; 3] = [
     "ControllingHighBloodPressureFHIR",
     "BreastCancerScreeningFHIR",
     "CRLReceiptofSpecialistReportFHIR",
 ];
 /// Test cases of each measure posted to the server (enough for every population to vary).
 const CASES_PER_MEASURE: usize = 6;
-const PERIOD: &str = "periodStart=2025-01-01&periodEnd=2025-12-31";
+pub(crate) const PERIOD: &str = "periodStart=2025-01-01&periodEnd=2025-12-31";
 
-fn ecqm_dir() -> Option<PathBuf> {
+pub(crate) fn ecqm_dir() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/ecqm");
     if dir.join("measures").is_dir() {
         Some(dir)
@@ -47,12 +47,12 @@ fn json_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// One test case as stored: its patient id and expected counts per group (code → count).
-struct Case {
-    patient: String,
-    expected: Vec<BTreeMap<String, i64>>,
+pub(crate) struct Case {
+    pub(crate) patient: String,
+    pub(crate) expected: Vec<BTreeMap<String, i64>>,
 }
 
-fn counts(report: &Value) -> Vec<BTreeMap<String, i64>> {
+pub(crate) fn counts(report: &Value) -> Vec<BTreeMap<String, i64>> {
     report["group"]
         .as_array()
         .expect("groups")
@@ -94,7 +94,7 @@ fn rewrite(value: &mut Value, ids: &HashMap<String, String>) {
 
 /// Loads the measure content, then the first cases of each measure in one transaction per
 /// case. Ids other than the Patient's get a per-case suffix: cases reuse ids like Encounter-1.
-async fn load(app: &TestApp, dir: &Path) -> HashMap<&'static str, Vec<Case>> {
+pub(crate) async fn load(app: &TestApp, dir: &Path) -> HashMap<&'static str, Vec<Case>> {
     for folder in ["valuesets", "libraries", "measures"] {
         for file in json_files(&dir.join(folder)) {
             let resource = read_json(&file);
@@ -192,13 +192,13 @@ async fn post_case(app: &TestApp, case_dir: &Path, suffix: &str) -> Case {
     Case { patient, expected }
 }
 
-async fn get_json(app: &TestApp, path: &str) -> (StatusCode, Value) {
+pub(crate) async fn get_json(app: &TestApp, path: &str) -> (StatusCode, Value) {
     let response = app.get(path).await;
     let status = response.status();
     (status, response.json().await.expect("JSON response"))
 }
 
-fn summed(cases: &[Case]) -> Vec<BTreeMap<String, i64>> {
+pub(crate) fn summed(cases: &[Case]) -> Vec<BTreeMap<String, i64>> {
     let mut total: Vec<BTreeMap<String, i64>> = Vec::new();
     for case in cases {
         total.resize(case.expected.len().max(total.len()), BTreeMap::new());

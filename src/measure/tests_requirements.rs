@@ -1,0 +1,115 @@
+use super::*;
+use crate::measure::program::Engine;
+
+fn requirements(measure: &str) -> Requirements {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/ecqm");
+    let engine = Engine::load(&dir).expect("the shared eCQM content loads");
+    derive(
+        &engine
+            .compile_measure(measure)
+            .expect("the measure compiles"),
+    )
+}
+
+/// `Type: all` or `Type: param in N codes`, per type read.
+fn summary(r: &Requirements) -> Vec<String> {
+    let Requirements::Types(types) = r else {
+        return vec!["everything".into()];
+    };
+    types
+        .iter()
+        .map(|(t, need)| match need {
+            Need::All => format!("{t}: all"),
+            Need::Codes { param, codes } => format!("{t}: {param} in {} codes", codes.len()),
+        })
+        .collect()
+}
+
+fn codes<'r>(r: &'r Requirements, resource_type: &str) -> &'r BTreeSet<String> {
+    match r {
+        Requirements::Types(types) => match types.get(resource_type) {
+            Some(Need::Codes { codes, .. }) => codes,
+            other => panic!("{resource_type} is not narrowed by code: {other:?}"),
+        },
+        Requirements::Everything => panic!("everything is read"),
+    }
+}
+
+#[test]
+fn breast_cancer_screening_reads_only_retrieved_codes() {
+    let r = requirements("BreastCancerScreeningFHIR");
+    assert_eq!(
+        summary(&r),
+        [
+            "Condition: code in 2159 codes",
+            // Retrieved without a code filter.
+            "DeviceRequest: all",
+            "Encounter: type in 134 codes",
+            "MedicationRequest: code in 33 codes",
+            "Observation: code in 220 codes",
+            "Patient: all",
+            "Procedure: code in 49 codes",
+            "ServiceRequest: code in 6 codes",
+        ]
+    );
+    // Mammography (LOINC 24606-6) is an Observation the measure looks for.
+    assert!(codes(&r, "Observation").contains("24606-6"));
+}
+
+#[test]
+fn controlling_blood_pressure_keeps_unfiltered_retrieves_whole() {
+    let r = requirements("ControllingHighBloodPressureFHIR");
+    assert_eq!(
+        summary(&r),
+        [
+            "Condition: code in 4147 codes",
+            "Coverage: all",
+            "DeviceRequest: all",
+            // `getEncounter` retrieves every Encounter to find one by id.
+            "Encounter: all",
+            "MedicationRequest: code in 33 codes",
+            "Observation: code in 124 codes",
+            "Patient: all",
+            "Procedure: code in 91 codes",
+            "ServiceRequest: code in 6 codes",
+        ]
+    );
+    // The blood-pressure profile's fixed LOINC code, retrieved with no code filter.
+    assert!(codes(&r, "Observation").contains("85354-9"));
+}
+
+#[test]
+fn specialist_report_reads_only_retrieved_types() {
+    let r = requirements("CRLReceiptofSpecialistReportFHIR");
+    assert_eq!(
+        summary(&r),
+        [
+            "Coverage: all",
+            "Encounter: all",
+            "Patient: all",
+            "ServiceRequest: code in 209 codes",
+            "Task: all",
+        ]
+    );
+}
+
+#[test]
+fn store_read_names_the_token_parameter() {
+    let r = requirements("CRLReceiptofSpecialistReportFHIR");
+    let read = r.to_read().expect("the measure does not read everything");
+    let types: Vec<(&str, Option<&str>)> = read
+        .types
+        .iter()
+        .map(|t| (t.resource_type.as_str(), t.token.as_ref().map(|(p, _)| *p)))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            ("Coverage", None),
+            ("Encounter", None),
+            ("Patient", None),
+            ("ServiceRequest", Some("code")),
+            ("Task", None),
+        ]
+    );
+}
