@@ -78,10 +78,14 @@ pub(super) async fn restart(writer: &SqlitePool) {
         Ok(connection) => connection,
         Err(_) => return,
     };
+    let restore = format!(
+        "PRAGMA busy_timeout = {}",
+        super::sqlite::BUSY_TIMEOUT.as_millis()
+    );
     for statement in [
         "PRAGMA busy_timeout = 200",
         "PRAGMA wal_checkpoint(RESTART)",
-        "PRAGMA busy_timeout = 10000",
+        restore.as_str(),
     ] {
         if let Err(error) = sqlx::query(statement).execute(&mut *connection).await {
             tracing::debug!(error = %error, "a WAL restart was deferred");

@@ -17,6 +17,9 @@ use super::{HistoryPage, HistoryQuery, ResourceStore, StoreError, StoreOptions, 
 use super::{WriteOp, WriteOutcome};
 use crate::fhir::{Id, ResourceType};
 
+/// How long a connection waits for a lock before giving up with SQLITE_BUSY.
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub struct SqliteStore {
     writer: SqlitePool,
     commits: GroupCommit,
@@ -40,7 +43,7 @@ impl SqliteStore {
                 SqliteSynchronous::Normal
             })
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(BUSY_TIMEOUT)
             // 16 MiB of page cache per connection: SQLite truncates the cache at every commit,
             // so a larger one costs the writer time and every reader memory.
             .pragma("cache_size", "-16384")
