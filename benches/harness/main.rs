@@ -5,7 +5,9 @@
 //! `cargo bench --bench harness` (SQLite in a temporary directory), or
 //! with `HEARTH_BENCH_DATABASE_URL=postgres://…` (an empty PostgreSQL database) or `sqlite:PATH`.
 //! Knobs: `HEARTH_BENCH_PATIENTS` (1000), `HEARTH_BENCH_CONCURRENCY` (8, ingest),
-//! `HEARTH_BENCH_READ_CONCURRENCY` (16), `HEARTH_BENCH_READS` (20000), `HEARTH_BENCH_LOAD`
+//! `HEARTH_BENCH_READ_CONCURRENCY` (16), `HEARTH_BENCH_READS` (20000), `HEARTH_BENCH_READ_RATE`
+//! (requests/s offered by all read clients together; 0, the default, sends back to back),
+//! `HEARTH_BENCH_LOAD`
 //! (`http`: transaction Bundles over HTTP; `import`: `hearth import` of NDJSON before the server
 //! starts; `none`: the database is already loaded). Server settings (e.g.
 //! `HEARTH_SQLITE_SYNCHRONOUS`, `HEARTH_POOL_SIZE`) pass through the environment to the server.
@@ -50,6 +52,10 @@ async fn main() -> anyhow::Result<()> {
     let concurrency = usize::try_from(knob("HEARTH_BENCH_CONCURRENCY", 8)?)?;
     let read_concurrency = usize::try_from(knob("HEARTH_BENCH_READ_CONCURRENCY", 16)?)?;
     let reads = usize::try_from(knob("HEARTH_BENCH_READS", 20_000)?)?;
+    let read_rate = match knob("HEARTH_BENCH_READ_RATE", 0)? {
+        0 => None,
+        rate => Some(rate as f64),
+    };
     let mode = std::env::var("HEARTH_BENCH_LOAD").unwrap_or_else(|_| "http".into());
     let machine = Machine::read();
     let load_before = server::load_average();
@@ -96,6 +102,7 @@ async fn main() -> anyhow::Result<()> {
         &kinds,
         reads,
         read_concurrency,
+        read_rate,
         &progress,
     )
     .await?;
@@ -157,10 +164,14 @@ async fn main() -> anyhow::Result<()> {
         "| server RSS | idle {idle_rss} MiB, peak during ingest {ingest_peak} MiB, peak overall {peak_rss} MiB |"
     );
     println!(
-        "| reads | {} in {:.1} s = {:.0}/s, concurrency {read_concurrency} |",
+        "| reads | {} in {:.1} s = {:.0}/s, concurrency {read_concurrency}, {} |",
         read.total,
         read.elapsed.as_secs_f64(),
-        read.total as f64 / seconds(read.elapsed)
+        read.total as f64 / seconds(read.elapsed),
+        match read_rate {
+            Some(rate) => format!("offered {rate:.0}/s (latency from each request's due time)"),
+            None => "back to back".to_owned(),
+        }
     );
     println!();
     println!("| request | count | p50 ms | p95 ms | p99 ms | max ms |");

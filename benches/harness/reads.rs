@@ -158,7 +158,11 @@ pub struct Reads {
     pub latency: BTreeMap<Kind, Histogram<u64>>,
 }
 
-/// `reads` requests spread evenly over `kinds`, `concurrency` at a time.
+/// `reads` requests spread evenly over `kinds`, `concurrency` at a time. With `rate` (requests
+/// per second, all clients together) request `n` is due at `n / rate` seconds and its latency
+/// counts from then, so time spent waiting for a free client counts too (no coordinated
+/// omission); without it every client sends its next request as soon as the last one answers.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     client: &reqwest::Client,
     base: &str,
@@ -166,6 +170,7 @@ pub async fn run(
     kinds: &[Kind],
     reads: usize,
     concurrency: usize,
+    rate: Option<f64>,
     progress: &ProgressBar,
 ) -> anyhow::Result<Reads> {
     if targets.patients.is_empty() || targets.observations.is_empty() || kinds.is_empty() {
@@ -195,7 +200,14 @@ pub async fn run(
                 let kind = kinds[n % kinds.len()];
                 // Spread each kind over different targets, not the same few.
                 let path = kind.path(&targets, n / kinds.len() * 7919);
-                let begun = Instant::now();
+                let begun = match rate {
+                    Some(rate) => {
+                        let due = started + Duration::from_secs_f64(n as f64 / rate);
+                        tokio::time::sleep_until(due.into()).await;
+                        due
+                    }
+                    None => Instant::now(),
+                };
                 let response = client.get(format!("{base}/{path}")).send().await?;
                 let status = response.status();
                 response.bytes().await?;

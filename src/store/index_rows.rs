@@ -178,23 +178,21 @@ pub(super) fn insert_index<'a>(
 }
 
 /// DELETEs of every index row of `keys` (sorted by type), per table and type.
-pub(super) fn delete_index<'a>(keys: &[(ResourceType, &'a Id)]) -> Vec<Statement<'a>> {
+pub(super) fn delete_index<'a>(
+    keys: &[(ResourceType, &'a Id)],
+    arrays: bool,
+) -> Vec<Statement<'a>> {
     let mut statements = Vec::new();
     for group in keys.chunk_by(|a, b| a.0 == b.0) {
         for chunk in group.chunks(CHUNK) {
             for table in TABLES {
                 let mut statement =
                     Statement::new(&format!("DELETE FROM {table} WHERE res_type = "));
-                statement
-                    .bind(Bind::Text(chunk[0].0.as_str()))
-                    .push(" AND res_id IN (");
-                for (n, (_, id)) in chunk.iter().enumerate() {
-                    if n > 0 {
-                        statement.push(", ");
-                    }
-                    statement.bind(Bind::Text(id.as_str()));
-                }
-                statement.push(")");
+                statement.bind(Bind::Text(chunk[0].0.as_str())).in_list(
+                    " AND res_id",
+                    chunk.iter().map(|(_, id)| id.as_str()),
+                    arrays,
+                );
                 statements.push(statement);
             }
         }

@@ -22,6 +22,42 @@ pub(super) enum Bind<'a> {
     Float(f64),
     OptFloat(Option<f64>),
     Bool(bool),
+    /// A list bound as one array parameter (`= ANY($n)`), on backends that have arrays.
+    TextList(Vec<&'a str>),
+}
+
+/// How a backend binds a list of values. PostgreSQL evaluates `IN ($2, …, $501)` as an array it
+/// rebuilds for every row it rechecks; one `text[]` parameter is built once. SQLite has no
+/// array parameters, and its `IN (?, …)` probes an index built once per statement.
+pub(super) trait ListBinds: Database {
+    const ARRAYS: bool;
+
+    fn add_list<'a>(
+        arguments: &mut Self::Arguments<'a>,
+        list: &[&'a str],
+    ) -> Result<(), sqlx::error::BoxDynError>;
+}
+
+impl ListBinds for sqlx::Postgres {
+    const ARRAYS: bool = true;
+
+    fn add_list<'a>(
+        arguments: &mut Self::Arguments<'a>,
+        list: &[&'a str],
+    ) -> Result<(), sqlx::error::BoxDynError> {
+        arguments.add(list.to_vec())
+    }
+}
+
+impl ListBinds for sqlx::Sqlite {
+    const ARRAYS: bool = false;
+
+    fn add_list<'a>(
+        _: &mut Self::Arguments<'a>,
+        _: &[&'a str],
+    ) -> Result<(), sqlx::error::BoxDynError> {
+        Err("SQLite has no array parameters".into())
+    }
 }
 
 /// A statement under construction: SQL text and its values, numbered as they are pushed.
@@ -54,6 +90,30 @@ impl<'a> Statement<'a> {
     /// The SQL text for backend `DB`. SQLite finds a numbered parameter's position by walking
     /// the statement's parameter names once per parameter, so a multi-row INSERT with thousands
     /// of `$n` binds in quadratic time; anonymous `?` parameters bind in order, in linear time.
+    /// `column IN (…)` over `values`, as one array parameter where the backend has arrays.
+    pub fn in_list(
+        &mut self,
+        column: &str,
+        values: impl IntoIterator<Item = &'a str>,
+        arrays: bool,
+    ) -> &mut Self {
+        self.push(column);
+        if arrays {
+            self.push(" = ANY(")
+                .bind(Bind::TextList(values.into_iter().collect()))
+                .push(")")
+        } else {
+            self.push(" IN (");
+            for (n, value) in values.into_iter().enumerate() {
+                if n > 0 {
+                    self.push(", ");
+                }
+                self.bind(Bind::Text(value));
+            }
+            self.push(")")
+        }
+    }
+
     pub fn text<DB: Database>(&self) -> std::borrow::Cow<'_, str> {
         if DB::NAME == "SQLite" {
             if let Some(anonymous) = anonymous_placeholders(&self.sql) {
@@ -65,7 +125,7 @@ impl<'a> Statement<'a> {
 
     pub fn arguments<DB>(&self) -> Result<DB::Arguments<'a>, StoreError>
     where
-        DB: Database,
+        DB: ListBinds,
         &'a str: Encode<'a, DB> + Type<DB>,
         Option<&'a str>: Encode<'a, DB> + Type<DB>,
         String: Encode<'a, DB> + Type<DB>,
@@ -86,6 +146,7 @@ impl<'a> Statement<'a> {
                 Bind::Float(number) => arguments.add(*number),
                 Bind::OptFloat(number) => arguments.add(*number),
                 Bind::Bool(flag) => arguments.add(*flag),
+                Bind::TextList(list) => DB::add_list(&mut arguments, list),
             };
             added.map_err(|e| StoreError::Database(sqlx::Error::Encode(e)))?;
         }
@@ -123,6 +184,7 @@ fn anonymous_placeholders(sql: &str) -> Option<String> {
 pub(super) fn select_current<'a>(
     keys: &[(ResourceType, &'a Id)],
     lock: &str,
+    arrays: bool,
 ) -> Vec<Statement<'a>> {
     let mut statements = Vec::new();
     for group in keys.chunk_by(|a, b| a.0 == b.0) {
@@ -132,14 +194,12 @@ pub(super) fn select_current<'a>(
             );
             statement
                 .bind(Bind::Text(chunk[0].0.as_str()))
-                .push(" AND res_id IN (");
-            for (n, (_, id)) in chunk.iter().enumerate() {
-                if n > 0 {
-                    statement.push(", ");
-                }
-                statement.bind(Bind::Text(id.as_str()));
-            }
-            statement.push(")").push(lock);
+                .in_list(
+                    " AND res_id",
+                    chunk.iter().map(|(_, id)| id.as_str()),
+                    arrays,
+                )
+                .push(lock);
             statements.push(statement);
         }
     }
@@ -215,7 +275,7 @@ pub(super) struct SqlTx<'c, DB: Database> {
 #[async_trait::async_trait]
 impl<DB> super::write::WriteTx for SqlTx<'_, DB>
 where
-    DB: Database,
+    DB: ListBinds,
     for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
@@ -235,7 +295,7 @@ where
     ) -> Result<std::collections::HashMap<(ResourceType, String), super::write::Current>, StoreError>
     {
         let mut current = std::collections::HashMap::with_capacity(keys.len());
-        for statement in select_current(keys, self.lock) {
+        for statement in select_current(keys, self.lock, DB::ARRAYS) {
             let rows: Vec<(String, String, i64, bool)> =
                 sqlx::query_as_with(&statement.text::<DB>(), statement.arguments::<DB>()?)
                     .fetch_all(&mut *self.tx)
@@ -260,7 +320,10 @@ where
             .iter()
             .map(|(t, id, index)| (*t, id, index.as_slice()))
             .collect();
-        for statement in delete_index(&keys).into_iter().chain(insert_index(&fresh)) {
+        for statement in delete_index(&keys, DB::ARRAYS)
+            .into_iter()
+            .chain(insert_index(&fresh))
+        {
             sqlx::query_with(&statement.text::<DB>(), statement.arguments::<DB>()?)
                 .execute(&mut *self.tx)
                 .await?;
@@ -310,7 +373,7 @@ where
             .collect();
         let statements = upsert_current(&with_seq)
             .into_iter()
-            .chain(delete_index(&stale))
+            .chain(delete_index(&stale, DB::ARRAYS))
             .chain(insert_index(&fresh));
         for statement in statements {
             sqlx::query_with(&statement.text::<DB>(), statement.arguments::<DB>()?)
