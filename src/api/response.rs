@@ -36,6 +36,14 @@ impl FhirResponse {
         }
     }
 
+    /// A JSON body already written as text.
+    pub fn json_text(status: StatusCode, body: String) -> Self {
+        FhirResponse {
+            content: Content::Raw(body),
+            ..FhirResponse::new(status, Value::Null)
+        }
+    }
+
     pub fn empty(status: StatusCode) -> Self {
         FhirResponse {
             content: Content::Empty,

@@ -46,7 +46,7 @@ pub async fn system_get(
         &base,
     );
     let result = state.records.search_system(&request).await?;
-    Ok(FhirResponse::new(
+    Ok(FhirResponse::json_text(
         StatusCode::OK,
         bundle(&result, &base, &base)?,
     ))
@@ -62,7 +62,7 @@ pub async fn system_post(
 ) -> Result<FhirResponse, ApiError> {
     let request = form_request(&headers, &uri, &body, &base)?;
     let result = state.records.search_system(&request).await?;
-    Ok(FhirResponse::new(
+    Ok(FhirResponse::json_text(
         StatusCode::OK,
         bundle(&result, &base, &base)?,
     ))
@@ -135,7 +135,7 @@ pub async fn compartment_search(
                 .collect();
         let result = state.records.everything(&id, &params).await?;
         let path = format!("{base}/Patient/{id}/$everything");
-        return Ok(FhirResponse::new(
+        return Ok(FhirResponse::json_text(
             StatusCode::OK,
             bundle(&result, &base, &path)?,
         ));
@@ -181,14 +181,16 @@ async fn run(
     request: SearchRequest,
 ) -> Result<FhirResponse, ApiError> {
     let result = state.records.search(resource_type, &request).await?;
-    Ok(FhirResponse::new(
+    Ok(FhirResponse::json_text(
         StatusCode::OK,
         bundle(&result, base, path)?,
     ))
 }
 
 /// The searchset Bundle: matches, an OperationOutcome for ignored parameters, paging links.
-fn bundle(result: &SearchResult, base: &str, path: &str) -> Result<Value, ApiError> {
+/// Written as text: stored bodies sent whole are spliced in as they are stored, not parsed and
+/// serialised again.
+fn bundle(result: &SearchResult, base: &str, path: &str) -> Result<String, ApiError> {
     let link = |cursor: Option<&str>| {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
         for (key, value) in &result.used {
@@ -210,18 +212,7 @@ fn bundle(result: &SearchResult, base: &str, path: &str) -> Result<Value, ApiErr
     if let Some(next) = &result.page.next_after {
         links.push(json!({"relation": "next", "url": link(Some(next))}));
     }
-    let mut entries = result
-        .page
-        .entries
-        .iter()
-        .map(|stored| entry(stored, base, "match", &result.shape))
-        .chain(
-            result
-                .included
-                .iter()
-                .map(|stored| entry(stored, base, "include", &Shape::Full)),
-        )
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut outcome = None;
     if !result.ignored.is_empty() {
         let issues = result
             .ignored
@@ -236,35 +227,81 @@ fn bundle(result: &SearchResult, base: &str, path: &str) -> Result<Value, ApiErr
                 expression: Vec::new(),
             })
             .collect();
-        entries.push(json!({
+        outcome = Some(json!({
             "resource": OperationOutcome::new(issues).to_json(),
             "search": {"mode": "outcome"},
         }));
     }
-    let mut bundle = json!({
+    let mut head = json!({
         "resourceType": "Bundle",
         "type": "searchset",
         "link": links,
-        "entry": entries,
     });
     if let Some(total) = result.page.total {
-        bundle["total"] = json!(total);
+        head["total"] = json!(total);
     }
-    Ok(bundle)
+    let mut text = head.to_string();
+    let entries = result
+        .page
+        .entries
+        .iter()
+        .map(|stored| (stored, "match", &result.shape))
+        .chain(
+            result
+                .included
+                .iter()
+                .map(|stored| (stored, "include", &Shape::Full)),
+        );
+    let mut first = true;
+    for (stored, mode, shape) in entries {
+        begin_entry(&mut text, &mut first);
+        write_entry(&mut text, stored, base, mode, shape)?;
+    }
+    if let Some(outcome) = outcome {
+        begin_entry(&mut text, &mut first);
+        text.push_str(&outcome.to_string());
+    }
+    if !first {
+        text.push_str("]}");
+    }
+    Ok(text)
 }
 
-fn entry(
+/// Opens the `entry` array before the first entry (FHIR JSON has no empty arrays, so a Bundle
+/// without entries has no `entry`), separates the others. `text` is an object whose closing
+/// brace was dropped on the first call.
+fn begin_entry(text: &mut String, first: &mut bool) {
+    if *first {
+        text.pop();
+        text.push_str(",\"entry\":[");
+        *first = false;
+    } else {
+        text.push(',');
+    }
+}
+
+fn write_entry(
+    text: &mut String,
     stored: &StoredResource,
     base: &str,
     mode: &str,
     shape: &Shape,
-) -> Result<Value, ApiError> {
+) -> Result<(), ApiError> {
+    let full_url = Value::String(format!("{base}/{}/{}", stored.resource_type, stored.id));
+    text.push_str("{\"fullUrl\":");
+    text.push_str(&full_url.to_string());
+    text.push_str(",\"resource\":");
     let body = stored.body.as_deref().unwrap_or("null");
-    let resource: Value =
-        serde_json::from_str(body).map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
-    Ok(json!({
-        "fullUrl": format!("{base}/{}/{}", stored.resource_type, stored.id),
-        "resource": shape.apply(resource),
-        "search": {"mode": mode},
-    }))
+    match shape {
+        Shape::Full => text.push_str(body),
+        _ => {
+            let resource: Value = serde_json::from_str(body)
+                .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
+            text.push_str(&shape.apply(resource).to_string());
+        }
+    }
+    text.push_str(",\"search\":{\"mode\":\"");
+    text.push_str(mode);
+    text.push_str("\"}}");
+    Ok(())
 }
