@@ -12,6 +12,7 @@ mod index_rows;
 mod postgres;
 mod reads;
 mod search;
+mod search_page;
 mod search_sql;
 mod sql;
 mod sqlite;

@@ -109,7 +109,7 @@ async fn find(
         .bind(criteria.lock_key)
         .execute(&mut *tx.tx)
         .await?;
-    let statement = super::search_sql::page_sql(&criteria.query, "v.body::text");
+    let statement = super::search_page::page_sql(&criteria.query, "v.body::text");
     let rows: Vec<super::VersionRow> =
         sqlx::query_as_with(&statement.sql, statement.arguments::<sqlx::Postgres>()?)
             .fetch_all(&mut *tx.tx)

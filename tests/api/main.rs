@@ -19,6 +19,7 @@ mod search_conditional;
 mod search_refs;
 mod search_reindex;
 mod search_sort;
+mod search_summary;
 mod search_support;
 mod search_system;
 mod search_terms;
