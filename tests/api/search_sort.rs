@@ -195,3 +195,29 @@ async fn system_search_sorts_by_common_parameters_and_pages_stably() {
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test]
+async fn last_updated_window_alone_pages_in_change_order() {
+    let app = spawn_app().await;
+    let patient = |id: &str| json!({"resourceType": "Patient", "id": id});
+    put_all(&app, &[patient("c"), patient("a"), patient("b")]).await;
+    let query = "Patient?_lastUpdated=ge2000-01-01&_count=2";
+    let (status, first) = status_and_json(app.get(query).await).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(typed(&first), names(&["Patient/c", "Patient/a"]));
+    // A change after the first page comes last; an update moves its resource there too.
+    put_all(&app, &[patient("0"), patient("c")]).await;
+    let next = link(&first, "next").expect("next");
+    let (rest, last) = typed_pages(&app, &next).await;
+    assert_eq!(rest, names(&["Patient/b", "Patient/0", "Patient/c"]));
+    let back = link(&last, "previous").expect("previous");
+    let (_, previous) = status_and_json(app.get(&back.replace(&app.base, "")).await).await;
+    assert_eq!(typed(&previous), names(&["Patient/b", "Patient/0"]));
+    // With another criterion, id order as before.
+    assert_eq!(
+        typed_pages(&app, "Patient?_lastUpdated=ge2000-01-01&_id=c,a,b&_count=2")
+            .await
+            .0,
+        names(&["Patient/a", "Patient/b", "Patient/c"])
+    );
+}
