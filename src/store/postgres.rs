@@ -88,7 +88,7 @@ impl PostgresStore {
         let mut ordered: Vec<&super::Criteria> = guards.iter().collect();
         ordered.sort_by_key(|g| g.lock_key);
         for guard in ordered {
-            if !find(&mut tx, guard).await?.is_empty() {
+            if !guard.still_finds(&find(&mut tx, guard).await?) {
                 return Err(StoreError::ConditionChanged);
             }
         }

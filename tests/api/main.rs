@@ -16,6 +16,7 @@ mod measure_more;
 mod measure_pushdown;
 mod search_bundle;
 mod search_conditional;
+mod search_conditional_race;
 mod search_refs;
 mod search_reindex;
 mod search_sort;

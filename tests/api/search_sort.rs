@@ -98,7 +98,11 @@ fn typed(bundle: &serde_json::Value) -> Vec<String> {
         .flatten()
         .filter_map(|e| {
             let r = &e["resource"];
-            Some(format!("{}/{}", r["resourceType"].as_str()?, r["id"].as_str()?))
+            Some(format!(
+                "{}/{}",
+                r["resourceType"].as_str()?,
+                r["id"].as_str()?
+            ))
         })
         .collect()
 }
@@ -107,31 +111,38 @@ fn typed(bundle: &serde_json::Value) -> Vec<String> {
 async fn system_search_sorts_by_common_parameters_and_pages_stably() {
     let app = spawn_app().await;
     let patient = |id: &str| json!({"resourceType": "Patient", "id": id});
-    let obs = |id: &str, subject: &str| {
-        observation(id, subject, ("http://loinc.org", "1"), json!({}))
-    };
+    let obs =
+        |id: &str, subject: &str| observation(id, subject, ("http://loinc.org", "1"), json!({}));
     // Written in this order, so lastUpdated follows it.
     put_all(
         &app,
-        &[patient("b"), obs("a", "Patient/b"), patient("a"), obs("c", "Patient/a")],
+        &[
+            patient("b"),
+            obs("a", "Patient/b"),
+            patient("a"),
+            obs("c", "Patient/a"),
+        ],
     )
     .await;
     let types = "?_type=Patient,Observation";
-    let (status, first) =
-        status_and_json(app.get(&format!("{types}&_sort=_lastUpdated&_count=2")).await).await;
+    let (status, first) = status_and_json(
+        app.get(&format!("{types}&_sort=_lastUpdated&_count=2"))
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{first}");
     assert_eq!(typed(&first), names(&["Patient/b", "Observation/a"]));
     // Written after the first page: it comes last, and nothing repeats or goes missing.
     put_all(&app, &[patient("z")]).await;
     let next = link(&first, "next").expect("next");
     let (rest, _) = typed_pages(&app, &next).await;
-    assert_eq!(
-        rest,
-        names(&["Patient/a", "Observation/c", "Patient/z"])
-    );
+    assert_eq!(rest, names(&["Patient/a", "Observation/c", "Patient/z"]));
 
-    let (status, newest) =
-        status_and_json(app.get(&format!("{types}&_sort=-_lastUpdated&_count=2")).await).await;
+    let (status, newest) = status_and_json(
+        app.get(&format!("{types}&_sort=-_lastUpdated&_count=2"))
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{newest}");
     assert_eq!(typed(&newest), names(&["Patient/z", "Observation/c"]));
     // Newer than the first page: going forward never shows it; going back stays in order.

@@ -11,7 +11,10 @@ use crate::search_support::put_all;
 /// tagged SUBSETTED.
 fn first_match(bundle: &Value) -> Value {
     let mut resource = bundle["entry"][0]["resource"].clone();
-    let tags = resource["meta"]["tag"].as_array().cloned().unwrap_or_default();
+    let tags = resource["meta"]["tag"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert!(tags.iter().any(|t| t["code"] == "SUBSETTED"), "{resource}");
     if let Some(fields) = resource.as_object_mut() {
         fields.remove("meta");
