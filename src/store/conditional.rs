@@ -47,10 +47,7 @@ pub struct Criteria {
 impl Criteria {
     /// Whether the search, run under the lock, found what the write was decided on.
     pub(super) fn still_finds(&self, found: &[StoredResource]) -> bool {
-        found.len() == self.expected.len()
-            && found
-                .iter()
-                .all(|f| self.expected.iter().any(|id| *id == f.id))
+        found.len() == self.expected.len() && found.iter().all(|f| self.expected.contains(&f.id))
     }
 }
 
