@@ -53,9 +53,9 @@ static BY_LAST_UPDATED: &[SortKey] = &[SortKey {
 /// since"). Such a window often holds most of the type, and id order would make the database
 /// read and sort every match to return one page; in `(last_updated, id)` order the
 /// `(res_type, last_updated, res_id)` index hands the page over in order and the scan stops
-/// after it. With any other criterion that criterion drives the query (we keep no statistics
-/// to tell which is more selective) and its matches are few enough to sort by id. The cursor
-/// stays the last id, so links keep working.
+/// after it. With any other criterion, that criterion drives the query and id order stays
+/// (we keep no statistics to tell which criterion is more selective). Paging works as for
+/// `_sort=_lastUpdated`: the cursor stays the last id, its key read from that resource.
 fn order(query: &SearchQuery) -> &[SortKey] {
     let only_last_updated = !query.clauses.is_empty()
         && query
