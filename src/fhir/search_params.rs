@@ -20,9 +20,10 @@ pub enum SearchParamError {
     Json(#[from] serde_json::Error),
     #[error("search parameter {url}: missing or invalid {field}")]
     Invalid { url: String, field: &'static str },
-    #[error("search parameter {url}: expression does not parse: {source}")]
+    #[error("search parameter {url}: expression '{expression}' does not parse: {source}")]
     Expression {
         url: String,
+        expression: String,
         #[source]
         source: ParseError,
     },
@@ -192,6 +193,30 @@ impl SearchParamRegistry {
         self.insert(param)
     }
 
+    /// Whether a SearchParameter resource could be added and then index anything: its fields
+    /// read, its expressions parse, its bases are resource types, and a parameter that is not
+    /// `special` has an expression to extract values with.
+    pub fn check(&self, resource: &Value) -> Result<(), SearchParamError> {
+        let param = parse_definition(resource)?;
+        if param.expression.is_none() && param.param_type != ParamType::Special {
+            return Err(SearchParamError::Invalid {
+                url: param.url,
+                field: "expression",
+            });
+        }
+        let unknown = param.base.iter().find(|base| {
+            !matches!(base.as_str(), "Resource" | "DomainResource")
+                && !self.by_type.contains_key(base.as_str())
+        });
+        match unknown {
+            Some(base) => Err(SearchParamError::UnknownBase {
+                url: param.url.clone(),
+                base: crate::fhir::truncate(base),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// The parameters that apply to `resource_type` (empty for an unknown type).
     pub fn for_type(&self, resource_type: &str) -> &[TypedParam] {
         self.by_type
@@ -302,6 +327,7 @@ fn parse_definition(resource: &Value) -> Result<SearchParam, SearchParamError> {
     let parse = |src: &str| {
         Expression::parse(src).map_err(|source| SearchParamError::Expression {
             url: url.clone(),
+            expression: crate::fhir::truncate(src),
             source,
         })
     };

@@ -42,6 +42,7 @@ enum Method {
     Get,
 }
 
+#[derive(Clone)]
 struct Entry {
     index: usize,
     method: Method,
@@ -55,7 +56,8 @@ struct Entry {
     criteria: Option<String>,
 }
 
-/// Plans of a transaction with ifNoneExist creates, at most, when other creates keep winning.
+/// Plans of a transaction (or of a batch entry) with conditional writes, at most, when other
+/// writes on the same criteria keep winning.
 const CONDITIONAL_ATTEMPTS: usize = 3;
 
 impl Records {
@@ -164,7 +166,7 @@ impl Records {
         for entry in entries {
             let result = match entry {
                 Err(error) => Err(error),
-                Ok(mut entry) => self.batch_entry(&mut entry).await,
+                Ok(entry) => self.batch_entry(entry).await,
             };
             results.push(result);
         }
@@ -176,7 +178,8 @@ impl Records {
 
     /// Turns a conditional entry into a plain one: an `ifNoneExist` POST that matches one
     /// resource becomes a read of it; a conditional PUT or DELETE gets the id of its match.
-    /// An `ifNoneExist` POST that matches nothing returns the guard its write must pass.
+    /// A conditional write returns the guard it must pass: under the criteria's lock, the
+    /// search still finds what it found here (nothing, for a create).
     async fn resolve_conditional(
         &self,
         entry: &mut Entry,
@@ -191,13 +194,13 @@ impl Records {
                 entry.resource_type
             )));
         }
+        let guard = match (entry.method, found.as_slice()) {
+            (Method::Post, [_]) | (Method::Get, _) => None,
+            _ => Some(self.guard(entry.resource_type, &criteria, &found).await?),
+        };
         let matched = found.into_iter().next();
         match (entry.method, matched) {
-            (Method::Post, None) => {
-                return Ok(Some(
-                    self.create_guard(entry.resource_type, &criteria).await?,
-                ))
-            }
+            (Method::Post, None) => {}
             (Method::Post, Some(existing)) => {
                 entry.method = Method::Get;
                 entry.resource = None;
@@ -236,7 +239,7 @@ impl Records {
             }
             (Method::Get, _) => {}
         }
-        Ok(None)
+        Ok(guard)
     }
 
     /// Resolves references written as search criteria (`Patient?identifier=…`) to the one
@@ -286,8 +289,23 @@ impl Records {
         Ok(resolved)
     }
 
-    async fn batch_entry(&self, entry: &mut Entry) -> Result<EntryResult, RecordError> {
-        self.resolve_conditional(entry).await?;
+    /// A batch entry on its own; a conditional one is resolved again when a concurrent write
+    /// changed what its criteria match before it could write.
+    async fn batch_entry(&self, entry: Entry) -> Result<EntryResult, RecordError> {
+        let mut attempts = CONDITIONAL_ATTEMPTS;
+        loop {
+            let mut attempt = entry.clone();
+            match self.batch_entry_once(&mut attempt).await {
+                Err(RecordError::Store(StoreError::ConditionChanged)) if attempts > 1 => {
+                    attempts -= 1;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    async fn batch_entry_once(&self, entry: &mut Entry) -> Result<EntryResult, RecordError> {
+        let guard = self.resolve_conditional(entry).await?;
         if entry.method == Method::Get {
             return self.get(entry).await;
         }
@@ -296,7 +314,9 @@ impl Records {
         }
         let checks = self.current_checks().await?;
         let op = self.write_op(&checks, entry)?;
-        self.write_one(op).await.map(EntryResult::Written)
+        self.write_guarded(op, guard)
+            .await
+            .map(EntryResult::Written)
     }
 
     fn write_op(&self, checks: &Checks, entry: &mut Entry) -> Result<WriteOp, RecordError> {

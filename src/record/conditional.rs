@@ -6,7 +6,11 @@ use serde_json::Value;
 
 use super::{RecordError, Records, SearchRequest};
 use crate::fhir::{Id, IssueType, ResourceType};
-use crate::store::{CreateUnless, Criteria, StoredResource, WriteOutcome};
+use crate::store::{CreateUnless, Criteria, StoreError, StoredResource, WriteOp, WriteOutcome};
+
+/// Searches and writes of a conditional update or delete, at most, when concurrent writes on
+/// the same criteria keep changing what they match.
+const CONDITIONAL_ATTEMPTS: usize = 4;
 
 /// What a conditional create did.
 pub enum ConditionalCreate {
@@ -48,7 +52,14 @@ impl Records {
         // with the same criteria create one resource between them.
         let done = self
             .store
-            .create_unless(&Criteria { query, lock_key }, op)
+            .create_unless(
+                &Criteria {
+                    query,
+                    lock_key,
+                    expected: Vec::new(),
+                },
+                op,
+            )
             .await;
         if resource_type.as_str() == "SearchParameter" {
             self.checks.invalidate();
@@ -63,39 +74,36 @@ impl Records {
     }
 
     /// `PUT /[type]?criteria`: create when nothing matches, update the one match, refuse
-    /// several.
+    /// several. The write goes ahead only if the criteria still find the same match under
+    /// their lock, so concurrent identical requests make one resource between them.
     pub async fn conditional_update(
         &self,
         resource_type: ResourceType,
         criteria: &str,
-        mut resource: Value,
+        resource: Value,
         if_match: Option<i64>,
     ) -> Result<WriteOutcome, RecordError> {
-        let found = self.matching(resource_type, criteria).await?;
-        let body_id = resource
-            .get("id")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let id = match (found.as_slice(), body_id) {
-            ([], Some(id)) => Id::parse(&id)
-                .map_err(|e| RecordError::invalid(IssueType::Value, e.to_string(), Some("id")))?,
-            ([], None) => Id::generate(),
-            ([one], Some(id)) if id != one.id => {
-                return Err(RecordError::invalid(
-                    IssueType::Invalid,
-                    "the resource's id differs from the id of the resource the criteria match",
-                    Some("id"),
-                ))
+        let mut attempts = CONDITIONAL_ATTEMPTS;
+        loop {
+            let found = self.matching(resource_type, criteria).await?;
+            let id = update_target(resource_type, &found, &resource)?;
+            let guard = self.guard(resource_type, criteria, &found).await?;
+            let mut resource = resource.clone();
+            if let Value::Object(fields) = &mut resource {
+                fields.insert("id".into(), Value::String(id.to_string()));
             }
-            ([one], _) => Id::parse(&one.id).map_err(|e| {
-                RecordError::Store(crate::store::StoreError::Corrupt(e.to_string()))
-            })?,
-            _ => return Err(several(resource_type)),
-        };
-        if let Value::Object(fields) = &mut resource {
-            fields.insert("id".into(), Value::String(id.to_string()));
+            let op = self
+                .current_checks()
+                .await?
+                .update(resource_type, id, resource)?
+                .if_match(if_match);
+            match self.write_guarded(op, guard).await {
+                Err(RecordError::Store(StoreError::ConditionChanged)) if attempts > 1 => {
+                    attempts -= 1;
+                }
+                done => return done,
+            }
         }
-        self.update(resource_type, id, resource, if_match).await
     }
 
     /// `DELETE /[type]?criteria`: deletes the one match (none is success with nothing done);
@@ -105,34 +113,69 @@ impl Records {
         resource_type: ResourceType,
         criteria: &str,
     ) -> Result<Option<WriteOutcome>, RecordError> {
-        let found = self.matching(resource_type, criteria).await?;
-        match found.as_slice() {
-            [] => Ok(None),
-            [one] => {
-                let id = Id::parse(&one.id).map_err(|e| {
-                    RecordError::Store(crate::store::StoreError::Corrupt(e.to_string()))
-                })?;
-                Ok(Some(self.delete(resource_type, id, None).await?))
+        let mut attempts = CONDITIONAL_ATTEMPTS;
+        loop {
+            let found = self.matching(resource_type, criteria).await?;
+            let id = match found.as_slice() {
+                [] => return Ok(None),
+                [one] => stored_id(one)?,
+                _ => return Err(several(resource_type)),
+            };
+            let guard = self.guard(resource_type, criteria, &found).await?;
+            match self
+                .write_guarded(WriteOp::delete(resource_type, id), guard)
+                .await
+            {
+                Err(RecordError::Store(StoreError::ConditionChanged)) if attempts > 1 => {
+                    attempts -= 1;
+                }
+                done => return done.map(Some),
             }
-            _ => Err(several(resource_type)),
         }
     }
 }
 
 impl Records {
-    /// What keeps a transaction's `ifNoneExist` create (whose search found nothing) honest
-    /// at write time: its store query and lock, the same as a conditional create's.
-    pub(super) async fn create_guard(
+    /// What keeps a conditional write honest at write time: its criteria's store query and
+    /// lock (the same as a conditional create's), expecting the resources its search found.
+    pub(super) async fn guard(
         &self,
         resource_type: ResourceType,
         criteria: &str,
+        found: &[StoredResource],
     ) -> Result<Criteria, RecordError> {
         let request = criteria_request(criteria)?;
         Ok(Criteria {
             query: self.search_query(resource_type, &request).await?,
             lock_key: crate::store::lock_key(resource_type.as_str(), &request.params),
+            expected: found.iter().map(|f| f.id.clone()).collect(),
         })
     }
+}
+
+/// The id a conditional update writes: its one match's, else the body's or a new one.
+fn update_target(
+    resource_type: ResourceType,
+    found: &[StoredResource],
+    resource: &Value,
+) -> Result<Id, RecordError> {
+    let body_id = resource.get("id").and_then(Value::as_str);
+    match (found, body_id) {
+        ([], Some(id)) => Id::parse(id)
+            .map_err(|e| RecordError::invalid(IssueType::Value, e.to_string(), Some("id"))),
+        ([], None) => Ok(Id::generate()),
+        ([one], Some(id)) if id != one.id => Err(RecordError::invalid(
+            IssueType::Invalid,
+            "the resource's id differs from the id of the resource the criteria match",
+            Some("id"),
+        )),
+        ([one], _) => stored_id(one),
+        _ => Err(several(resource_type)),
+    }
+}
+
+fn stored_id(stored: &StoredResource) -> Result<Id, RecordError> {
+    Id::parse(&stored.id).map_err(|e| RecordError::Store(StoreError::Corrupt(e.to_string())))
 }
 
 /// Conditional criteria (a query string) as a strict search for at most two matches: enough

@@ -127,8 +127,21 @@ impl Records {
     }
 
     async fn write_one(&self, op: WriteOp) -> Result<WriteOutcome, RecordError> {
+        self.write_guarded(op, None).await
+    }
+
+    /// One write, refused with `ConditionChanged` unless `guard`'s search, under its lock,
+    /// still finds what the write was decided on.
+    async fn write_guarded(
+        &self,
+        op: WriteOp,
+        guard: impl Into<Option<crate::store::Criteria>>,
+    ) -> Result<WriteOutcome, RecordError> {
         let parameter = op.resource_type == live::search_parameter_type()?;
-        let written = self.store.write(vec![op]).await;
+        let written = match guard.into() {
+            None => self.store.write(vec![op]).await,
+            Some(guard) => self.store.write_guarded(vec![op], &[guard]).await,
+        };
         if parameter {
             self.checks.invalidate();
         }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::RecordError;
 use crate::fhir::compartment::{CompartmentError, PatientCompartment};
 use crate::fhir::index::{self, IndexEntry, IndexValue};
-use crate::fhir::search_params::SearchParamRegistry;
+use crate::fhir::search_params::{SearchParamError, SearchParamRegistry};
 use crate::fhir::{Id, IssueSeverity, IssueType, OutcomeIssue, ResourceType};
 use crate::store::WriteOp;
 use crate::validate::{self, ValidationFailure, Validator};
@@ -202,7 +202,31 @@ impl Checks {
                     RecordError::Invalid(issues.iter().map(outcome_issue).collect())
                 }
             })?;
+        if resource_type.as_str() == "SearchParameter" {
+            self.check_search_parameter(resource)?;
+        }
         Ok(resource_type)
+    }
+
+    /// An active SearchParameter is put to use as soon as it is stored: one that could not
+    /// be (its expression does not parse, its type or base is unusable) is refused rather
+    /// than stored and then skipped without a word.
+    fn check_search_parameter(&self, resource: &Value) -> Result<(), RecordError> {
+        if resource.get("status").and_then(Value::as_str) != Some("active") {
+            return Ok(());
+        }
+        self.registry.check(resource).map_err(|error| {
+            let field = match &error {
+                SearchParamError::Expression { .. } => "expression",
+                SearchParamError::Invalid { field, .. } => field,
+                _ => "base",
+            };
+            RecordError::Unprocessable(vec![OutcomeIssue::error(
+                IssueType::Invalid,
+                error.to_string(),
+            )
+            .at(format!("SearchParameter.{field}"))])
+        })
     }
 
     /// The Patient whose compartment the resource joins; a Patient is its own.

@@ -1,7 +1,8 @@
-//! Conditional create as one step: search, and create only if nothing matched, with no other
-//! conditional create on the same criteria in between. SQLite holds a lock around the two
-//! (one process writes a SQLite file); PostgreSQL takes a transaction-scoped advisory lock
-//! keyed by the criteria and searches inside the write transaction, so replicas agree too.
+//! Conditional writes as one step: search, and write only if the search still finds what the
+//! write was decided on (nothing, for a create), with no other conditional write on the same
+//! criteria in between. SQLite holds a lock around the two (one process writes a SQLite
+//! file); PostgreSQL takes a transaction-scoped advisory lock keyed by the criteria and
+//! searches inside the write transaction, so replicas agree too.
 
 use super::{SearchQuery, StoredResource, WriteOutcome};
 
@@ -33,11 +34,21 @@ pub fn lock_key(query_type: &str, criteria: &[(String, String)]) -> i64 {
     i64::from_be_bytes(first)
 }
 
-/// A conditional create's search: the query plus the lock that serialises it.
+/// A conditional write's search: the query plus the lock that serialises it.
 #[derive(Clone, Debug)]
 pub struct Criteria {
     pub query: SearchQuery,
     pub lock_key: i64,
+    /// The ids the write was decided on (none for a create): under the lock the search must
+    /// find exactly these, or the write is refused with `ConditionChanged`.
+    pub expected: Vec<String>,
+}
+
+impl Criteria {
+    /// Whether the search, run under the lock, found what the write was decided on.
+    pub(super) fn still_finds(&self, found: &[StoredResource]) -> bool {
+        found.len() == self.expected.len() && found.iter().all(|f| self.expected.contains(&f.id))
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod index_rows;
 mod postgres;
 mod reads;
 mod search;
+mod search_page;
 mod search_sql;
 mod sql;
 mod sqlite;
@@ -142,8 +143,8 @@ pub trait ResourceStore: Send + Sync + 'static {
     ) -> Result<CreateUnless, StoreError>;
 
     /// [`ResourceStore::write`], refused with [`StoreError::ConditionChanged`] if any of
-    /// `guards` finds a resource once the write holds their locks (a transaction's
-    /// `ifNoneExist` creates, which their search found nothing for).
+    /// `guards` finds other resources than it expects once the write holds their locks
+    /// (conditional updates and deletes, `ifNoneExist` creates, which found nothing).
     async fn write_guarded(
         &self,
         ops: Vec<WriteOp>,

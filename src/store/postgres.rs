@@ -88,7 +88,7 @@ impl PostgresStore {
         let mut ordered: Vec<&super::Criteria> = guards.iter().collect();
         ordered.sort_by_key(|g| g.lock_key);
         for guard in ordered {
-            if !find(&mut tx, guard).await?.is_empty() {
+            if !guard.still_finds(&find(&mut tx, guard).await?) {
                 return Err(StoreError::ConditionChanged);
             }
         }
@@ -109,7 +109,7 @@ async fn find(
         .bind(criteria.lock_key)
         .execute(&mut *tx.tx)
         .await?;
-    let statement = super::search_sql::page_sql(&criteria.query, "v.body::text");
+    let statement = super::search_page::page_sql(&criteria.query, "v.body::text");
     let rows: Vec<super::VersionRow> =
         sqlx::query_as_with(&statement.sql, statement.arguments::<sqlx::Postgres>()?)
             .fetch_all(&mut *tx.tx)

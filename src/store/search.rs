@@ -1,10 +1,11 @@
 //! Search as a typed query (clauses over the index tables) that both backends run as one
-//! SELECT (built in `search_sql`). Results are ordered by the sort keys and id and paged by a
+//! SELECT (built in `search_sql` and `search_page`). Results are ordered by the sort keys and id and paged by a
 //! keyset cursor (the last id of the page going forward, the first going back), so a page
 //! never repeats or skips a resource while others are inserted.
 
 use super::reads::Reader;
-use super::search_sql::{count_sql, page_sql, references_sql};
+use super::search_page::page_sql;
+use super::search_sql::{count_sql, references_sql};
 use super::{from_row, StoreError, StoredResource, VersionRow};
 use crate::fhir::ResourceType;
 

@@ -1,7 +1,7 @@
 //! Search as SQL: the WHERE clause of a [`SearchQuery`], its keyset cursor in either
 //! direction, and the page, count and `_include` statements both backends run.
 
-use super::search::{Clause, Cond, IndexMatch, Op, SearchQuery, SortBy, SortKey, SqlValue};
+use super::search::{Clause, Cond, IndexMatch, Op, SearchQuery, SqlValue};
 use super::sql::{Bind, Statement};
 use crate::fhir::ResourceType;
 
@@ -247,7 +247,7 @@ fn sql_of_int_cond(cond: &Cond) -> String {
     format!("r.{} {op} ", cond.column)
 }
 
-fn push_where<'a>(statement: &mut Statement<'a>, query: &'a SearchQuery) {
+pub(super) fn push_where<'a>(statement: &mut Statement<'a>, query: &'a SearchQuery) {
     match &query.system {
         None => {
             statement.push(" WHERE r.res_type = ");
@@ -289,154 +289,6 @@ fn push_where<'a>(statement: &mut Statement<'a>, query: &'a SearchQuery) {
         statement.push(" AND ");
         push_clause(statement, clause, Some(n) == drive && n == 0, &types);
     }
-}
-
-/// The page SELECT: one row more than the page, to know whether there is another page.
-/// Going back (`before`), the order is reversed; the caller restores it.
-pub(super) fn page_sql<'a>(query: &'a SearchQuery, body_column: &str) -> Statement<'a> {
-    let mut statement = Statement::new(&format!(
-        "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, {body_column} \
-         FROM resource r JOIN resource_version v ON v.seq = r.seq"
-    ));
-    push_where(&mut statement, query);
-    let backward = query.after.is_none() && query.before.is_some();
-    if let Some(cursor) = query.after.as_deref().or(query.before.as_deref()) {
-        statement.push(" AND ");
-        if query.system.is_some() {
-            push_type_keyset(&mut statement, cursor, backward);
-        } else {
-            push_keyset(&mut statement, query, cursor, backward);
-        }
-    }
-    let (asc, desc) = if backward {
-        (" DESC", " ASC")
-    } else {
-        (" ASC", " DESC")
-    };
-    statement.push(" ORDER BY ");
-    if query.system.is_some() {
-        statement.push(&format!("r.res_type{asc}, "));
-    } else {
-        for key in &query.sort {
-            push_key(&mut statement, query.resource_type, key, None);
-            statement.push(if key.descending { desc } else { asc });
-            statement.push(", ");
-        }
-    }
-    statement.push(&format!("r.res_id{asc} LIMIT "));
-    let limit = i64::try_from(query.count)
-        .unwrap_or(i64::MAX)
-        .saturating_add(1);
-    statement.bind(Bind::Int(limit));
-    statement
-}
-
-/// A system-level cursor (`Type/id`): rows beyond it in `(type, id)` order.
-fn push_type_keyset<'a>(statement: &mut Statement<'a>, cursor: &'a str, backward: bool) {
-    let (t, id) = cursor.split_once('/').unwrap_or(("", cursor));
-    let beyond = if backward { "<" } else { ">" };
-    statement.push(&format!("(r.res_type {beyond} "));
-    statement.bind(Bind::Text(t));
-    statement.push(" OR (r.res_type = ");
-    statement.bind(Bind::Text(t));
-    statement.push(&format!(" AND r.res_id {beyond} "));
-    statement.bind(Bind::Text(id));
-    statement.push("))");
-}
-
-/// A sort key's value for the row (`cursor` `None`) or for the cursor's resource, so the
-/// keyset condition needs only the last id of the previous page.
-fn push_key<'a>(
-    statement: &mut Statement<'a>,
-    resource_type: ResourceType,
-    key: &'a SortKey,
-    cursor: Option<&'a str>,
-) {
-    let push_id = |statement: &mut Statement<'a>| match cursor {
-        None => {
-            statement.push("r.res_id");
-        }
-        Some(id) => {
-            statement.bind(Bind::Text(id));
-        }
-    };
-    match &key.by {
-        SortBy::Id => push_id(statement),
-        // The row's own column, so `(res_type, last_updated, res_id)` orders the scan and a
-        // sync client's page of changes reads 50 rows, not every match.
-        SortBy::LastUpdated if cursor.is_none() => {
-            statement.push("r.last_updated");
-        }
-        SortBy::LastUpdated => {
-            statement.push("COALESCE((SELECT c.last_updated FROM resource c WHERE c.res_type = ");
-            statement.bind(Bind::Text(resource_type.as_str()));
-            statement.push(" AND c.res_id = ");
-            push_id(statement);
-            statement.push("), 0)");
-        }
-        SortBy::Index {
-            table,
-            column,
-            code,
-            missing,
-        } => {
-            let aggregate = if key.descending { "MAX" } else { "MIN" };
-            statement.push(&format!(
-                "COALESCE((SELECT {aggregate}(s.{column}) FROM {table} s WHERE s.res_type = "
-            ));
-            statement.bind(Bind::Text(resource_type.as_str()));
-            statement.push(" AND s.code = ");
-            statement.bind(Bind::Text(code));
-            statement.push(" AND s.res_id = ");
-            push_id(statement);
-            statement.push("), ");
-            push_value(statement, missing);
-            statement.push(")");
-        }
-    }
-}
-
-/// Rows after (or, going back, before) the cursor in sort order: for some key, all earlier keys equal and this one
-/// beyond; or every key equal and a larger id.
-fn push_keyset<'a>(
-    statement: &mut Statement<'a>,
-    query: &'a SearchQuery,
-    after: &'a str,
-    backward: bool,
-) {
-    let t = query.resource_type;
-    statement.push("(");
-    for (n, key) in query.sort.iter().enumerate() {
-        statement.push("(");
-        for earlier in &query.sort[..n] {
-            push_key(statement, t, earlier, None);
-            statement.push(" = ");
-            push_key(statement, t, earlier, Some(after));
-            statement.push(" AND ");
-        }
-        push_key(statement, t, key, None);
-        statement.push(if key.descending != backward {
-            " < "
-        } else {
-            " > "
-        });
-        push_key(statement, t, key, Some(after));
-        statement.push(") OR ");
-    }
-    statement.push("(");
-    for key in &query.sort {
-        push_key(statement, t, key, None);
-        statement.push(" = ");
-        push_key(statement, t, key, Some(after));
-        statement.push(" AND ");
-    }
-    statement.push(if backward {
-        "r.res_id < "
-    } else {
-        "r.res_id > "
-    });
-    statement.bind(Bind::Text(after));
-    statement.push("))");
 }
 
 pub(super) fn count_sql(query: &SearchQuery) -> Statement<'_> {

@@ -25,7 +25,7 @@ pub struct SqliteStore {
     commits: GroupCommit,
     reader: SqlitePool,
     checkpointer: Checkpointer,
-    /// Held across a conditional create's search and write: only this process writes.
+    /// Held across a conditional write's search and write: only this process writes.
     conditional: tokio::sync::Mutex<()>,
 }
 
@@ -115,7 +115,7 @@ impl ResourceStore for SqliteStore {
         let _held = self.conditional.lock().await;
         for guard in guards {
             let found = super::search::run(&self.reader, &guard.query, "v.body").await?;
-            if !found.entries.is_empty() {
+            if !guard.still_finds(&found.entries) {
                 return Err(StoreError::ConditionChanged);
             }
         }

@@ -89,3 +89,67 @@ async fn posted_search_parameter_indexes_new_writes_at_once() {
     assert!(params.contains(&"nickname"), "{params:?}");
     assert!(!params.contains(&"retired"), "{params:?}");
 }
+
+fn search_parameter(code: &str, expression: &str, base: &str, kind: &str) -> serde_json::Value {
+    json!({"resourceType": "SearchParameter",
+        "url": format!("http://example.org/SearchParameter/{code}"),
+        "name": code, "status": "active", "description": code,
+        "code": code, "base": [base], "type": kind, "expression": expression})
+}
+
+#[tokio::test]
+async fn unusable_search_parameters_are_refused() {
+    use crate::helpers::{assert_outcome, status_and_json};
+    use reqwest::StatusCode;
+    let app = crate::helpers::spawn_app().await;
+    let broken = "Patient.name.where(use = 'nickname'";
+    let outcome = assert_outcome(
+        app.post(
+            "SearchParameter",
+            &search_parameter("broken", broken, "Patient", "string"),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "does not parse",
+    )
+    .await;
+    assert!(outcome.to_string().contains(broken), "{outcome}");
+    let mut put = search_parameter("broken", broken, "Patient", "string");
+    put["id"] = json!("broken");
+    assert_outcome(
+        app.put("SearchParameter/broken", &put).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        broken,
+    )
+    .await;
+    let outcome = assert_outcome(
+        app.post(
+            "SearchParameter",
+            &search_parameter("elsewhere", "Patient.name", "Nonsense", "string"),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Nonsense",
+    )
+    .await;
+    assert!(outcome.to_string().contains("base"), "{outcome}");
+    // A bad parameter fails its whole transaction: the Patient beside it is not written.
+    let transaction = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "p1"},
+         "request": {"method": "PUT", "url": "Patient/p1"}},
+        {"resource": search_parameter("broken", broken, "Patient", "string"),
+         "request": {"method": "POST", "url": "SearchParameter"}},
+    ]});
+    let (status, outcome) = status_and_json(app.post("", &transaction).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{outcome}");
+    assert!(outcome.to_string().contains(broken), "{outcome}");
+    assert_eq!(app.get("Patient/p1").await.status(), StatusCode::NOT_FOUND);
+    assert!(ids(&app, "SearchParameter").await.is_empty());
+    // Drafts are not put to use, so they are stored as they are.
+    let mut draft = search_parameter("draft", broken, "Patient", "string");
+    draft["status"] = json!("draft");
+    assert_eq!(
+        app.post("SearchParameter", &draft).await.status(),
+        StatusCode::CREATED
+    );
+}

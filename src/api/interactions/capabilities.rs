@@ -26,7 +26,7 @@ compose.include concept lists), :of-type, :identifier, :[type], uri :above/:belo
 _has, _include/_revinclude (:iterate, *), _sort, _count with next and previous links, _total, \
 _summary (true, text, data, count, false), _elements. Search across types: GET /?_type=... \
 and POST /_search with _id, _lastUpdated, _tag, _profile, _security, _source and parameters \
-every listed type shares. Absolute references to this server's base are local references.";
+every listed type shares, sorted by _id, _lastUpdated or such a shared parameter. Absolute references to this server's base are local references.";
 
 /// The search parameters a type can be searched by: every indexed one, plus `_id` and
 /// `_lastUpdated` (columns of the resource table).

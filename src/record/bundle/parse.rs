@@ -13,9 +13,12 @@ pub(super) fn has_criteria(bundle: &Value) -> bool {
         .get("entry")
         .and_then(Value::as_array)
         .is_some_and(|entries| {
-            entries
-                .iter()
-                .any(|e| e.pointer("/request/ifNoneExist").is_some())
+            entries.iter().any(|e| {
+                e.pointer("/request/ifNoneExist").is_some()
+                    || e.pointer("/request/url")
+                        .and_then(Value::as_str)
+                        .is_some_and(|url| url.contains('?'))
+            })
         })
 }
 

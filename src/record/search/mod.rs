@@ -211,16 +211,11 @@ impl Records {
                     }
                     continue;
                 }
-                "_sort" if system.is_some() => {
-                    return Err(RecordError::invalid(
-                        IssueType::NotSupported,
-                        "_sort is not supported in a search across resource types; \
-                         results come in type and id order",
-                        None,
-                    ))
-                }
                 "_sort" => {
-                    sort = sort::sort(cx.registry, resource_type, value)?;
+                    sort = match &system {
+                        None => sort::sort(cx.registry, resource_type, value)?,
+                        Some(types) => sort::system_sort(cx.registry, types, value)?,
+                    };
                     used.push((key.clone(), value.clone()));
                     continue;
                 }

@@ -8,7 +8,8 @@ use serde_json::{json, Map, Value};
 pub enum Shape {
     #[default]
     Full,
-    /// `_summary=true`: the elements R4 marks isSummary, and the mandatory ones.
+    /// `_summary=true`: the elements R4 marks isSummary, and the mandatory ones, at every
+    /// depth (within a kept element, its type's or backbone's own summary elements).
     Summary,
     /// `_summary=text`: text, id, meta and the top-level mandatory elements we know of.
     Text,
@@ -33,11 +34,16 @@ impl Shape {
                 let resource_type = fields
                     .get("resourceType")
                     .and_then(Value::as_str)
-                    .unwrap_or_default();
-                super::summary::elements(resource_type)
-                    .iter()
-                    .map(String::as_str)
-                    .collect()
+                    .unwrap_or_default()
+                    .to_owned();
+                let mut kept = Map::new();
+                for key in ["resourceType", "id", "meta"] {
+                    if let Some(value) = fields.remove(key) {
+                        kept.insert(key.to_owned(), value);
+                    }
+                }
+                kept.extend(super::summary::trim_resource(&resource_type, fields));
+                return subsetted(kept);
             }
             Shape::Text => vec!["text", "status"],
             Shape::Elements(names) => names.iter().map(String::as_str).collect(),

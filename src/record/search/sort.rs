@@ -7,11 +7,50 @@ use crate::fhir::{IssueType, ResourceType};
 use crate::record::RecordError;
 use crate::store::{SortBy, SortKey, SqlValue};
 
-/// `_sort=a,-b`: keys in order, `-` for descending. Parameters sort by their index column.
+/// `_sort=a,-b` on one type: keys in order, `-` for descending. Parameters sort by their index
+/// column.
 pub(super) fn sort(
     registry: &SearchParamRegistry,
     resource_type: ResourceType,
     value: &str,
+) -> Result<Vec<SortKey>, RecordError> {
+    let kind = |name: &str| {
+        registry
+            .get(resource_type.as_str(), name)
+            .map(|p| p.param.param_type)
+    };
+    keys(value, kind, &resource_type.to_string())
+}
+
+/// `_sort` across `types` (every type when empty): besides `_id` and `_lastUpdated`, only a
+/// parameter every type shares (the same definition), so one index column orders them all.
+pub(super) fn system_sort(
+    registry: &SearchParamRegistry,
+    types: &[ResourceType],
+    value: &str,
+) -> Result<Vec<SortKey>, RecordError> {
+    let all: Vec<ResourceType> = if types.is_empty() {
+        ResourceType::all().collect()
+    } else {
+        types.to_vec()
+    };
+    let kind = |name: &str| {
+        let first = registry.get(all.first()?.as_str(), name)?;
+        all.iter()
+            .all(|t| {
+                registry
+                    .get(t.as_str(), name)
+                    .is_some_and(|p| p.param.url == first.param.url)
+            })
+            .then_some(first.param.param_type)
+    };
+    keys(value, kind, "every type searched")
+}
+
+fn keys(
+    value: &str,
+    kind_of: impl Fn(&str) -> Option<ParamType>,
+    on: &str,
 ) -> Result<Vec<SortKey>, RecordError> {
     let mut keys = Vec::new();
     for part in value.split(',').filter(|p| !p.is_empty()) {
@@ -23,9 +62,7 @@ pub(super) fn sort(
             "_id" => SortBy::Id,
             "_lastUpdated" => SortBy::LastUpdated,
             _ => {
-                let kind = registry
-                    .get(resource_type.as_str(), name)
-                    .map(|p| p.param.param_type);
+                let kind = kind_of(name);
                 // Resources without a value sort last in either direction.
                 let text = || {
                     SqlValue::Text(if descending {
@@ -48,7 +85,7 @@ pub(super) fn sort(
                     _ => {
                         return Err(RecordError::invalid(
                             IssueType::NotSupported,
-                            format!("cannot sort {resource_type} by '{}'", short(name)),
+                            format!("cannot sort {on} by '{}'", short(name)),
                             None,
                         ))
                     }
