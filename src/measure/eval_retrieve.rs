@@ -1,6 +1,7 @@
 //! Retrieve evaluation: the patient's resources of one type, narrowed by
 //! profile, code filters, date ranges and context.
 
+use super::compile_tables::FixedElement;
 use super::eval::{property, Cx, R};
 use super::interval;
 use super::model::model;
@@ -42,6 +43,11 @@ impl<'a> Cx<'a> {
             }
             if let Some(code) = r.fixed_loinc {
                 if !has_loinc(res, code) {
+                    continue;
+                }
+            }
+            if let Some(fixed) = r.negation {
+                if !has_fixed(res, fixed) {
                     continue;
                 }
             }
@@ -131,4 +137,25 @@ fn has_loinc(resource: &Json, code: &str) -> bool {
                     && c.get("code").and_then(Json::as_str) == Some(code)
             })
         })
+}
+
+/// Whether the resource carries the element value a negation profile fixes.
+fn has_fixed(resource: &Json, fixed: FixedElement) -> bool {
+    match fixed {
+        FixedElement::Status(code) => resource.get("status").and_then(Json::as_str) == Some(code),
+        FixedElement::DoNotPerform => {
+            resource.get("doNotPerform").and_then(Json::as_bool) == Some(true)
+        }
+        FixedElement::DoNotPerformExtension => resource
+            .get("modifierExtension")
+            .and_then(Json::as_array)
+            .is_some_and(|exts| {
+                exts.iter().any(|x| {
+                    x.get("url")
+                        .and_then(Json::as_str)
+                        .is_some_and(|u| u.ends_with("doNotPerform"))
+                        && x.get("valueBoolean").and_then(Json::as_bool) == Some(true)
+                })
+            }),
+    }
 }

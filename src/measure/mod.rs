@@ -53,6 +53,8 @@ mod tests;
 #[cfg(test)]
 mod tests_elm;
 #[cfg(test)]
+mod tests_elm_gaps;
+#[cfg(test)]
 mod tests_report;
 mod units;
 pub mod value;

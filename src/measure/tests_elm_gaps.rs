@@ -1,0 +1,132 @@
+//! Unit tests, on hand-written ELM, of constructs the published QI-Core
+//! measures use beyond the sample measures: negation-profile retrieves and
+//! query aggregate clauses.
+
+use serde_json::{json, Value as J};
+
+use super::tests::{alias, engine, list, lit_int, prop};
+use super::{PatientRecord, Period};
+
+const QICORE: &str = "http://hl7.org/fhir/us/qicore/StructureDefinition/";
+
+fn def(name: &str, expression: J) -> J {
+    json!({"name": name, "context": "Patient", "expression": expression})
+}
+
+fn eval_all(defs: Vec<J>, p: &PatientRecord) -> Vec<J> {
+    let names: Vec<String> = defs
+        .iter()
+        .filter_map(|d| d.get("name").and_then(J::as_str).map(str::to_owned))
+        .collect();
+    let m = engine(defs)
+        .compile_measure("MiniMeasure")
+        .unwrap_or_else(|e| panic!("compile: {e}"));
+    let period = Period::parse("2025-01-01", "2025-12-31").unwrap_or_else(|e| panic!("{e}"));
+    names
+        .iter()
+        .map(|n| {
+            m.evaluate_expression(p, &period, n)
+                .unwrap_or_else(|e| panic!("{n}: {e}"))
+        })
+        .collect()
+}
+
+/// The ids of a retrieve of `data_type` by `profile`, sorted.
+fn ids_of(data_type: &str, profile: &str) -> J {
+    let retrieve = json!({"type": "Retrieve", "dataType": format!("{{http://hl7.org/fhir}}{data_type}"),
+        "templateId": format!("{QICORE}{profile}")});
+    json!({"type": "Query", "source": [{"alias": "R", "expression": retrieve}],
+        "return": {"expression": prop("value", prop("id", alias("R")))},
+        "sort": {"by": [{"type": "ByDirection", "direction": "asc"}]}})
+}
+
+#[test]
+fn negation_profile_retrieves_keep_only_what_the_profile_fixes() {
+    let p = PatientRecord::new(vec![
+        json!({"resourceType": "Patient", "id": "p1", "birthDate": "1980-05-01"}),
+        json!({"resourceType": "Procedure", "id": "done", "status": "completed"}),
+        json!({"resourceType": "Procedure", "id": "not-done", "status": "not-done"}),
+        json!({"resourceType": "MedicationRequest", "id": "ordered", "status": "active",
+            "intent": "order"}),
+        json!({"resourceType": "MedicationRequest", "id": "refused", "status": "completed",
+            "intent": "order", "doNotPerform": true}),
+        json!({"resourceType": "DeviceRequest", "id": "device", "status": "active", "intent": "order"}),
+        json!({"resourceType": "DeviceRequest", "id": "no-device", "status": "completed", "intent": "order",
+            "modifierExtension": [{"url": "http://hl7.org/fhir/us/qicore/StructureDefinition/qicore-doNotPerform",
+                "valueBoolean": true}]}),
+        json!({"resourceType": "Observation", "id": "measured", "status": "final"}),
+        json!({"resourceType": "Observation", "id": "cancelled", "status": "cancelled"}),
+        json!({"resourceType": "ServiceRequest", "id": "referral", "status": "active", "intent": "order",
+            "doNotPerform": false}),
+    ]);
+    let r = eval_all(
+        vec![
+            def("Procedures", ids_of("Procedure", "qicore-procedure")),
+            def("Not Done", ids_of("Procedure", "qicore-procedurenotdone")),
+            def(
+                "Not Requested",
+                ids_of("MedicationRequest", "qicore-medicationnotrequested"),
+            ),
+            def(
+                "No Device",
+                ids_of("DeviceRequest", "qicore-devicenotrequested"),
+            ),
+            def(
+                "Obs Not Done",
+                ids_of("Observation", "qicore-observationnotdone"),
+            ),
+            def(
+                "No Service",
+                ids_of("ServiceRequest", "qicore-servicenotrequested"),
+            ),
+        ],
+        &p,
+    );
+    // The positive profile does not constrain status: filtering is the measure's job.
+    assert_eq!(r[0], json!(["done", "not-done"]));
+    assert_eq!(r[1], json!(["not-done"]));
+    assert_eq!(r[2], json!(["refused"]));
+    assert_eq!(r[3], json!(["no-device"]));
+    assert_eq!(r[4], json!(["cancelled"]));
+    assert_eq!(r[5], json!([]));
+}
+
+#[test]
+fn aggregate_clause_starting_value_distinct_and_no_rows() {
+    let ints = |v: &[i64]| list(v.iter().map(|i| lit_int(*i)).collect());
+    let sum = |name: &str, source: J, distinct: bool, starting: Option<J>| {
+        let mut agg = json!({"identifier": "R", "distinct": distinct,
+            "expression": {"type": "Add", "operand": [alias("R"), alias("N")]}});
+        if let Some(s) = starting {
+            agg["starting"] = s;
+        }
+        def(
+            name,
+            json!({"type": "Query", "source": [{"alias": "N", "expression": source}],
+                "aggregate": agg}),
+        )
+    };
+    let empty = json!({"type": "Query", "source": [{"alias": "X", "expression": ints(&[1])}],
+        "where": {"type": "Literal", "valueType": "{urn:hl7-org:elm-types:r1}Boolean", "value": "false"}});
+    let r = eval_all(
+        vec![
+            sum("All", ints(&[1, 1, 2]), false, Some(lit_int(0))),
+            sum("Distinct", ints(&[1, 1, 2]), true, Some(lit_int(0))),
+            // `aggregate R: R + N` with no starting value: null + N stays null.
+            sum("No Start", ints(&[1, 2]), false, None),
+            sum("No Rows", json!({"type": "List"}), false, Some(lit_int(5))),
+            sum("No Rows Left", empty, false, Some(lit_int(7))),
+            sum("No Rows No Start", json!({"type": "List"}), false, None),
+        ],
+        &PatientRecord::new(vec![
+            json!({"resourceType": "Patient", "id": "p1", "birthDate": "1980-05-01"}),
+        ]),
+    );
+    assert_eq!(r[0], json!(4));
+    assert_eq!(r[1], json!(3));
+    assert_eq!(r[2], J::Null);
+    // Over no rows the result is the starting value (CQL 1.5 §2.4 aggregate clause).
+    assert_eq!(r[3], json!(5));
+    assert_eq!(r[4], json!(7));
+    assert_eq!(r[5], J::Null);
+}
