@@ -62,7 +62,7 @@ pub mod value;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-pub use program::{CompiledMeasure, Engine, GroupResult, PatientResult, Period};
+pub use program::{CompiledMeasure, Engine, GroupResult, PatientResult, Period, Stratum};
 pub use value::Json;
 
 #[derive(Debug, thiserror::Error)]

@@ -129,7 +129,10 @@ pub fn individual(
                 .strata
                 .iter()
                 .zip(&def.stratifiers)
-                .map(|((_, value), s)| stratifier_json(s, vec![stratum_json(s, value, &g.counts)]))
+                .map(|((_, per), s)| {
+                    let strata = per.iter().map(|(v, c)| stratum_json(s, v, c)).collect();
+                    stratifier_json(s, strata)
+                })
                 .collect();
             group_json(def, &g.counts, &g.observations, strata)
         })
@@ -186,12 +189,12 @@ pub fn summary(measure: &CompiledMeasure, period: &Period, patients: &[Vec<Group
                 for (all, mine) in observations.iter_mut().zip(&g.observations) {
                     all.extend_from_slice(mine);
                 }
-                for (si, (_, value)) in g.strata.iter().enumerate() {
+                for (si, (_, per)) in g.strata.iter().enumerate() {
                     if let Some(map) = strata.get_mut(si) {
-                        let entry = map
-                            .entry(value.clone())
-                            .or_insert_with(|| zeroed(&g.counts));
-                        add(entry, &g.counts);
+                        for (value, c) in per {
+                            let entry = map.entry(value.clone()).or_insert_with(|| zeroed(c));
+                            add(entry, c);
+                        }
                     }
                 }
             }
