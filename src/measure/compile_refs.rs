@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::compile::{arr, s, Compiler};
-use super::compile_tables::{negation_profile, vital_signs_code};
+use super::compile_tables::{negation_profile, vital_signs_code, QICORE_PROFILES};
 use super::model::model;
 use super::node::{DateFilter, Node, Retrieve};
 use super::value::{Code, Concept, Json, Value};
@@ -43,6 +43,9 @@ impl Compiler<'_> {
         // negation profiles by the status or doNotPerform flag they fix.
         let fixed_loinc = s(e, "templateId").and_then(vital_signs_code);
         let negation = s(e, "templateId").and_then(negation_profile);
+        let positive_profile = s(e, "templateId")
+            .filter(|t| t.starts_with(QICORE_PROFILES) && negation.is_none())
+            .map(str::to_owned);
         let profile = s(e, "templateId").filter(|t| {
             self.trust_meta_profile
                 && *t != format!("http://hl7.org/fhir/StructureDefinition/{local}")
@@ -102,6 +105,7 @@ impl Compiler<'_> {
             profile: profile.map(str::to_owned),
             fixed_loinc,
             negation,
+            positive_profile,
             code_property,
             codes,
             more_codes: filters.collect(),

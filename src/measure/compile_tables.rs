@@ -220,9 +220,11 @@ pub enum FixedElement {
     DoNotPerformExtension,
 }
 
+pub(crate) const QICORE_PROFILES: &str = "http://hl7.org/fhir/us/qicore/StructureDefinition/";
+
 /// The fixed element of a QI-Core negation profile (4.1.1 and 6.0 names).
 pub(crate) fn negation_profile(profile: &str) -> Option<FixedElement> {
-    let name = profile.strip_prefix("http://hl7.org/fhir/us/qicore/StructureDefinition/")?;
+    let name = profile.strip_prefix(QICORE_PROFILES)?;
     Some(match name {
         "qicore-procedurenotdone"
         | "qicore-immunizationnotdone"

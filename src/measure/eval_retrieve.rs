@@ -1,7 +1,7 @@
 //! Retrieve evaluation: the patient's resources of one type, narrowed by
 //! profile, code filters, date ranges and context.
 
-use super::compile_tables::FixedElement;
+use super::compile_tables::{negation_profile, FixedElement};
 use super::eval::{property, Cx, R};
 use super::interval;
 use super::model::model;
@@ -43,6 +43,11 @@ impl<'a> Cx<'a> {
             }
             if let Some(code) = r.fixed_loinc {
                 if !has_loinc(res, code) {
+                    continue;
+                }
+            }
+            if let Some(positive) = &r.positive_profile {
+                if declares_only_negation(res, positive) {
                     continue;
                 }
             }
@@ -158,4 +163,24 @@ fn has_fixed(resource: &Json, fixed: FixedElement) -> bool {
                 })
             }),
     }
+}
+
+/// Whether the resource declares a negation profile in `meta.profile` and not
+/// `positive`: it then states it is, say, a request not made rather than a request.
+fn declares_only_negation(resource: &Json, positive: &str) -> bool {
+    let Some(profiles) = resource
+        .get("meta")
+        .and_then(|m| m.get("profile"))
+        .and_then(Json::as_array)
+    else {
+        return false;
+    };
+    profiles
+        .iter()
+        .filter_map(Json::as_str)
+        .any(|p| negation_profile(p).is_some())
+        && !profiles
+            .iter()
+            .filter_map(Json::as_str)
+            .any(|p| p == positive)
 }

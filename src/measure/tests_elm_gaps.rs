@@ -49,6 +49,10 @@ fn negation_profile_retrieves_keep_only_what_the_profile_fixes() {
         json!({"resourceType": "MedicationRequest", "id": "ordered", "status": "active",
             "intent": "order"}),
         json!({"resourceType": "MedicationRequest", "id": "refused", "status": "completed",
+            "intent": "order", "doNotPerform": true,
+            "meta": {"profile": [format!("{QICORE}qicore-medicationnotrequested")]}}),
+        // Not declared a negation: still a request for the positive profile.
+        json!({"resourceType": "MedicationRequest", "id": "untagged-refusal", "status": "completed",
             "intent": "order", "doNotPerform": true}),
         json!({"resourceType": "DeviceRequest", "id": "device", "status": "active", "intent": "order"}),
         json!({"resourceType": "DeviceRequest", "id": "no-device", "status": "completed", "intent": "order",
@@ -68,6 +72,10 @@ fn negation_profile_retrieves_keep_only_what_the_profile_fixes() {
                 ids_of("MedicationRequest", "qicore-medicationnotrequested"),
             ),
             def(
+                "Requested",
+                ids_of("MedicationRequest", "qicore-medicationrequest"),
+            ),
+            def(
                 "No Device",
                 ids_of("DeviceRequest", "qicore-devicenotrequested"),
             ),
@@ -85,10 +93,12 @@ fn negation_profile_retrieves_keep_only_what_the_profile_fixes() {
     // The positive profile does not constrain status: filtering is the measure's job.
     assert_eq!(r[0], json!(["done", "not-done"]));
     assert_eq!(r[1], json!(["not-done"]));
-    assert_eq!(r[2], json!(["refused"]));
-    assert_eq!(r[3], json!(["no-device"]));
-    assert_eq!(r[4], json!(["cancelled"]));
-    assert_eq!(r[5], json!([]));
+    assert_eq!(r[2], json!(["refused", "untagged-refusal"]));
+    // A resource declaring only the negation profile is no positive request.
+    assert_eq!(r[3], json!(["ordered", "untagged-refusal"]));
+    assert_eq!(r[4], json!(["no-device"]));
+    assert_eq!(r[5], json!(["cancelled"]));
+    assert_eq!(r[6], json!([]));
 }
 
 #[test]
