@@ -140,3 +140,47 @@ fn aggregate_clause_starting_value_distinct_and_no_rows() {
     assert_eq!(r[4], json!(7));
     assert_eq!(r[5], J::Null);
 }
+
+#[test]
+fn durations_differences_and_ages_in_weeks() {
+    let date = |v: &str| json!({"type": "Literal", "valueType": "{urn:hl7-org:elm-types:r1}Date", "value": v});
+    let between = |ty: &str, a: &str, b: &str| json!({"type": ty, "precision": "Week", "operand": [date(a), date(b)]});
+    let r = eval_all(
+        vec![
+            def(
+                "Two Weeks",
+                between("DurationBetween", "2025-01-01", "2025-01-15"),
+            ),
+            def(
+                "Thirteen Days",
+                between("DurationBetween", "2025-01-01", "2025-01-14"),
+            ),
+            def(
+                "Backwards",
+                between("DurationBetween", "2025-01-15", "2025-01-01"),
+            ),
+            def(
+                "Difference",
+                between("DifferenceBetween", "2024-02-29", "2024-03-04"),
+            ),
+            def("Age", between("CalculateAgeAt", "2025-01-01", "2025-03-01")),
+        ],
+        &PatientRecord::new(vec![
+            json!({"resourceType": "Patient", "id": "p1", "birthDate": "1980-05-01"}),
+        ]),
+    );
+    assert_eq!(r, vec![json!(2), json!(1), json!(-2), json!(0), json!(8)]);
+
+    // A week precision on a comparison is refused, not silently dropped.
+    let m = engine(vec![def(
+        "Same Week",
+        between("SameAs", "2025-01-01", "2025-01-02"),
+    )])
+    .compile_measure("MiniMeasure")
+    .unwrap_or_else(|e| panic!("compile: {e}"));
+    assert!(
+        m.warnings.iter().any(|w| w.contains("precision Week")),
+        "{:?}",
+        m.warnings
+    );
+}
