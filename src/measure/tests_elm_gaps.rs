@@ -184,3 +184,43 @@ fn durations_differences_and_ages_in_weeks() {
         m.warnings
     );
 }
+
+#[test]
+fn quantities_compare_across_annotations_rates_and_lab_units() {
+    let q = |v: f64, unit: &str| json!({"type": "Quantity", "value": v, "unit": unit});
+    let cmp = |ty: &str, a: J, b: J| json!({"type": ty, "operand": [a, b]});
+    let r = eval_all(
+        vec![
+            def(
+                "Heart Rate",
+                cmp("Less", q(45.0, "{beats}/min"), q(50.0, "/min")),
+            ),
+            def("Per Hour", cmp("Equal", q(1.0, "/min"), q(60.0, "/h"))),
+            def(
+                "Score",
+                cmp("GreaterOrEqual", q(10.0, "{score}"), q(10.0, "1")),
+            ),
+            def("Lab", cmp("Equal", q(1.0, "ng/mL"), q(1.0, "ug/L"))),
+            def(
+                "eGFR",
+                cmp("Less", q(59.0, "mL/min/{1.73_m2}"), q(60.0, "mL/min")),
+            ),
+            // Incompatible dimensions stay unknown.
+            def("Mismatch", cmp("Less", q(1.0, "/min"), q(2.0, "mg"))),
+        ],
+        &PatientRecord::new(vec![
+            json!({"resourceType": "Patient", "id": "p1", "birthDate": "1980-05-01"}),
+        ]),
+    );
+    assert_eq!(
+        r,
+        vec![
+            json!(true),
+            json!(true),
+            json!(true),
+            json!(true),
+            json!(true),
+            J::Null
+        ]
+    );
+}
