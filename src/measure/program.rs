@@ -45,6 +45,9 @@ pub struct Population {
     pub code: String,
     pub expression: String,
     pub(crate) def: usize,
+    /// `cqfm-criteriaReference`: in ratio measures with two initial
+    /// populations, the id of the one a denominator or numerator is drawn from.
+    pub criteria_reference: Option<String>,
 }
 
 #[derive(Debug, Clone)]

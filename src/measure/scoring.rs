@@ -59,14 +59,29 @@ pub fn populations<'v, 'a>(
     let ips: Vec<usize> = (0..g.populations.len())
         .filter(|i| g.populations[*i].code == "initial-population")
         .collect();
-    let ip_first = ips.first().map(|i| sets[*i].clone()).unwrap_or_default();
-    let ip_last = ips.last().map(|i| sets[*i].clone()).unwrap_or_default();
+    // The initial population a denominator or numerator names by
+    // criteriaReference, else the first (denominator) or last (numerator).
+    let ip_for = |code: &str, fallback: Option<&usize>| {
+        let named = find(code)
+            .and_then(|i| g.populations[i].criteria_reference.as_deref())
+            .and_then(|r| {
+                ips.iter()
+                    .find(|i| g.populations[**i].id.as_deref() == Some(r))
+            });
+        named
+            .or(fallback)
+            .map(|i| sets[*i].clone())
+            .unwrap_or_default()
+    };
+    let ip_denominator = ip_for("denominator", ips.first());
+    let ip_numerator = ip_for("numerator", ips.last());
     let ratio = g.scoring == "ratio";
 
-    let denom = get("denominator").map_or_else(|| ip_first.clone(), |d| within(d, &ip_first));
+    let denom =
+        get("denominator").map_or_else(|| ip_denominator.clone(), |d| within(d, &ip_denominator));
     let dex = within(get("denominator-exclusion").unwrap_or_default(), &denom);
     let num = match get("numerator") {
-        Some(n) if ratio => within(n, &ip_last),
+        Some(n) if ratio => within(n, &ip_numerator),
         Some(n) => without(within(n, &denom), &dex),
         None => Vec::new(),
     };
@@ -78,7 +93,8 @@ pub fn populations<'v, 'a>(
         ),
         &num,
     );
-    let mp = get("measure-population").map_or_else(|| ip_first.clone(), |m| within(m, &ip_first));
+    let mp = get("measure-population")
+        .map_or_else(|| ip_denominator.clone(), |m| within(m, &ip_denominator));
     let mpx = within(get("measure-population-exclusion").unwrap_or_default(), &mp);
 
     let counts = g

@@ -350,6 +350,7 @@ fn group(codes: &[&str], boolean: bool, scoring: &str) -> super::program::Group 
                 code: (*c).to_owned(),
                 expression: String::new(),
                 def: 0,
+                criteria_reference: None,
             })
             .collect(),
         stratifiers: Vec::new(),

@@ -224,3 +224,49 @@ fn quantities_compare_across_annotations_rates_and_lab_units() {
         ]
     );
 }
+
+#[test]
+fn ratio_populations_draw_from_the_initial_population_they_reference() {
+    use super::program::{Group, Population};
+    use super::value::Value;
+    let pop = |id: &str, code: &str, reference: Option<&str>| Population {
+        id: Some(id.to_owned()),
+        code: code.to_owned(),
+        expression: String::new(),
+        def: 0,
+        criteria_reference: reference.map(str::to_owned),
+    };
+    let group = |den_ref: Option<&str>, num_ref: Option<&str>| Group {
+        id: None,
+        // The numerator's initial population comes first.
+        populations: vec![
+            pop("ip-num", "initial-population", None),
+            pop("ip-den", "initial-population", None),
+            pop("den", "denominator", den_ref),
+            pop("num", "numerator", num_ref),
+        ],
+        stratifiers: Vec::new(),
+        observations: Vec::new(),
+        boolean_basis: false,
+        scoring: "ratio".to_owned(),
+    };
+    let ints = |v: &[i64]| Value::list(v.iter().map(|i| Value::Int(*i)).collect());
+    let raw = [
+        ints(&[1, 2]),
+        ints(&[3, 4]),
+        ints(&[3, 4, 1]),
+        ints(&[1, 3]),
+    ];
+    let counts = |g: &Group| -> Vec<i64> {
+        super::scoring::counts(g, &raw)
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect()
+    };
+    assert_eq!(
+        counts(&group(Some("ip-den"), Some("ip-num"))),
+        vec![2, 2, 2, 1]
+    );
+    // Without references: the first initial population for the denominator, the last for the numerator.
+    assert_eq!(counts(&group(None, None)), vec![2, 2, 1, 1]);
+}
