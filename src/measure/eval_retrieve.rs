@@ -59,7 +59,9 @@ impl<'a> Cx<'a> {
             let v = Value::Fhir(res, r.resource_type);
             if let (Some(codes), Some(prop)) = (&codes, &r.code_property) {
                 let cv = m.child(res, r.resource_type, prop);
-                if !code_matches(self.prog, &cv, codes) {
+                let by_value_set =
+                    r.negation.is_some() && self.names_not_done_value_set(res, prop, codes);
+                if !by_value_set && !code_matches(self.prog, &cv, codes) {
                     continue;
                 }
             }
@@ -81,6 +83,41 @@ impl<'a> Cx<'a> {
             }
         }
         Ok(Value::list(out))
+    }
+}
+
+impl Cx<'_> {
+    /// Whether the element `prop` of a negation resource names, by the
+    /// `notDoneValueSet` extension, the value set being filtered on: what was not
+    /// done is a whole value set, which then stands in for a code.
+    fn names_not_done_value_set(&self, res: &Json, prop: &str, codes: &Value) -> bool {
+        let Value::ValueSet(wanted) = codes else {
+            return false;
+        };
+        let element = res
+            .get(prop)
+            .or_else(|| res.get(format!("{prop}CodeableConcept").as_str()));
+        let Some(exts) = element
+            .and_then(|e| e.get("extension"))
+            .and_then(Json::as_array)
+        else {
+            return false;
+        };
+        let term = self.prog.terminology();
+        exts.iter().any(|x| {
+            let named = x
+                .get("url")
+                .and_then(Json::as_str)
+                .is_some_and(|u| u.ends_with("notDoneValueSet"));
+            let url = ["valueCanonical", "valueUri", "valueString"]
+                .iter()
+                .find_map(|k| x.get(*k).and_then(Json::as_str));
+            named
+                && url.is_some_and(|u| {
+                    let u = u.split('|').next().unwrap_or(u);
+                    term.lookup(u) == Some(*wanted)
+                })
+        })
     }
 }
 

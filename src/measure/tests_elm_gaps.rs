@@ -102,6 +102,44 @@ fn negation_profile_retrieves_keep_only_what_the_profile_fixes() {
 }
 
 #[test]
+fn not_done_value_set_extension_stands_for_a_code() {
+    let not_done = |id: &str, ext_url: &str, vs: &str| {
+        json!({"resourceType": "Procedure", "id": id, "status": "not-done",
+            "code": {"extension": [{"url": ext_url, "valueCanonical": vs}]}})
+    };
+    let ext = "http://hl7.org/fhir/us/qicore/StructureDefinition/qicore-notDoneValueSet";
+    let p = PatientRecord::new(vec![
+        json!({"resourceType": "Patient", "id": "p1", "birthDate": "1980-05-01"}),
+        not_done("by-value-set", ext, "http://example.org/vs/visits|2025"),
+        not_done("other-value-set", ext, "http://example.org/vs/other"),
+        json!({"resourceType": "Procedure", "id": "coded", "status": "not-done",
+            "code": {"coding": [{"system": "http://example.org/cs", "code": "office"}]}}),
+        // A done procedure never matches through the extension.
+        json!({"resourceType": "Procedure", "id": "done", "status": "completed",
+            "code": {"extension": [{"url": ext, "valueCanonical": "http://example.org/vs/visits"}]}}),
+    ]);
+    let retrieve = |profile: &str| {
+        json!({"type": "Retrieve", "dataType": "{http://hl7.org/fhir}Procedure",
+            "templateId": format!("{QICORE}{profile}"), "codeProperty": "code",
+            "codeComparator": "in", "codes": {"type": "ValueSetRef", "name": "Visits"}})
+    };
+    let ids = |r: J| {
+        json!({"type": "Query", "source": [{"alias": "R", "expression": r}],
+            "return": {"expression": prop("value", prop("id", alias("R")))},
+            "sort": {"by": [{"type": "ByDirection", "direction": "asc"}]}})
+    };
+    let r = eval_all(
+        vec![
+            def("Not Done", ids(retrieve("qicore-procedurenotdone"))),
+            def("Positive", ids(retrieve("qicore-procedure"))),
+        ],
+        &p,
+    );
+    assert_eq!(r[0], json!(["by-value-set", "coded"]));
+    assert_eq!(r[1], json!(["coded"]));
+}
+
+#[test]
 fn aggregate_clause_starting_value_distinct_and_no_rows() {
     let ints = |v: &[i64]| list(v.iter().map(|i| lit_int(*i)).collect());
     let sum = |name: &str, source: J, distinct: bool, starting: Option<J>| {
