@@ -75,6 +75,15 @@ impl Compiler<'_> {
                 self.exprs(e.get("operand").unwrap_or(&Json::Null))?,
             ),
             "CodeSystemRef" => self.code_system_value(e)?,
+            // Decidable without a terminology service only for equivalent codes;
+            // anything else fails the evaluation rather than guessing.
+            "Subsumes" | "SubsumedBy" => {
+                let args = self.exprs(e.get("operand").unwrap_or(&Json::Null))?;
+                if args.len() != 2 {
+                    return Err(self.err(format!("{ty} with {} operands", args.len())));
+                }
+                Node::Native(super::native::Native::Subsumes, args)
+            }
             "Filter" | "ForEach" | "Repeat" => {
                 let kind = match ty {
                     "Filter" => IterKind::Filter,

@@ -308,3 +308,38 @@ fn ratio_populations_draw_from_the_initial_population_they_reference() {
     // Without references: the first initial population for the denominator, the last for the numerator.
     assert_eq!(counts(&group(None, None)), vec![2, 2, 1, 1]);
 }
+
+#[test]
+fn subsumes_decides_equivalent_codes_and_fails_otherwise() {
+    let code = |c: &str| json!({"type": "Code", "code": c, "system": {"name": "EX"}});
+    let defs = vec![
+        def(
+            "Same",
+            json!({"type": "Subsumes", "operand": [code("office"), code("office")]}),
+        ),
+        def(
+            "Unknown",
+            json!({"type": "SubsumedBy", "operand": [{"type": "Null"}, code("office")]}),
+        ),
+        def(
+            "Different",
+            json!({"type": "Subsumes", "operand": [code("office"), code("home")]}),
+        ),
+    ];
+    let m = engine(defs)
+        .compile_measure("MiniMeasure")
+        .unwrap_or_else(|e| panic!("compile: {e}"));
+    let period = Period::parse("2025-01-01", "2025-12-31").unwrap_or_else(|e| panic!("{e}"));
+    let p = PatientRecord::new(vec![
+        json!({"resourceType": "Patient", "id": "p1", "birthDate": "1980-05-01"}),
+    ]);
+    let eval = |n: &str| m.evaluate_expression(&p, &period, n);
+    assert_eq!(eval("Same").ok(), Some(json!(true)));
+    assert_eq!(eval("Unknown").ok(), Some(J::Null));
+    let err = eval("Different").err().map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("terminology service")),
+        "{err:?}"
+    );
+}
