@@ -325,7 +325,7 @@ impl Tally {
                     .map(|(map, s)| {
                         let stratum = map
                             .iter()
-                            .map(|(value, c)| report::stratum_json(s, value, c))
+                            .map(|(value, c)| report::stratum_json(def, s, value, c))
                             .collect();
                         report::stratifier_json(s, stratum)
                     })

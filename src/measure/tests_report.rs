@@ -311,6 +311,9 @@ fn episode_based_stratifier_splits_the_episodes() {
     assert_eq!(strata[0]["population"][0]["count"], 1);
     assert_eq!(strata[1]["value"]["text"], "false");
     assert_eq!(strata[1]["population"][2]["count"], 2);
+    // Each stratum is scored on its own counts: 0 of 1, 2 of 2.
+    assert_eq!(strata[0]["measureScore"]["value"], 0.0);
+    assert_eq!(strata[1]["measureScore"]["value"], 1.0);
     // Summed over two patients, the strata add up episode by episode.
     let sum = report::summary(&m, &period(), &[r.groups.clone(), r.groups.clone()]);
     let strata = &sum["group"][0]["stratifier"][0]["stratum"];
