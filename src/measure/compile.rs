@@ -394,8 +394,7 @@ impl<'c> Compiler<'c> {
         }
         if let Some(op) = op2(ty) {
             let args = self.exprs(e.get("operand").unwrap_or(&Json::Null))?;
-            let precision = s(e, "precision").and_then(Precision::parse);
-            return self.binary(op, args, precision);
+            return self.binary_with_precision(op, args, s(e, "precision"));
         }
         Ok(match ty {
             "Null" => Node::Lit(Value::Null),
@@ -662,9 +661,8 @@ impl<'c> Compiler<'c> {
             "TimeOfDay" => Node::OpN(OpN::TimeOfDay, Vec::new()),
             "CalculateAge" => {
                 // Age as of today (the evaluation date).
-                let p = s(e, "precision").and_then(Precision::parse);
                 let args = vec![self.sub(e, "operand")?, Node::OpN(OpN::Today, Vec::new())];
-                self.binary(Op2::CalculateAgeAt, args, p)?
+                self.binary_with_precision(Op2::CalculateAgeAt, args, s(e, "precision"))?
             }
             other => match self.more(other, e)? {
                 Some(n) => n,

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::compile::{arr, s, Compiler};
 use super::compile_tables::SYSTEM_NS;
+use super::datetime::Precision;
 use super::node::{Conversion, IterKind, Iterate, Node, Op1, Op2, OpN, TypeSpec};
 use super::value::{Json, Text, Tuple, Value};
 use super::MeasureError;
@@ -74,6 +75,15 @@ impl Compiler<'_> {
                 self.exprs(e.get("operand").unwrap_or(&Json::Null))?,
             ),
             "CodeSystemRef" => self.code_system_value(e)?,
+            // Decidable without a terminology service only for equivalent codes;
+            // anything else fails the evaluation rather than guessing.
+            "Subsumes" | "SubsumedBy" => {
+                let args = self.exprs(e.get("operand").unwrap_or(&Json::Null))?;
+                if args.len() != 2 {
+                    return Err(self.err(format!("{ty} with {} operands", args.len())));
+                }
+                Node::Native(super::native::Native::Subsumes, args)
+            }
             "Filter" | "ForEach" | "Repeat" => {
                 let kind = match ty {
                     "Filter" => IterKind::Filter,
@@ -119,6 +129,39 @@ impl Compiler<'_> {
             }
             _ => return Ok(None),
         }))
+    }
+
+    /// `binary` with the ELM precision name. Weeks are no date/time precision:
+    /// durations, differences and ages in weeks are those in days divided by 7
+    /// (as the reference engines compute them); any other use of a precision
+    /// the engine does not know fails rather than comparing at another one.
+    pub(crate) fn binary_with_precision(
+        &self,
+        op: Op2,
+        args: Vec<Node>,
+        precision: Option<&str>,
+    ) -> Result<Node, MeasureError> {
+        let Some(name) = precision else {
+            return self.binary(op, args, None);
+        };
+        if let Some(p) = Precision::parse(name) {
+            return self.binary(op, args, Some(p));
+        }
+        let weeks = name.eq_ignore_ascii_case("week");
+        if weeks
+            && matches!(
+                op,
+                Op2::DurationBetween | Op2::DifferenceBetween | Op2::CalculateAgeAt
+            )
+        {
+            let days = self.binary(op, args, Some(Precision::Day))?;
+            return Ok(Node::Op2(
+                Op2::TruncatedDivide,
+                Box::new([days, Node::Lit(Value::Int(7))]),
+                None,
+            ));
+        }
+        Err(self.err(format!("{op:?} with precision {name}")))
     }
 
     /// The `ToX` operator a `Convert`/`CanConvert` target type stands for.

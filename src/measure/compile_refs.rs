@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::compile::{arr, s, Compiler};
-use super::compile_tables::vital_signs_code;
+use super::compile_tables::{negation_profile, vital_signs_code, QICORE_PROFILES};
 use super::model::model;
 use super::node::{DateFilter, Node, Retrieve};
 use super::value::{Code, Concept, Json, Value};
@@ -39,8 +39,13 @@ impl Compiler<'_> {
         }
         // Like cql-exec-fhir, profiles only filter by the data's `meta.profile`
         // when it is trusted; the base resource profile never filters. Vital-signs
-        // profiles always filter by the code they fix, which the data shows.
+        // profiles always filter by the code they fix, which the data shows, and
+        // negation profiles by the status or doNotPerform flag they fix.
         let fixed_loinc = s(e, "templateId").and_then(vital_signs_code);
+        let negation = s(e, "templateId").and_then(negation_profile);
+        let positive_profile = s(e, "templateId")
+            .filter(|t| t.starts_with(QICORE_PROFILES) && negation.is_none())
+            .map(str::to_owned);
         let profile = s(e, "templateId").filter(|t| {
             self.trust_meta_profile
                 && *t != format!("http://hl7.org/fhir/StructureDefinition/{local}")
@@ -99,6 +104,8 @@ impl Compiler<'_> {
             resource_type,
             profile: profile.map(str::to_owned),
             fixed_loinc,
+            negation,
+            positive_profile,
             code_property,
             codes,
             more_codes: filters.collect(),

@@ -206,3 +206,42 @@ pub(crate) fn vital_signs_code(profile: &str) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// What a QI-Core negation profile fixes on the resource, so that conformance
+/// is decidable from the data: `["ProcedureNotDone"]` must not return the
+/// procedures that were done, nor `["MedicationNotRequested"]` the orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FixedElement {
+    /// `status` has this code.
+    Status(&'static str),
+    /// `doNotPerform` is true.
+    DoNotPerform,
+    /// A `modifierExtension` whose url ends in `doNotPerform` is true (DeviceRequest).
+    DoNotPerformExtension,
+}
+
+pub(crate) const QICORE_PROFILES: &str = "http://hl7.org/fhir/us/qicore/StructureDefinition/";
+
+/// The fixed element of a QI-Core negation profile (4.1.1 and 6.0 names).
+pub(crate) fn negation_profile(profile: &str) -> Option<FixedElement> {
+    let name = profile.strip_prefix(QICORE_PROFILES)?;
+    Some(match name {
+        "qicore-procedurenotdone"
+        | "qicore-immunizationnotdone"
+        | "qicore-mednotadministered"
+        | "qicore-medicationadministrationnotdone"
+        | "qicore-communicationnotdone" => FixedElement::Status("not-done"),
+        "qicore-observationnotdone" | "qicore-observationcancelled" => {
+            FixedElement::Status("cancelled")
+        }
+        "qicore-medicationnotdispensed" | "qicore-medicationdispensedeclined" => {
+            FixedElement::Status("declined")
+        }
+        "qicore-taskrejected" => FixedElement::Status("rejected"),
+        "qicore-medicationnotrequested" | "qicore-servicenotrequested" => {
+            FixedElement::DoNotPerform
+        }
+        "qicore-devicenotrequested" => FixedElement::DoNotPerformExtension,
+        _ => return None,
+    })
+}

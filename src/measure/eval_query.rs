@@ -75,9 +75,6 @@ impl<'a> Cx<'a> {
         }
         let mut results: Vec<Value<'a>> = Vec::new();
         let mut idx = vec![0usize; lists.len()];
-        if lists.iter().any(|l| l.is_empty()) {
-            return self.finish_query(q, results, single);
-        }
         let mut agg = match &q.aggregate {
             Some(a) => match &a.starting {
                 Some(s) => self.eval(s)?,
@@ -85,6 +82,13 @@ impl<'a> Cx<'a> {
             },
             None => Value::Null,
         };
+        if lists.iter().any(|l| l.is_empty()) {
+            // An aggregate over no rows is its starting value.
+            if q.aggregate.is_some() {
+                return Ok(agg);
+            }
+            return self.finish_query(q, results, single);
+        }
         loop {
             for (k, s) in q.sources.iter().enumerate() {
                 let v = lists[k][idx[k]].clone();

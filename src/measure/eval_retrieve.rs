@@ -1,6 +1,7 @@
 //! Retrieve evaluation: the patient's resources of one type, narrowed by
 //! profile, code filters, date ranges and context.
 
+use super::compile_tables::{negation_profile, FixedElement};
 use super::eval::{property, Cx, R};
 use super::interval;
 use super::model::model;
@@ -45,10 +46,22 @@ impl<'a> Cx<'a> {
                     continue;
                 }
             }
+            if let Some(positive) = &r.positive_profile {
+                if declares_only_negation(res, positive) {
+                    continue;
+                }
+            }
+            if let Some(fixed) = r.negation {
+                if !has_fixed(res, fixed) {
+                    continue;
+                }
+            }
             let v = Value::Fhir(res, r.resource_type);
             if let (Some(codes), Some(prop)) = (&codes, &r.code_property) {
                 let cv = m.child(res, r.resource_type, prop);
-                if !code_matches(self.prog, &cv, codes) {
+                let by_value_set =
+                    r.negation.is_some() && self.names_not_done_value_set(res, prop, codes);
+                if !by_value_set && !code_matches(self.prog, &cv, codes) {
                     continue;
                 }
             }
@@ -70,6 +83,41 @@ impl<'a> Cx<'a> {
             }
         }
         Ok(Value::list(out))
+    }
+}
+
+impl Cx<'_> {
+    /// Whether the element `prop` of a negation resource names, by the
+    /// `notDoneValueSet` extension, the value set being filtered on: what was not
+    /// done is a whole value set, which then stands in for a code.
+    fn names_not_done_value_set(&self, res: &Json, prop: &str, codes: &Value) -> bool {
+        let Value::ValueSet(wanted) = codes else {
+            return false;
+        };
+        let element = res
+            .get(prop)
+            .or_else(|| res.get(format!("{prop}CodeableConcept").as_str()));
+        let Some(exts) = element
+            .and_then(|e| e.get("extension"))
+            .and_then(Json::as_array)
+        else {
+            return false;
+        };
+        let term = self.prog.terminology();
+        exts.iter().any(|x| {
+            let named = x
+                .get("url")
+                .and_then(Json::as_str)
+                .is_some_and(|u| u.ends_with("notDoneValueSet"));
+            let url = ["valueCanonical", "valueUri", "valueString"]
+                .iter()
+                .find_map(|k| x.get(*k).and_then(Json::as_str));
+            named
+                && url.is_some_and(|u| {
+                    let u = u.split('|').next().unwrap_or(u);
+                    term.lookup(u) == Some(*wanted)
+                })
+        })
     }
 }
 
@@ -131,4 +179,45 @@ fn has_loinc(resource: &Json, code: &str) -> bool {
                     && c.get("code").and_then(Json::as_str) == Some(code)
             })
         })
+}
+
+/// Whether the resource carries the element value a negation profile fixes.
+fn has_fixed(resource: &Json, fixed: FixedElement) -> bool {
+    match fixed {
+        FixedElement::Status(code) => resource.get("status").and_then(Json::as_str) == Some(code),
+        FixedElement::DoNotPerform => {
+            resource.get("doNotPerform").and_then(Json::as_bool) == Some(true)
+        }
+        FixedElement::DoNotPerformExtension => resource
+            .get("modifierExtension")
+            .and_then(Json::as_array)
+            .is_some_and(|exts| {
+                exts.iter().any(|x| {
+                    x.get("url")
+                        .and_then(Json::as_str)
+                        .is_some_and(|u| u.ends_with("doNotPerform"))
+                        && x.get("valueBoolean").and_then(Json::as_bool) == Some(true)
+                })
+            }),
+    }
+}
+
+/// Whether the resource declares a negation profile in `meta.profile` and not
+/// `positive`: it then states it is, say, a request not made rather than a request.
+fn declares_only_negation(resource: &Json, positive: &str) -> bool {
+    let Some(profiles) = resource
+        .get("meta")
+        .and_then(|m| m.get("profile"))
+        .and_then(Json::as_array)
+    else {
+        return false;
+    };
+    profiles
+        .iter()
+        .filter_map(Json::as_str)
+        .any(|p| negation_profile(p).is_some())
+        && !profiles
+            .iter()
+            .filter_map(Json::as_str)
+            .any(|p| p == positive)
 }

@@ -36,12 +36,12 @@ pub(crate) fn parse_group(
             .unwrap_or_default()
             .to_owned();
         let id = p.get("id").and_then(Json::as_str).map(str::to_owned);
+        let reference = extension(p, "cqfm-criteriaReference")
+            .and_then(|e| e.get("valueString"))
+            .and_then(Json::as_str)
+            .map(str::to_owned);
         if code == "measure-observation" {
             let (def, operands) = c.entry_function(&expr)?;
-            let reference = extension(p, "cqfm-criteriaReference")
-                .and_then(|e| e.get("valueString"))
-                .and_then(Json::as_str)
-                .map(str::to_owned);
             let aggregate = extension(p, "cqfm-aggregateMethod")
                 .and_then(|e| e.get("valueCode"))
                 .and_then(Json::as_str)
@@ -70,6 +70,7 @@ pub(crate) fn parse_group(
             code,
             expression: expr,
             def,
+            criteria_reference: reference,
         });
     }
     let observations = resolve_observations(&pops, observations, name)?;

@@ -53,6 +53,8 @@ mod tests;
 #[cfg(test)]
 mod tests_elm;
 #[cfg(test)]
+mod tests_elm_gaps;
+#[cfg(test)]
 mod tests_report;
 mod units;
 pub mod value;
@@ -60,7 +62,7 @@ pub mod value;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-pub use program::{CompiledMeasure, Engine, GroupResult, PatientResult, Period};
+pub use program::{CompiledMeasure, Engine, GroupResult, PatientResult, Period, Stratum};
 pub use value::Json;
 
 #[derive(Debug, thiserror::Error)]

@@ -260,6 +260,11 @@ pub struct Retrieve {
     pub profile: Option<String>,
     /// LOINC code a vital-signs profile fixes on `Observation.code`.
     pub fixed_loinc: Option<&'static str>,
+    /// The element a negation profile fixes (`status`, `doNotPerform`).
+    pub negation: Option<super::compile_tables::FixedElement>,
+    /// A positive QI-Core profile: resources declaring only a negation profile
+    /// (say `qicore-medicationnotrequested` for `qicore-medicationrequest`) are left out.
+    pub positive_profile: Option<String>,
     pub code_property: Option<Arc<str>>,
     pub codes: Option<Node>,
     /// Further code filters (`codeFilter` beyond the first): property and codes.

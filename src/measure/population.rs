@@ -292,11 +292,13 @@ impl Tally {
             for (all, mine) in tally.observations.iter_mut().zip(&g.observations) {
                 all.extend_from_slice(mine);
             }
-            for (map, (_, value)) in tally.strata.iter_mut().zip(&g.strata) {
-                let entry = map
-                    .entry(value.clone())
-                    .or_insert_with(|| g.counts.iter().map(|(c, _)| (c.clone(), 0)).collect());
-                add(entry, &g.counts);
+            for (map, (_, per)) in tally.strata.iter_mut().zip(&g.strata) {
+                for (value, c) in per {
+                    let entry = map
+                        .entry(value.clone())
+                        .or_insert_with(|| report::zeroed(c));
+                    add(entry, c);
+                }
             }
             if self.keep_members {
                 for (members, (_, n)) in tally.members.iter_mut().zip(&g.counts) {
@@ -323,7 +325,7 @@ impl Tally {
                     .map(|(map, s)| {
                         let stratum = map
                             .iter()
-                            .map(|(value, c)| report::stratum_json(s, value, c))
+                            .map(|(value, c)| report::stratum_json(def, s, value, c))
                             .collect();
                         report::stratifier_json(s, stratum)
                     })

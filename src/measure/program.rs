@@ -45,6 +45,9 @@ pub struct Population {
     pub code: String,
     pub expression: String,
     pub(crate) def: usize,
+    /// `cqfm-criteriaReference`: in ratio measures with two initial
+    /// populations, the id of the one a denominator or numerator is drawn from.
+    pub criteria_reference: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -116,12 +119,17 @@ pub struct CompiledMeasure {
 pub struct GroupResult {
     pub id: Option<String>,
     pub counts: Vec<(String, i64)>,
-    /// (stratifier id, the patient's stratum value rendered as text; component
-    /// values are joined by `STRATUM_SEPARATOR`).
-    pub strata: Vec<(Option<String>, String)>,
+    /// Per stratifier: its id and the patient's strata, each a value rendered
+    /// as text (component values joined by `STRATUM_SEPARATOR`) with the counts
+    /// it holds. Patient-based groups have one stratum holding all the counts;
+    /// episode-based ones split the episodes between `true` and `false`.
+    pub strata: Vec<(Option<String>, Vec<Stratum>)>,
     /// Per measure observation of the group: the patient's observed values.
     pub observations: Vec<Vec<f64>>,
 }
+
+/// A stratum value and the population counts in it.
+pub type Stratum = (String, Vec<(String, i64)>);
 
 /// Joins the values of a component stratifier's components in a stratum key.
 pub const STRATUM_SEPARATOR: char = '\u{1f}';
@@ -440,14 +448,25 @@ impl CompiledMeasure {
             let observations = super::observation::observe(&mut cx, g, &observed)?;
             let mut strata = Vec::with_capacity(g.stratifiers.len());
             for s in &g.stratifiers {
-                let mut key = String::new();
-                for (i, part) in s.parts.iter().enumerate() {
-                    if i > 0 {
-                        key.push(STRATUM_SEPARATOR);
-                    }
-                    key.push_str(&stratum_text(&cx.expression(part.def)?));
+                let mut values = Vec::with_capacity(s.parts.len());
+                for part in &s.parts {
+                    values.push(cx.expression(part.def)?);
                 }
-                strata.push((s.id.clone(), key));
+                let split = super::scoring::episode_strata(g, &raw, &values);
+                let per = match split {
+                    Some(split) => split?,
+                    None => {
+                        let mut key = String::new();
+                        for (i, v) in values.iter().enumerate() {
+                            if i > 0 {
+                                key.push(STRATUM_SEPARATOR);
+                            }
+                            key.push_str(&stratum_text(v));
+                        }
+                        vec![(key, counts.clone())]
+                    }
+                };
+                strata.push((s.id.clone(), per));
             }
             out.push(GroupResult {
                 id: g.id.clone(),

@@ -68,8 +68,19 @@ pub(super) fn group_json(
 
 /// One stratum: its value (or, for a component stratifier, each
 /// component's code and value) and its population counts.
-pub(super) fn stratum_json(s: &Stratifier, key: &str, counts: &[(String, i64)]) -> Json {
+pub(super) fn stratum_json(
+    def: &Group,
+    s: &Stratifier,
+    key: &str,
+    counts: &[(String, i64)],
+) -> Json {
     let mut stratum = json!({ "population": populations(counts) });
+    // Scores from counts alone; observation-based scores are the group's only.
+    let counted = def.observations.is_empty()
+        && !matches!(def.scoring.as_str(), "cohort" | "continuous-variable");
+    if let Some(score) = proportion_score(counts).filter(|_| counted) {
+        stratum["measureScore"] = json!({ "value": score });
+    }
     if s.parts.iter().any(|p| p.code.is_some()) {
         let components: Vec<Json> = s
             .parts
@@ -129,7 +140,13 @@ pub fn individual(
                 .strata
                 .iter()
                 .zip(&def.stratifiers)
-                .map(|((_, value), s)| stratifier_json(s, vec![stratum_json(s, value, &g.counts)]))
+                .map(|((_, per), s)| {
+                    let strata = per
+                        .iter()
+                        .map(|(v, c)| stratum_json(def, s, v, c))
+                        .collect();
+                    stratifier_json(s, strata)
+                })
                 .collect();
             group_json(def, &g.counts, &g.observations, strata)
         })
@@ -186,12 +203,12 @@ pub fn summary(measure: &CompiledMeasure, period: &Period, patients: &[Vec<Group
                 for (all, mine) in observations.iter_mut().zip(&g.observations) {
                     all.extend_from_slice(mine);
                 }
-                for (si, (_, value)) in g.strata.iter().enumerate() {
+                for (si, (_, per)) in g.strata.iter().enumerate() {
                     if let Some(map) = strata.get_mut(si) {
-                        let entry = map
-                            .entry(value.clone())
-                            .or_insert_with(|| zeroed(&g.counts));
-                        add(entry, &g.counts);
+                        for (value, c) in per {
+                            let entry = map.entry(value.clone()).or_insert_with(|| zeroed(c));
+                            add(entry, c);
+                        }
                     }
                 }
             }
@@ -199,7 +216,10 @@ pub fn summary(measure: &CompiledMeasure, period: &Period, patients: &[Vec<Group
                 .into_iter()
                 .zip(&def.stratifiers)
                 .map(|(map, s)| {
-                    let stratum = map.iter().map(|(v, c)| stratum_json(s, v, c)).collect();
+                    let stratum = map
+                        .iter()
+                        .map(|(v, c)| stratum_json(def, s, v, c))
+                        .collect();
                     stratifier_json(s, stratum)
                 })
                 .collect();

@@ -221,6 +221,10 @@ impl Walk<'_> {
 
     /// The token parameter and codes this retrieve is limited to, if it is and both are known.
     fn narrowing(&self, r: &Retrieve) -> Option<(&'static str, BTreeSet<String>)> {
+        // A negation may name its value set by extension, with no code to search on.
+        if r.negation.is_some() {
+            return None;
+        }
         if let (Some(codes), Some(property)) = (&r.codes, &r.code_property) {
             let param = token_param(r.resource_type, property)?;
             let mut out = BTreeSet::new();

@@ -5,8 +5,9 @@
 //! handled as episode lists holding at most the patient itself.
 
 use super::eval::same;
-use super::program::Group;
+use super::program::{Group, Stratum};
 use super::value::Value;
+use super::MeasureError;
 
 pub type Members<'v, 'a> = Vec<&'v Value<'a>>;
 
@@ -58,14 +59,29 @@ pub fn populations<'v, 'a>(
     let ips: Vec<usize> = (0..g.populations.len())
         .filter(|i| g.populations[*i].code == "initial-population")
         .collect();
-    let ip_first = ips.first().map(|i| sets[*i].clone()).unwrap_or_default();
-    let ip_last = ips.last().map(|i| sets[*i].clone()).unwrap_or_default();
+    // The initial population a denominator or numerator names by
+    // criteriaReference, else the first (denominator) or last (numerator).
+    let ip_for = |code: &str, fallback: Option<&usize>| {
+        let named = find(code)
+            .and_then(|i| g.populations[i].criteria_reference.as_deref())
+            .and_then(|r| {
+                ips.iter()
+                    .find(|i| g.populations[**i].id.as_deref() == Some(r))
+            });
+        named
+            .or(fallback)
+            .map(|i| sets[*i].clone())
+            .unwrap_or_default()
+    };
+    let ip_denominator = ip_for("denominator", ips.first());
+    let ip_numerator = ip_for("numerator", ips.last());
     let ratio = g.scoring == "ratio";
 
-    let denom = get("denominator").map_or_else(|| ip_first.clone(), |d| within(d, &ip_first));
+    let denom =
+        get("denominator").map_or_else(|| ip_denominator.clone(), |d| within(d, &ip_denominator));
     let dex = within(get("denominator-exclusion").unwrap_or_default(), &denom);
     let num = match get("numerator") {
-        Some(n) if ratio => within(n, &ip_last),
+        Some(n) if ratio => within(n, &ip_numerator),
         Some(n) => without(within(n, &denom), &dex),
         None => Vec::new(),
     };
@@ -77,7 +93,8 @@ pub fn populations<'v, 'a>(
         ),
         &num,
     );
-    let mp = get("measure-population").map_or_else(|| ip_first.clone(), |m| within(m, &ip_first));
+    let mp = get("measure-population")
+        .map_or_else(|| ip_denominator.clone(), |m| within(m, &ip_denominator));
     let mpx = within(get("measure-population-exclusion").unwrap_or_default(), &mp);
 
     let counts = g
@@ -111,4 +128,45 @@ pub fn populations<'v, 'a>(
         })
         .collect();
     (counts, observed)
+}
+
+/// Strata of an episode-based group whose stratifier returns episodes: those
+/// episodes form the `true` stratum and the group's other episodes the
+/// `false` one, each counted by the same rules as the group. `None` when the
+/// group is patient-based or the stratifier returns a value for the patient
+/// (all of the patient's episodes then share that stratum).
+pub fn episode_strata(
+    g: &Group,
+    raw: &[Value],
+    values: &[Value],
+) -> Option<Result<Vec<Stratum>, MeasureError>> {
+    if g.boolean_basis || !values.iter().any(|v| matches!(v, Value::List(_))) {
+        return None;
+    }
+    let [Value::List(chosen)] = values else {
+        return Some(Err(MeasureError::Content(
+            "a component stratifier of an episode-based group returns a list of episodes"
+                .to_owned(),
+        )));
+    };
+    let mut out = Vec::new();
+    for (key, inside) in [("true", true), ("false", false)] {
+        let part: Vec<Value> = raw
+            .iter()
+            .map(|v| match v {
+                Value::List(l) => Value::list(
+                    l.iter()
+                        .filter(|x| chosen.iter().any(|c| same(c, x)) == inside)
+                        .cloned()
+                        .collect(),
+                ),
+                other => other.clone(),
+            })
+            .collect();
+        let counts = populations(g, &part).0;
+        if counts.iter().any(|(_, n)| *n > 0) {
+            out.push((key.to_owned(), counts));
+        }
+    }
+    Some(Ok(out))
 }

@@ -245,3 +245,80 @@ fn supplemental_values_flatten_codes_tuples_and_lists() {
     );
     assert!(supplemental::values(&Value::Null).is_empty());
 }
+
+#[test]
+fn episode_based_stratifier_splits_the_episodes() {
+    let status_is = |alias_name: &str, status: &str| {
+        json!({"type": "Equal", "operand": [prop("value", prop("status", alias(alias_name))),
+            {"type": "Literal", "valueType": format!("{SYS}String"), "value": status}]})
+    };
+    let mut d = defs();
+    d.push(json!({"name": "Finished Visits", "context": "Patient", "expression": {"type": "Query",
+        "source": [{"alias": "V", "expression": {"type": "ExpressionRef", "name": "Qualifying Visits"}}],
+        "where": status_is("V", "finished")}}));
+    // The stratifier returns the planned visits: the episodes in its stratum.
+    d.push(json!({"name": "Planned Visits", "context": "Patient", "expression": {"type": "Query",
+        "source": [{"alias": "V", "expression": {"type": "ExpressionRef", "name": "Qualifying Visits"}}],
+        "where": status_is("V", "planned")}}));
+    let e = engine_with(d, |m| {
+        m["scoring"] = json!({"coding": [{"code": "proportion"}]});
+        m["extension"] = json!([{"url": "http://hl7.org/fhir/us/cqfmeasures/StructureDefinition/cqfm-populationBasis",
+            "valueCode": "Encounter"}]);
+        m["group"] = json!([{"population": [
+            pop("initial-population", "Qualifying Visits"),
+            pop("denominator", "Qualifying Visits"),
+            pop("numerator", "Finished Visits")],
+            "stratifier": [{"id": "planned", "criteria": {"expression": "Planned Visits"}},
+                {"id": "gender", "criteria": {"expression": "Gender"}}]}]);
+    });
+    let m = e
+        .compile_measure("MiniMeasure")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let p = patient(
+        "1980-05-01",
+        &[
+            ("office", "2025-03-02", "finished"),
+            ("office", "2025-03-04", "finished"),
+            ("office", "2025-03-09", "planned"),
+        ],
+    );
+    let r = m
+        .evaluate_patient(&p, &period())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let counts = |ip: i64, den: i64, num: i64| {
+        vec![
+            ("initial-population".to_owned(), ip),
+            ("denominator".to_owned(), den),
+            ("numerator".to_owned(), num),
+        ]
+    };
+    assert_eq!(r.groups[0].counts, counts(3, 3, 2));
+    assert_eq!(
+        r.groups[0].strata[0].1,
+        vec![
+            ("true".to_owned(), counts(1, 1, 0)),
+            ("false".to_owned(), counts(2, 2, 2))
+        ]
+    );
+    // A value for the patient puts all of the patient's episodes in one stratum.
+    assert_eq!(
+        r.groups[0].strata[1].1,
+        vec![("null".to_owned(), counts(3, 3, 2))]
+    );
+    let ind = report::individual(&m, "p1", &period(), &r.groups);
+    let strata = &ind["group"][0]["stratifier"][0]["stratum"];
+    assert_eq!(strata[0]["value"]["text"], "true");
+    assert_eq!(strata[0]["population"][0]["count"], 1);
+    assert_eq!(strata[1]["value"]["text"], "false");
+    assert_eq!(strata[1]["population"][2]["count"], 2);
+    // Each stratum is scored on its own counts: 0 of 1, 2 of 2.
+    assert_eq!(strata[0]["measureScore"]["value"], 0.0);
+    assert_eq!(strata[1]["measureScore"]["value"], 1.0);
+    // Summed over two patients, the strata add up episode by episode.
+    let sum = report::summary(&m, &period(), &[r.groups.clone(), r.groups.clone()]);
+    let strata = &sum["group"][0]["stratifier"][0]["stratum"];
+    assert_eq!(strata[1]["value"]["text"], "true");
+    assert_eq!(strata[1]["population"][0]["count"], 2);
+    assert_eq!(strata[0]["value"]["text"], "false");
+    assert_eq!(strata[0]["population"][2]["count"], 4);
+}

@@ -113,3 +113,34 @@ fn store_read_names_the_token_parameter() {
         ]
     );
 }
+
+#[test]
+fn negation_retrieves_read_their_type_whole() {
+    let retrieve = |name: &str, profile: &str| {
+        serde_json::json!({"name": name, "context": "Patient", "expression": {"type": "Retrieve",
+            "dataType": "{http://hl7.org/fhir}Procedure",
+            "templateId": format!("http://hl7.org/fhir/us/qicore/StructureDefinition/{profile}"),
+            "codeProperty": "code", "codeComparator": "in",
+            "codes": {"type": "ValueSetRef", "name": "Visits"}}})
+    };
+    let derived = |defs| {
+        let m = crate::measure::tests::engine(defs)
+            .compile_measure("MiniMeasure")
+            .expect("the test measure compiles");
+        summary(&derive(&m))
+    };
+    let positive = derived(vec![retrieve("Done", "qicore-procedure")]);
+    assert!(
+        positive.iter().any(|s| s.starts_with("Procedure: code in")),
+        "{positive:?}"
+    );
+    // What was not done may be a value set named by extension, with no code to search on.
+    let negation = derived(vec![
+        retrieve("Done", "qicore-procedure"),
+        retrieve("Not Done", "qicore-procedurenotdone"),
+    ]);
+    assert!(
+        negation.contains(&"Procedure: all".to_owned()),
+        "{negation:?}"
+    );
+}

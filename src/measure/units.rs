@@ -22,8 +22,36 @@ pub fn calendar_unit(unit: &str) -> &str {
     }
 }
 
+/// A unit without its UCUM annotations (`{beats}/min` is `/min`, `{score}` is `1`):
+/// annotations are unity and do not change what the unit measures.
+fn without_annotations(unit: &str) -> String {
+    let mut out = String::with_capacity(unit.len());
+    let mut depth = 0usize;
+    for ch in unit.chars() {
+        match ch {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            c if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    let trimmed = out.trim_end_matches('/').trim_start_matches('.');
+    if trimmed.is_empty() {
+        "1".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
 /// (dimension, factor to the dimension's base unit).
 fn base(unit: &str) -> Option<(&'static str, f64)> {
+    if unit.contains('{') {
+        return base_plain(&without_annotations(unit));
+    }
+    base_plain(unit)
+}
+
+fn base_plain(unit: &str) -> Option<(&'static str, f64)> {
     Some(match unit {
         "1" | "" | "{count}" => ("1", 1.0),
         "%" => ("1", 0.01),
@@ -48,8 +76,24 @@ fn base(unit: &str) -> Option<(&'static str, f64)> {
         "g/dL" => ("g/L", 10.0),
         "mg/L" => ("g/L", 1e-3),
         "g/L" => ("g/L", 1.0),
+        "ug/dL" => ("g/L", 1e-5),
+        "ug/mL" => ("g/L", 1e-3),
+        "ug/L" => ("g/L", 1e-6),
+        "ng/mL" => ("g/L", 1e-6),
+        "pg/mL" => ("g/L", 1e-9),
         "mmol/L" => ("mol/L", 1e-3),
+        "umol/L" => ("mol/L", 1e-6),
         "mol/L" => ("mol/L", 1.0),
+        "meq/L" | "mEq/L" => ("eq/L", 1e-3),
+        "[IU]/L" => ("[IU]/L", 1.0),
+        "m[IU]/L" => ("[IU]/L", 1e-3),
+        "[IU]/mL" => ("[IU]/L", 1e3),
+        // Rates: per second, minute, hour, day.
+        "/s" | "1/s" => ("1/s", 1.0),
+        "/min" | "1/min" => ("1/s", 1.0 / 60.0),
+        "/h" | "1/h" => ("1/s", 1.0 / 3600.0),
+        "/d" | "1/d" => ("1/s", 1.0 / 86_400.0),
+        "mL/min" => ("L/s", 1e-3 / 60.0),
         // Definite-duration time units (seconds).
         "millisecond" | "milliseconds" => ("s", 1e-3),
         "second" | "seconds" => ("s", 1.0),
