@@ -78,8 +78,14 @@ pub async fn reindex(
     let (checks, marker) = load_checks(store.as_ref(), base_url).await?;
     let records = Records::loaded_at(store.clone(), Arc::new(checks), Some(marker));
     let indexed = records.reindex().await;
+    let analysed = match indexed {
+        Ok(_) => store.refresh_statistics().await,
+        Err(_) => Ok(()),
+    };
     store.close().await;
-    Ok(indexed?)
+    let indexed = indexed?;
+    analysed?;
+    Ok(indexed)
 }
 
 /// `hearth import`: loads NDJSON files into the store at `url` (see [`import::import`]).
@@ -95,8 +101,14 @@ pub async fn import(
     let (checks, marker) = load_checks(store.as_ref(), settings.base_url.as_deref()).await?;
     let records = Records::loaded_at(store.clone(), Arc::new(checks), Some(marker));
     let summary = import::import(&records, &files, settings, progress).await;
+    let analysed = match summary {
+        Ok(_) => store.refresh_statistics().await,
+        Err(_) => Ok(()),
+    };
     store.close().await;
-    Ok(summary?)
+    let summary = summary?;
+    analysed?;
+    Ok(summary)
 }
 
 /// A server that is bound and connected, ready to run.

@@ -311,6 +311,22 @@ impl ResourceStore for PostgresStore {
         Ok(marker)
     }
 
+    async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        // Autovacuum analyses on its own schedule, which lags far behind a bulk load. Only
+        // this store's tables: others sharing the database are not ours to lock.
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema()",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        if !tables.is_empty() {
+            sqlx::query(&format!("ANALYZE {}", tables.join(", ")))
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

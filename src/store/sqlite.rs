@@ -280,6 +280,16 @@ impl ResourceStore for SqliteStore {
         Ok(marker)
     }
 
+    async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        // A bounded sample per index keeps ANALYZE to seconds on a database of many GB.
+        let mut connection = self.writer.acquire().await?;
+        sqlx::query("PRAGMA analysis_limit = 1000")
+            .execute(&mut *connection)
+            .await?;
+        sqlx::query("ANALYZE").execute(&mut *connection).await?;
+        Ok(())
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())

@@ -93,3 +93,54 @@ async fn import_stores_every_valid_line_and_names_each_refused_one() {
         .unwrap();
     assert_eq!(everyone["total"], 3);
 }
+
+/// After a bulk load the query planner knows the tables are no longer empty; without
+/// statistics PostgreSQL picked plans for patient-scoped searches 100× slower.
+#[tokio::test]
+async fn import_leaves_planner_statistics_behind() {
+    let mut database = None;
+    let _app = spawn_app_with(|config| {
+        database = Some((config.database_url.clone(), config.store.clone()));
+    })
+    .await;
+    let (url, options) = database.expect("the test database");
+    let dir = tempfile::tempdir().unwrap();
+    let patients: String = (0..20)
+        .map(|n| line(json!({"resourceType": "Patient", "id": format!("stat-{n}")})))
+        .collect();
+    std::fs::write(dir.path().join("Patient.ndjson"), patients).unwrap();
+    let settings = hearth::import::ImportSettings {
+        batch: 10,
+        concurrency: 1,
+        base_url: None,
+    };
+    let summary = hearth::import(
+        &url,
+        &options,
+        &[dir.path().to_path_buf()],
+        &settings,
+        &|_| {},
+    )
+    .await
+    .expect("import runs");
+    assert_eq!(summary.stored, 20);
+
+    let analysed_tables: i64 = if let Some(schema) = &options.pg_schema {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_user_tables \
+             WHERE schemaname = $1 AND relname = 'resource' AND last_analyze IS NOT NULL",
+        )
+        .bind(schema)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    } else {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query_scalar("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'resource'")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert!(analysed_tables > 0, "no planner statistics after import");
+}
