@@ -25,6 +25,7 @@ mod compile_query;
 mod compile_refs;
 mod compile_tables;
 pub mod conformance;
+mod conformance_case;
 pub mod datetime;
 mod eval;
 mod eval_query;
@@ -40,6 +41,7 @@ mod ops;
 mod ops2;
 mod ops_interval;
 mod ops_more;
+mod parameters;
 mod patients;
 pub mod population;
 mod program;
@@ -47,6 +49,7 @@ pub mod report;
 pub mod requirements;
 mod scoring;
 pub mod service;
+mod strata;
 pub mod supplemental;
 #[cfg(test)]
 mod tests;
@@ -56,12 +59,15 @@ mod tests_elm;
 mod tests_elm_gaps;
 #[cfg(test)]
 mod tests_report;
+#[cfg(test)]
+mod tests_strata;
 mod units;
 pub mod value;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+pub use parameters::Bindings;
 pub use program::{CompiledMeasure, Engine, GroupResult, PatientResult, Period, Stratum};
 pub use value::Json;
 

@@ -24,12 +24,32 @@ pub struct Observation {
 /// Aggregate methods the cqfm-aggregateMethod value set defines.
 pub const METHODS: [&str; 6] = ["sum", "average", "median", "minimum", "maximum", "count"];
 
+/// One patient's observations: per measure observation of a group, each
+/// observed member (episode, or the patient) with its value.
+#[derive(Debug, Default)]
+pub struct Observed<'v, 'a>(pub Vec<Vec<(&'v Value<'a>, f64)>>);
+
+impl Observed<'_, '_> {
+    /// The values of each observation.
+    pub fn values(&self) -> Vec<Vec<f64>> {
+        self.values_where(|_| true)
+    }
+
+    /// The values of each observation whose member satisfies `keep`.
+    pub fn values_where(&self, keep: impl Fn(&Value) -> bool) -> Vec<Vec<f64>> {
+        self.0
+            .iter()
+            .map(|o| o.iter().filter(|(m, _)| keep(m)).map(|(_, x)| *x).collect())
+            .collect()
+    }
+}
+
 /// The observation values of one patient for each observation of `g`.
 pub fn observe<'v, 'a>(
     cx: &mut Cx<'a>,
     g: &Group,
     observed: &[Members<'v, 'a>],
-) -> Result<Vec<Vec<f64>>, MeasureError> {
+) -> Result<Observed<'v, 'a>, MeasureError> {
     let mut out = Vec::with_capacity(g.observations.len());
     for o in &g.observations {
         let mut values = Vec::new();
@@ -42,12 +62,12 @@ pub fn observe<'v, 'a>(
             };
             let v = cx.call_values(o.def, args)?;
             if let Some(x) = number(&v) {
-                values.push(x);
+                values.push((*member, x));
             }
         }
         out.push(values);
     }
-    Ok(out)
+    Ok(Observed(out))
 }
 
 fn number(v: &Value) -> Option<f64> {
