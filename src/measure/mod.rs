@@ -54,6 +54,8 @@ pub mod supplemental;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_conformance;
+#[cfg(test)]
 mod tests_elm;
 #[cfg(test)]
 mod tests_elm_gaps;

@@ -2,10 +2,12 @@
 //! applied to each member of a population, aggregated into the measure score
 //! by the method the `cqfm-aggregateMethod` extension names.
 
+use serde_json::json;
+
 use super::eval::Cx;
-use super::program::Group;
+use super::program::{CompiledMeasure, Group, GroupResult};
 use super::scoring::Members;
-use super::value::{self, Value};
+use super::value::{self, Json, Value};
 use super::MeasureError;
 
 /// A `measure-observation` population of a group.
@@ -19,6 +21,38 @@ pub struct Observation {
     pub aggregate: String,
     pub(crate) def: usize,
     pub(crate) operands: usize,
+}
+
+/// One contained Observation per observed value of an individual report
+/// (DEQM): its value, the observation's expression as code text, and a
+/// `cqfm-criteriaReference` naming the measure-observation population (its
+/// id, else the expression).
+pub fn contained(measure: &CompiledMeasure, results: &[GroupResult]) -> Vec<Json> {
+    let mut out = Vec::new();
+    for (gi, (def, result)) in measure.groups.iter().zip(results).enumerate() {
+        for (oi, (o, values)) in def
+            .observations
+            .iter()
+            .zip(&result.observations)
+            .enumerate()
+        {
+            let reference = o.id.as_deref().unwrap_or(&o.expression);
+            for (vi, v) in values.iter().enumerate() {
+                out.push(json!({
+                    "resourceType": "Observation",
+                    "id": format!("measure-observation-{gi}-{oi}-{vi}"),
+                    "extension": [{
+                        "url": "http://hl7.org/fhir/us/cqfmeasures/StructureDefinition/cqfm-criteriaReference",
+                        "valueString": reference,
+                    }],
+                    "status": "final",
+                    "code": {"text": o.expression},
+                    "valueQuantity": {"value": v},
+                }));
+            }
+        }
+    }
+    out
 }
 
 /// Aggregate methods the cqfm-aggregateMethod value set defines.

@@ -139,9 +139,25 @@ pub fn individual(
     measure: &CompiledMeasure,
     patient_id: &str,
     period: &Period,
-    groups: &[GroupResult],
+    results: &[GroupResult],
 ) -> Json {
-    let groups = groups
+    let mut r = individual_bare(measure, patient_id, period, results);
+    attach(
+        &mut r,
+        super::observation::contained(measure, results),
+        Vec::new(),
+    );
+    r
+}
+
+/// The individual report before contained resources are attached.
+fn individual_bare(
+    measure: &CompiledMeasure,
+    patient_id: &str,
+    period: &Period,
+    results: &[GroupResult],
+) -> Json {
+    let groups = results
         .iter()
         .zip(&measure.groups)
         .map(|(g, def)| {
@@ -162,15 +178,17 @@ pub fn individual(
     r
 }
 
-/// An individual report with the patient's supplemental data.
+/// An individual report with the patient's supplemental data (contained
+/// before the observed values).
 pub fn individual_with_data(
     measure: &CompiledMeasure,
     patient_id: &str,
     period: &Period,
     result: &PatientResult,
 ) -> Json {
-    let mut r = individual(measure, patient_id, period, &result.groups);
-    let (contained, ext) = super::supplemental::individual(measure, &result.supplemental);
+    let mut r = individual_bare(measure, patient_id, period, &result.groups);
+    let (mut contained, ext) = super::supplemental::individual(measure, &result.supplemental);
+    contained.extend(super::observation::contained(measure, &result.groups));
     attach(&mut r, contained, ext);
     r
 }

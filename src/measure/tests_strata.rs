@@ -9,13 +9,13 @@ use super::{Period, Stratum};
 
 const EXT: &str = "http://hl7.org/fhir/us/cqfmeasures/StructureDefinition/";
 
-fn pop(code: &str, expr: &str) -> J {
+pub(super) fn pop(code: &str, expr: &str) -> J {
     json!({"code": {"coding": [{"code": code}]}, "criteria": {"expression": expr}})
 }
 
 /// A measure observation whose aggregate method is written as `valueString`,
 /// observing the population named by `reference` (an id or a code).
-fn observation(expr: &str, method: &str, reference: &str) -> J {
+pub(super) fn observation(expr: &str, method: &str, reference: &str) -> J {
     json!({"code": {"coding": [{"code": "measure-observation"}]},
         "extension": [{"url": format!("{EXT}cqfm-aggregateMethod"), "valueString": method},
             {"url": format!("{EXT}cqfm-criteriaReference"), "valueString": reference}],
@@ -35,7 +35,7 @@ fn function(name: &str, of: &str, body: J) -> J {
 
 /// The day of month a visit started on, its status, its month, the patient's
 /// gender (a function of the Patient) and a fixed band.
-fn defs() -> Vec<J> {
+pub(super) fn defs() -> Vec<J> {
     let start = |f: &str| {
         json!({"type": "DateTimeComponentFrom", "precision": f, "operand": {"type": "Start",
             "operand": {"type": "FunctionRef", "name": "PeriodInterval",
@@ -63,7 +63,7 @@ fn period() -> Period {
     Period::parse("2025-01-01", "2025-12-31").unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn episode_basis(m: &mut J, scoring: &str) {
+pub(super) fn episode_basis(m: &mut J, scoring: &str) {
     m["scoring"] = json!({"coding": [{"code": scoring}]});
     m["extension"] =
         json!([{"url": format!("{EXT}cqfm-populationBasis"), "valueCode": "Encounter"}]);
@@ -119,6 +119,16 @@ fn function_stratifier_gives_each_stratum_its_observations_and_score() {
     assert_eq!(s[0]["population"][2]["count"], 2);
     assert_eq!(s[0]["measureScore"]["value"], 3.0);
     assert_eq!(s[1]["measureScore"]["value"], 10.0);
+    // The individual report carries each observed value.
+    let observed: Vec<&J> = ind["contained"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["resourceType"] == "Observation")
+        .collect();
+    assert_eq!(observed.len(), 3);
+    assert_eq!(observed[2]["valueQuantity"]["value"], 10.0);
+    assert_eq!(observed[0]["extension"][0]["valueString"], "Visit Day");
 
     // Over two patients the strata pool their observations.
     let p2 = patient("1970-01-01", &[("office", "2025-02-20", "finished")]);
