@@ -60,6 +60,8 @@ mod tests_elm;
 #[cfg(test)]
 mod tests_elm_gaps;
 #[cfg(test)]
+mod tests_params;
+#[cfg(test)]
 mod tests_report;
 #[cfg(test)]
 mod tests_strata;
