@@ -200,3 +200,60 @@ async fn wrong_parameters_are_refused_with_what_to_fix() {
     let response = app.post(MEASURE, &body(Some(vec![]), vec![twice])).await;
     assert_outcome(response, StatusCode::BAD_REQUEST, "may be given only once").await;
 }
+
+#[test]
+fn measure_eval_takes_a_parameters_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let content = dir.path().join("content");
+    for (folder, resource) in [("libraries", library()), ("measures", measure())] {
+        std::fs::create_dir_all(content.join(folder)).expect("folder");
+        std::fs::write(content.join(folder).join("r.json"), resource.to_string()).expect("write");
+    }
+    let database = format!("sqlite:{}", dir.path().join("hearth.db").display());
+    let hearth = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .args(args)
+            .args(["--database-url", &database])
+            .output()
+            .expect("hearth runs")
+    };
+    let loaded = hearth(&["measure", "load", &content.display().to_string()]);
+    assert!(
+        loaded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
+    let file = dir.path().join("parameters.json");
+    let eval = |parameters: Value| {
+        std::fs::write(&file, parameters.to_string()).expect("write");
+        hearth(&[
+            "measure",
+            "eval",
+            "--measure",
+            "visits",
+            "--period-start",
+            "2025-01-01",
+            "--period-end",
+            "2025-12-31",
+            "--parameters",
+            &file.display().to_string(),
+        ])
+    };
+    let good = eval(json!({"resourceType": "Parameters",
+        "parameter": [{"name": "Minimum Visits", "valueInteger": 2}]}));
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    let report: Value = serde_json::from_slice(&good.stdout).expect("a MeasureReport");
+    assert_eq!(report["resourceType"], "MeasureReport");
+    let bad = eval(json!({"resourceType": "Parameters",
+        "parameter": [{"name": "Minimum Visits", "valueBoolean": true}]}));
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("'Minimum Visits' is a CQL Integer"),
+        "{stderr}"
+    );
+}
