@@ -37,12 +37,13 @@ pub(crate) fn parse_group(
             .to_owned();
         let id = p.get("id").and_then(Json::as_str).map(str::to_owned);
         let reference = extension(p, "cqfm-criteriaReference")
-            .and_then(|e| e.get("valueString"))
+            .and_then(|e| e.get("valueString").or_else(|| e.get("valueCode")))
             .and_then(Json::as_str)
             .map(str::to_owned);
         if code == "measure-observation" {
             let (def, operands) = c.entry_function(&expr)?;
-            // Published content writes the method as valueCode or valueString.
+            // Published content writes the method (like the reference) as
+            // valueCode or valueString.
             let aggregate = extension(p, "cqfm-aggregateMethod")
                 .and_then(|e| e.get("valueCode").or_else(|| e.get("valueString")))
                 .and_then(Json::as_str)

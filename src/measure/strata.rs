@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use super::eval::{same, Cx};
+use super::eval::{is_type, same, Cx};
 use super::observation::Observed;
 use super::program::{Group, Stratifier, STRATUM_SEPARATOR};
 use super::report::{self, Counts};
@@ -70,13 +70,14 @@ pub(crate) fn stratify<'a>(
     let per_episode = parts
         .iter()
         .any(|p| matches!(p, Part::Function(_) | Part::Episodes(_)));
+    let patient = cx
+        .data
+        .resources("Patient")
+        .first()
+        .map_or(Value::Null, |p| Value::Fhir(p, "Patient"));
     if g.boolean_basis || !per_episode {
         // The patient (or all of the patient's episodes) in one stratum.
-        let subject = match cx.data.resources("Patient").first() {
-            Some(p) if g.boolean_basis => Value::Fhir(p, "Patient"),
-            _ => Value::Null,
-        };
-        let key = key_for(cx, &parts, &subject)?;
+        let key = key_for(cx, &parts, &patient, &patient)?;
         return Ok(vec![Stratum {
             key,
             counts: counts.clone(),
@@ -95,7 +96,7 @@ pub(crate) fn stratify<'a>(
     }
     let mut keys = Vec::with_capacity(episodes.len());
     for e in &episodes {
-        keys.push(key_for(cx, &parts, e)?);
+        keys.push(key_for(cx, &parts, e, &patient)?);
     }
     let mut order: Vec<&String> = Vec::new();
     for k in &keys {
@@ -134,11 +135,13 @@ pub(crate) fn stratify<'a>(
     Ok(out)
 }
 
-/// The stratum key of one episode (or of the patient).
+/// The stratum key of one episode (or of the patient). A function gets the
+/// episode, or the patient when that is what it takes.
 fn key_for<'a>(
     cx: &mut Cx<'a>,
     parts: &[Part<'a>],
     subject: &Value<'a>,
+    patient: &Value<'a>,
 ) -> Result<String, MeasureError> {
     let mut key = String::new();
     for (i, p) in parts.iter().enumerate() {
@@ -152,7 +155,13 @@ fn key_for<'a>(
                 key.push_str(if member { "true" } else { "false" });
             }
             Part::Function(def) => {
-                let v = cx.call_values(*def, vec![subject.clone()])?;
+                let takes = cx.prog.defs.get(*def).and_then(Option::as_ref);
+                let takes = takes.and_then(|d| d.operands.first());
+                let arg = match takes {
+                    Some(t) if !is_type(subject, t) && is_type(patient, t) => patient,
+                    _ => subject,
+                };
+                let v = cx.call_values(*def, vec![arg.clone()])?;
                 key.push_str(&stratum_text(&v));
             }
         }

@@ -5,7 +5,7 @@ use serde_json::{json, Value as J};
 
 use super::report;
 use super::tests::{engine_with, patient, prop};
-use super::{Period, Stratum};
+use super::{PatientData, PatientRecord, Period, Stratum};
 
 const EXT: &str = "http://hl7.org/fhir/us/cqfmeasures/StructureDefinition/";
 
@@ -67,6 +67,17 @@ pub(super) fn episode_basis(m: &mut J, scoring: &str) {
     m["scoring"] = json!({"coding": [{"code": scoring}]});
     m["extension"] =
         json!([{"url": format!("{EXT}cqfm-populationBasis"), "valueCode": "Encounter"}]);
+}
+
+/// The same record, with a female Patient.
+fn female(p: PatientRecord) -> PatientRecord {
+    let mut patient = p.resources("Patient").first().cloned().unwrap_or_default();
+    patient["gender"] = json!("female");
+    PatientRecord::new(
+        [patient]
+            .into_iter()
+            .chain(p.resources("Encounter").iter().cloned()),
+    )
 }
 
 fn keys(strata: &[Stratum]) -> Vec<&str> {
@@ -154,12 +165,14 @@ fn stratifier_components_key_strata_by_the_tuple_of_values() {
             "stratifier": [{"id": "month-status-band", "component": [
                 {"code": {"text": "month"}, "criteria": {"expression": "Visit Month"}},
                 {"code": {"text": "status"}, "criteria": {"expression": "Visit Status"}},
-                {"code": {"text": "band"}, "criteria": {"expression": "Band"}}]}]}]);
+                {"code": {"text": "band"}, "criteria": {"expression": "Band"}},
+                // A function of the Patient in an episode-based group gets the patient.
+                {"code": {"text": "gender"}, "criteria": {"expression": "Gender Of"}}]}]}]);
     });
     let m = e
         .compile_measure("MiniMeasure")
         .unwrap_or_else(|e| panic!("{e}"));
-    let p = patient(
+    let p = female(patient(
         "1980-05-01",
         &[
             ("office", "2025-03-01", "finished"),
@@ -167,7 +180,7 @@ fn stratifier_components_key_strata_by_the_tuple_of_values() {
             ("office", "2025-03-09", "planned"),
             ("office", "2025-07-10", "finished"),
         ],
-    );
+    ));
     let r = m
         .evaluate_patient(&p, &period())
         .unwrap_or_else(|e| panic!("{e}"));
@@ -176,9 +189,9 @@ fn stratifier_components_key_strata_by_the_tuple_of_values() {
     assert_eq!(
         keys(strata),
         [
-            format!("3{sep}finished{sep}adult"),
-            format!("3{sep}planned{sep}adult"),
-            format!("7{sep}finished{sep}adult"),
+            format!("3{sep}finished{sep}adult{sep}female"),
+            format!("3{sep}planned{sep}adult{sep}female"),
+            format!("7{sep}finished{sep}adult{sep}female"),
         ]
     );
     assert_eq!(strata[0].counts[0], ("initial-population".to_owned(), 2));
@@ -188,7 +201,8 @@ fn stratifier_components_key_strata_by_the_tuple_of_values() {
         s[1]["component"],
         json!([{"code": {"text": "month"}, "value": {"text": "3"}},
                {"code": {"text": "status"}, "value": {"text": "planned"}},
-               {"code": {"text": "band"}, "value": {"text": "adult"}}])
+               {"code": {"text": "band"}, "value": {"text": "adult"}},
+               {"code": {"text": "gender"}, "value": {"text": "female"}}])
     );
     assert_eq!(s[1]["population"][0]["count"], 1);
     assert_eq!(s[1]["measureScore"]["value"], 1.0);
@@ -203,12 +217,10 @@ fn patient_based_function_stratifier_gets_the_patient() {
     let m = e
         .compile_measure("MiniMeasure")
         .unwrap_or_else(|e| panic!("{e}"));
-    let mut p = patient("1980-05-01", &[("office", "2025-03-01", "finished")]);
-    p = super::PatientRecord::new(
-        [json!({"resourceType": "Patient", "id": "p1", "birthDate": "1980-05-01", "gender": "female"})]
-            .into_iter()
-            .chain(super::PatientData::resources(&p, "Encounter").iter().cloned()),
-    );
+    let p = female(patient(
+        "1980-05-01",
+        &[("office", "2025-03-01", "finished")],
+    ));
     let r = m
         .evaluate_patient(&p, &period())
         .unwrap_or_else(|e| panic!("{e}"));
