@@ -94,7 +94,7 @@ pub(super) fn compare(
     let exp_groups = groups_of(expected);
     let records_observations = exp_groups
         .iter()
-        .flat_map(|g| entries(g))
+        .flat_map(entries)
         .any(|(code, _)| OBSERVATION_CODES.contains(&code));
     let mut diffs = Vec::new();
     for (gi, g) in exp_groups.iter().enumerate() {
