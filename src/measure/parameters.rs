@@ -136,28 +136,27 @@ fn from_fhir(key: &str, v: &Json) -> Option<(Value<'static>, &'static str)> {
         "valueQuantity" => (Value::Quantity(quantity(v)?), "Quantity"),
         "valueCoding" => (Value::Code(Arc::new(value::coding_to_code(v)?)), "Code"),
         "valueCodeableConcept" => (Value::Concept(Arc::new(value::concept_of(v))), "Concept"),
-        "valuePeriod" => {
-            let bound = |k: &str| match v.get(k) {
-                None => Some(Value::Null),
-                Some(s) => date(s).map(Value::DateTime),
-            };
-            (
-                Value::interval(bound("start")?, bound("end")?, true, true),
-                "Interval<DateTime>",
-            )
-        }
-        "valueRange" => {
-            let bound = |k: &str| match v.get(k) {
-                None => Some(Value::Null),
-                Some(q) => quantity(q).map(Value::Quantity),
-            };
-            (
-                Value::interval(bound("low")?, bound("high")?, true, true),
-                "Interval<Quantity>",
-            )
-        }
+        "valuePeriod" => (
+            closed(v, ["start", "end"], |s| date(s).map(Value::DateTime))?,
+            "Interval<DateTime>",
+        ),
+        "valueRange" => (
+            closed(v, ["low", "high"], |q| quantity(q).map(Value::Quantity))?,
+            "Interval<Quantity>",
+        ),
         _ => return None,
     })
+}
+
+/// A closed interval from the two bound elements of a Period or Range; an
+/// absent bound is null (unknown), a bound that does not convert is `None`.
+fn closed(
+    v: &Json,
+    keys: [&str; 2],
+    bound: impl Fn(&Json) -> Option<Value<'static>>,
+) -> Option<Value<'static>> {
+    let [low, high] = keys.map(|k| v.get(k).map_or(Some(Value::Null), &bound));
+    Some(Value::interval(low?, high?, true, true))
 }
 
 fn quantity(v: &Json) -> Option<Quantity> {

@@ -5,7 +5,7 @@ use serde_json::{json, Value as J};
 
 use super::report;
 use super::tests::{engine_with, patient, prop};
-use super::{PatientData, PatientRecord, Period, Stratum};
+use super::{CompiledMeasure, PatientData, PatientRecord, PatientResult, Period, Stratum};
 
 const EXT: &str = "http://hl7.org/fhir/us/cqfmeasures/StructureDefinition/";
 
@@ -59,6 +59,18 @@ pub(super) fn defs() -> Vec<J> {
     ]
 }
 
+/// The test measure over `defs()`, its Measure resource adjusted by `setup`.
+fn compiled(setup: impl FnOnce(&mut J)) -> CompiledMeasure {
+    engine_with(defs(), setup)
+        .compile_measure("MiniMeasure")
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn evaluate(m: &CompiledMeasure, p: &PatientRecord) -> PatientResult {
+    m.evaluate_patient(p, &period())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn period() -> Period {
     Period::parse("2025-01-01", "2025-12-31").unwrap_or_else(|e| panic!("{e}"))
 }
@@ -86,7 +98,7 @@ fn keys(strata: &[Stratum]) -> Vec<&str> {
 
 #[test]
 fn function_stratifier_gives_each_stratum_its_observations_and_score() {
-    let e = engine_with(defs(), |m| {
+    let m = compiled(|m| {
         episode_basis(m, "continuous-variable");
         let mut mp = pop("measure-population", "Qualifying Visits");
         mp["id"] = json!("mp");
@@ -96,9 +108,6 @@ fn function_stratifier_gives_each_stratum_its_observations_and_score() {
             observation("Visit Day", "median", "measure-population")],
             "stratifier": [{"id": "status", "criteria": {"expression": "Visit Status"}}]}]);
     });
-    let m = e
-        .compile_measure("MiniMeasure")
-        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(m.groups[0].observations[0].aggregate, "median");
     let p1 = patient(
         "1980-05-01",
@@ -108,9 +117,7 @@ fn function_stratifier_gives_each_stratum_its_observations_and_score() {
             ("office", "2025-07-10", "planned"),
         ],
     );
-    let r1 = m
-        .evaluate_patient(&p1, &period())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r1 = evaluate(&m, &p1);
     let strata = &r1.groups[0].strata[0].1;
     assert_eq!(keys(strata), ["finished", "planned"]);
     assert_eq!(strata[0].observations, vec![vec![1.0, 5.0]]);
@@ -143,9 +150,7 @@ fn function_stratifier_gives_each_stratum_its_observations_and_score() {
 
     // Over two patients the strata pool their observations.
     let p2 = patient("1970-01-01", &[("office", "2025-02-20", "finished")]);
-    let r2 = m
-        .evaluate_patient(&p2, &period())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r2 = evaluate(&m, &p2);
     let sum = report::summary(&m, &period(), &[r1.groups, r2.groups]);
     let s = &sum["group"][0]["stratifier"][0]["stratum"];
     assert_eq!(s[0]["value"]["text"], "finished");
@@ -156,7 +161,7 @@ fn function_stratifier_gives_each_stratum_its_observations_and_score() {
 
 #[test]
 fn stratifier_components_key_strata_by_the_tuple_of_values() {
-    let e = engine_with(defs(), |m| {
+    let m = compiled(|m| {
         episode_basis(m, "proportion");
         m["group"] = json!([{"population": [
             pop("initial-population", "Qualifying Visits"),
@@ -169,9 +174,6 @@ fn stratifier_components_key_strata_by_the_tuple_of_values() {
                 // A function of the Patient in an episode-based group gets the patient.
                 {"code": {"text": "gender"}, "criteria": {"expression": "Gender Of"}}]}]}]);
     });
-    let m = e
-        .compile_measure("MiniMeasure")
-        .unwrap_or_else(|e| panic!("{e}"));
     let p = female(patient(
         "1980-05-01",
         &[
@@ -181,9 +183,7 @@ fn stratifier_components_key_strata_by_the_tuple_of_values() {
             ("office", "2025-07-10", "finished"),
         ],
     ));
-    let r = m
-        .evaluate_patient(&p, &period())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = evaluate(&m, &p);
     let strata = &r.groups[0].strata[0].1;
     let sep = super::program::STRATUM_SEPARATOR;
     assert_eq!(
@@ -210,20 +210,15 @@ fn stratifier_components_key_strata_by_the_tuple_of_values() {
 
 #[test]
 fn patient_based_function_stratifier_gets_the_patient() {
-    let e = engine_with(defs(), |m| {
+    let m = compiled(|m| {
         m["group"][0]["stratifier"] =
             json!([{"id": "gender", "criteria": {"expression": "Gender Of"}}]);
     });
-    let m = e
-        .compile_measure("MiniMeasure")
-        .unwrap_or_else(|e| panic!("{e}"));
     let p = female(patient(
         "1980-05-01",
         &[("office", "2025-03-01", "finished")],
     ));
-    let r = m
-        .evaluate_patient(&p, &period())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = evaluate(&m, &p);
     let strata = &r.groups[0].strata[0].1;
     assert_eq!(keys(strata), ["female"]);
     assert_eq!(strata[0].counts, r.groups[0].counts);
@@ -236,7 +231,7 @@ fn patient_based_function_stratifier_gets_the_patient() {
 
 #[test]
 fn ratio_strata_score_their_own_observation_aggregates() {
-    let e = engine_with(defs(), |m| {
+    let m = compiled(|m| {
         episode_basis(m, "ratio");
         let mut den = pop("denominator", "Qualifying Visits");
         den["id"] = json!("den");
@@ -248,9 +243,6 @@ fn ratio_strata_score_their_own_observation_aggregates() {
             observation("Visit Day", "count", "den")],
             "stratifier": [{"criteria": {"expression": "Visit Month"}}]}]);
     });
-    let m = e
-        .compile_measure("MiniMeasure")
-        .unwrap_or_else(|e| panic!("{e}"));
     let p = patient(
         "1980-05-01",
         &[
@@ -259,9 +251,7 @@ fn ratio_strata_score_their_own_observation_aggregates() {
             ("office", "2025-05-09", "finished"),
         ],
     );
-    let r = m
-        .evaluate_patient(&p, &period())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = evaluate(&m, &p);
     let ind = report::individual(&m, "p1", &period(), &r.groups);
     let g = &ind["group"][0];
     // (2 + 4 + 9) / 3 overall; (2 + 4) / 2 in March, 9 / 1 in May.

@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_outcome, spawn_app, status_and_json, TestApp};
+use crate::search_support::put_all;
 
 const SYS: &str = "{urn:hl7-org:elm-types:r1}";
 const MEASURE: &str = "Measure/visits/$evaluate-measure";
@@ -65,31 +66,22 @@ fn measure() -> Value {
             pop("denominator", "Initial Population"), pop("numerator", "Numerator")]}]})
 }
 
-async fn put(app: &TestApp, resource: &Value) {
-    let path = format!(
-        "{}/{}",
-        resource["resourceType"].as_str().unwrap_or_default(),
-        resource["id"].as_str().unwrap_or_default()
-    );
-    let (status, body) = status_and_json(app.put(&path, resource).await).await;
-    assert!(status.is_success(), "PUT {path}: {body}");
-}
-
 /// Patient p has two finished visits and one planned one.
 async fn setup() -> TestApp {
     let app = spawn_app().await;
-    put(&app, &library()).await;
-    put(&app, &measure()).await;
-    put(&app, &json!({"resourceType": "Patient", "id": "p"})).await;
+    let mut resources = vec![
+        library(),
+        measure(),
+        json!({"resourceType": "Patient", "id": "p"}),
+    ];
     for (i, status) in ["finished", "finished", "planned"].iter().enumerate() {
-        put(
-            &app,
-            &json!({"resourceType": "Encounter", "id": format!("e{i}"), "status": status,
+        resources.push(
+            json!({"resourceType": "Encounter", "id": format!("e{i}"), "status": status,
             "class": {"code": "AMB"}, "subject": {"reference": "Patient/p"},
             "period": {"start": "2025-03-01", "end": "2025-03-01"}}),
-        )
-        .await;
+        );
     }
+    put_all(&app, &resources).await;
     app
 }
 
