@@ -84,15 +84,22 @@ pub fn observe<'v, 'a>(
     g: &Group,
     observed: &[Members<'v, 'a>],
 ) -> Result<Observed<'v, 'a>, MeasureError> {
+    // In a patient-based group the member stands for the patient: a function
+    // taking an argument gets the Patient resource.
+    let patient = cx
+        .data
+        .resources("Patient")
+        .first()
+        .map_or(Value::Null, |p| Value::Fhir(p, "Patient"));
     let mut out = Vec::with_capacity(g.observations.len());
     for o in &g.observations {
         let mut values = Vec::new();
         for member in observed.get(o.of).into_iter().flatten() {
-            // Patient-based observations take no argument; episode ones take the episode.
-            let args = if o.operands == 0 {
-                Vec::new()
-            } else {
-                vec![(*member).clone()]
+            // Episode observations take the episode; patient ones the patient, or nothing.
+            let args = match (o.operands, g.boolean_basis) {
+                (0, _) => Vec::new(),
+                (_, true) => vec![patient.clone()],
+                (_, false) => vec![(*member).clone()],
             };
             let v = cx.call_values(o.def, args)?;
             if let Some(x) = number(&v) {

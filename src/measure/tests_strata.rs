@@ -34,7 +34,7 @@ fn function(name: &str, of: &str, body: J) -> J {
 }
 
 /// The day of month a visit started on, its status, its month, the patient's
-/// gender (a function of the Patient) and a fixed band.
+/// gender and birth month (functions of the Patient) and a fixed band.
 pub(super) fn defs() -> Vec<J> {
     let start = |f: &str| {
         json!({"type": "DateTimeComponentFrom", "precision": f, "operand": {"type": "Start",
@@ -53,6 +53,12 @@ pub(super) fn defs() -> Vec<J> {
             "Gender Of",
             "Patient",
             prop("value", prop("gender", operand("X"))),
+        ),
+        function(
+            "Birth Month",
+            "Patient",
+            json!({"type": "DateTimeComponentFrom",
+            "precision": "Month", "operand": prop("value", prop("birthDate", operand("X")))}),
         ),
         json!({"name": "Band", "context": "Patient", "expression":
             {"type": "Literal", "valueType": "{urn:hl7-org:elm-types:r1}String", "value": "adult"}}),
@@ -259,5 +265,29 @@ fn ratio_strata_score_their_own_observation_aggregates() {
     let s = &g["stratifier"][0]["stratum"];
     assert_eq!(s[0]["value"]["text"], "3");
     assert_eq!(s[0]["measureScore"]["value"], 3.0);
+    assert_eq!(s[1]["measureScore"]["value"], 9.0);
+}
+
+#[test]
+fn patient_based_observations_of_the_patient_are_stratified_too() {
+    let m = compiled(|m| {
+        m["scoring"] = json!({"coding": [{"code": "continuous-variable"}]});
+        m["group"] = json!([{"population": [
+            pop("initial-population", "Initial Population"),
+            pop("measure-population", "Initial Population"),
+            observation("Birth Month", "average", "measure-population")],
+            "stratifier": [{"criteria": {"expression": "Gender Of"}}]}]);
+    });
+    let visit = [("office", "2025-03-01", "finished")];
+    let r1 = evaluate(&m, &female(patient("1980-05-01", &visit)));
+    let r2 = evaluate(&m, &patient("1970-09-01", &visit));
+    assert_eq!(r1.groups[0].observations, vec![vec![5.0]]);
+    let sum = report::summary(&m, &period(), &[r1.groups, r2.groups]);
+    let g = &sum["group"][0];
+    assert_eq!(g["measureScore"]["value"], 7.0);
+    let s = &g["stratifier"][0]["stratum"];
+    assert_eq!(s[0]["value"]["text"], "female");
+    assert_eq!(s[0]["measureScore"]["value"], 5.0);
+    assert_eq!(s[1]["value"]["text"], "null");
     assert_eq!(s[1]["measureScore"]["value"], 9.0);
 }
