@@ -6,12 +6,14 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::conformance::Diff;
-use super::program::{CompiledMeasure, GroupResult, Period};
+use super::program::{CompiledMeasure, Group, GroupResult, Period};
 use super::value::Json;
 use super::MeasureError;
 
 /// Population codes under which MADiE records one entry per observed episode
-/// (or patient), the observed value in `count`.
+/// (or patient), the observed value in `count`. Some exports use
+/// `measure-observation` instead, with ids `MeasureObservation_G_O_M` (group,
+/// observation, member).
 const OBSERVATION_CODES: [&str; 3] = [
     "measure-population-observation",
     "numerator-observation",
@@ -82,7 +84,9 @@ pub(super) fn read_case(case: &Path) -> Result<(Option<Json>, Vec<Json>), Measur
 /// report: population counts as reported (`measure-observation` counts
 /// included; a code listed twice matches our entries in order), the observed
 /// values of MADiE observation entries (as multisets, when the report records
-/// observations), and `measureScore` where the expected report carries one.
+/// observations), and the `measureScore` of continuous-variable groups where
+/// the expected report carries one (MADiE's individual ratio and proportion
+/// scores are not comparable).
 pub(super) fn compare(
     measure: &CompiledMeasure,
     period: &Period,
@@ -92,14 +96,15 @@ pub(super) fn compare(
     let report = super::report::individual(measure, "case", period, groups);
     let ours = population_counts(&report);
     let exp_groups = groups_of(expected);
+    let def = |gi: usize| measure.groups.get(gi);
     let records_observations = exp_groups
         .iter()
-        .flat_map(entries)
-        .any(|(code, _)| OBSERVATION_CODES.contains(&code));
+        .enumerate()
+        .any(|(gi, g)| entries(g).any(|(code, p)| observed_entry(def(gi), code, p).is_some()));
     let mut diffs = Vec::new();
     for (gi, g) in exp_groups.iter().enumerate() {
         let exp: Vec<(&str, &Json)> = entries(g)
-            .filter(|(code, _)| !OBSERVATION_CODES.contains(code))
+            .filter(|(code, p)| observed_entry(def(gi), code, p).is_none())
             .collect();
         for (k, (code, p)) in exp.iter().enumerate() {
             let n = p.get("count").and_then(Json::as_i64).unwrap_or(0);
@@ -121,7 +126,8 @@ pub(super) fn compare(
             compare_observations(measure, groups, gi, g, &mut diffs);
         }
         let score = |g: Option<&Json>| g?.pointer("/measureScore/value")?.as_f64();
-        if let Some(exp) = score(Some(g)) {
+        let continuous = def(gi).is_some_and(|d| d.scoring == "continuous-variable");
+        if let Some(exp) = score(Some(g)).filter(|_| continuous) {
             let actual = score(report.get("group").and_then(|r| r.get(gi)));
             if !actual.is_some_and(|a| close(a, exp)) {
                 diffs.push(Diff {
@@ -149,7 +155,7 @@ fn compare_observations(
     };
     for code in OBSERVATION_CODES {
         let mut exp: Vec<f64> = entries(expected)
-            .filter(|(c, _)| *c == code)
+            .filter(|(c, p)| observed_entry(Some(def), c, p) == Some(code))
             .map(|(_, p)| p.get("count").and_then(Json::as_f64).unwrap_or(0.0))
             .collect();
         let mut ours: Vec<f64> = def
@@ -179,6 +185,34 @@ fn compare_observations(
             });
         }
     }
+}
+
+/// The MADiE observation code an expected entry records one observed value
+/// under, if it is such an entry.
+fn observed_entry(def: Option<&Group>, code: &str, entry: &Json) -> Option<&'static str> {
+    if let Some(c) = OBSERVATION_CODES.iter().find(|c| **c == code) {
+        return Some(c);
+    }
+    if code != "measure-observation" {
+        return None;
+    }
+    let id = entry.get("id").and_then(Json::as_str)?;
+    let parts: Vec<usize> = id
+        .strip_prefix("MeasureObservation_")?
+        .split('_')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let [_, observation, _] = parts[..] else {
+        return None;
+    };
+    let population = def
+        .and_then(|d| {
+            let o = d.observations.get(observation.checked_sub(1)?)?;
+            d.populations.get(o.of)
+        })
+        .map_or("measure-population", |p| p.code.as_str());
+    Some(observation_code(population))
 }
 
 /// The MADiE code of observations of a population.

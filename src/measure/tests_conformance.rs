@@ -1,6 +1,7 @@
 //! `hearth measure test` on a small content folder written to a tempdir:
-//! a case held as one Bundle, a case held one file per resource, and the
-//! comparison of MADiE observation entries and measure scores.
+//! a case held as one Bundle, cases held one file per resource, and the
+//! comparison of MADiE observation entries (by code or by id) and measure
+//! scores.
 
 use std::path::Path;
 
@@ -81,9 +82,28 @@ fn cases_may_be_bundles_and_observations_are_compared() {
         &expected([1, 6], 3.5),
     );
 
+    // Per-member `measure-observation` entries named MeasureObservation_G_O_M
+    // hold observed values too.
+    let mut by_id = expected([1, 5], 3.0);
+    if let Some(entries) = by_id["group"][0]["population"].as_array_mut() {
+        for (m, p) in entries[2..].iter_mut().enumerate() {
+            p["code"]["coding"][0]["code"] = json!("measure-observation");
+            p["id"] = json!(format!("MeasureObservation_1_1_{}", m + 1));
+        }
+    }
+    let files = [
+        ("Patient-p1", &patient),
+        ("Encounter-e1", &visits[0]),
+        ("Encounter-e2", &visits[1]),
+        ("MeasureReport", &by_id),
+    ];
+    for (name, r) in files {
+        write(&cases.join(format!("ids/{name}.json")), r);
+    }
+
     let summary = conformance::run(root, &root.join("no-known-differences.md")).unwrap();
     let m = &summary.measures[0];
-    assert_eq!((m.passed, m.total), (1, 2), "{}", summary.render());
+    assert_eq!((m.passed, m.total), (2, 3), "{}", summary.render());
     let failure = &m.failures[0];
     assert_eq!(failure.case, "MiniMeasure/files");
     let diffs: Vec<(&str, &str, &str)> = failure
