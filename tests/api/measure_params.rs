@@ -141,6 +141,17 @@ async fn parameters_reach_the_library_on_instance_and_type_level() {
         .await,
         0
     );
+    // A population report binds them for every patient too.
+    let mut everyone = body(
+        Some(vec![json!({"name": "Minimum Visits", "valueInteger": 3})]),
+        vec![],
+    );
+    if let Some(list) = everyone["parameter"].as_array_mut() {
+        list.retain(|p| p["name"] != "subject");
+    }
+    assert_eq!(initial_population(&app, MEASURE, &everyone).await, 0);
+    everyone["parameter"][2]["resource"]["parameter"][0]["valueInteger"] = json!(2);
+    assert_eq!(initial_population(&app, MEASURE, &everyone).await, 1);
 }
 
 #[tokio::test]
