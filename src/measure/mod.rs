@@ -4,6 +4,8 @@
 //! let engine = Engine::load(dir)?;                  // or Engine::from_resources(store rows)
 //! let measure = engine.compile_measure(url_or_name)?; // ELM compiled once; Send + Sync
 //! let period = Period::parse("2025-01-01", "2025-12-31")?;
+//! let bindings = measure.bind_parameters(&parameters_resource)?; // CQL parameters, optional
+//! let result = measure.evaluate_patient_with(&patient, &period, &bindings)?;
 //! let groups = measure.evaluate(&patient, &period)?;  // one patient's compartment (PatientData)
 //! let all = measure.evaluate_all(&patients, &period); // rayon, input order kept
 //! report::individual(&measure, id, &period, &groups); report::summary(&measure, &period, &all);
@@ -12,10 +14,13 @@
 //!
 //! Layers: `library` (loading content, value sets as hash sets) → `compile*`
 //! (ELM → `node::Node` with every reference resolved) → `eval*`/`ops*`/
-//! `interval`/`native` (CQL semantics) → `scoring`/`report` (populations,
-//! MeasureReport). `model` supplies the FHIR R4 knowledge FHIR-ModelInfo would
-//! (element types, choices), derived from the R4 JSON schema in `fhir-profiles/`.
-//! `conformance::run` checks the engine against published test cases.
+//! `interval`/`native` (CQL semantics) → `scoring`/`observation`/`strata`/
+//! `report` (populations, measure observations, strata, MeasureReport).
+//! `parameters` binds CQL parameter values given with an evaluation. `model`
+//! supplies the FHIR R4 knowledge FHIR-ModelInfo would (element types,
+//! choices), derived from the R4 JSON schema in `fhir-profiles/`.
+//! `conformance::run` checks the engine against published test cases
+//! (`conformance_case` reads one case and compares it).
 
 pub mod care_gaps;
 pub mod commands;
