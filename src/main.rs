@@ -71,6 +71,9 @@ enum MeasureCommand {
         /// `Patient/[id]` (individual report) or `Group/[id]`; default every patient.
         #[arg(long)]
         subject: Option<String>,
+        /// A JSON Parameters resource of CQL parameter values for the measure's library.
+        #[arg(long, value_name = "FILE")]
+        parameters: Option<std::path::PathBuf>,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -211,6 +214,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             period_start,
             period_end,
             subject,
+            parameters,
             database,
         }) => {
             let store =
@@ -225,6 +229,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 period_start,
                 period_end,
                 subject,
+                parameters,
             };
             let report =
                 hearth::measure::commands::eval(store.clone(), args, Some(&progress)).await;

@@ -183,7 +183,8 @@ fn patient_gaps(
     let mut sections = Vec::new();
     let mut failed = 0;
     for measure in measures {
-        let Ok((report, groups)) = population::individual_report(measure, record, patient, period)
+        let Ok((report, groups)) =
+            population::individual_report(measure, record, patient, period, &Default::default())
         else {
             failed += 1;
             continue;

@@ -78,6 +78,8 @@ pub struct EvalArgs {
     pub period_end: String,
     /// `Patient/x`, `Group/x` or none for every patient.
     pub subject: Option<String>,
+    /// A file holding a Parameters resource of CQL parameter values.
+    pub parameters: Option<PathBuf>,
 }
 
 /// Evaluates a stored measure and returns its MeasureReport: individual for one Patient,
@@ -110,6 +112,16 @@ pub async fn eval(
     } else {
         ReportType::Population
     };
+    let parameters = match &args.parameters {
+        Some(file) => {
+            let text =
+                std::fs::read_to_string(file).map_err(|e| CommandError::Io(file.clone(), e))?;
+            Some(serde_json::from_str(&text).map_err(|e| {
+                ServiceError::BadRequest(format!("{} is not JSON: {e}", file.display()))
+            })?)
+        }
+        None => None,
+    };
     let service = MeasureService::new(store);
     let request = EvaluateRequest {
         measure,
@@ -117,6 +129,7 @@ pub async fn eval(
         report_type,
         subjects,
         last_received_on: None,
+        parameters,
     };
     Ok(service.evaluate_with_progress(request, progress).await?)
 }

@@ -35,6 +35,10 @@ pub(crate) struct DefSlot<'c> {
 pub struct Param {
     pub name: Arc<str>,
     pub default: Option<Node>,
+    /// Index of the declaring library (0: the measure's own library).
+    pub lib: usize,
+    /// The declared CQL type (`Integer`, `Interval<DateTime>`, ...), when known.
+    pub type_name: Option<String>,
 }
 
 pub(crate) struct Compiler<'c> {
@@ -139,6 +143,8 @@ impl<'c> Compiler<'c> {
             self.params.push(Param {
                 name: Arc::from(n),
                 default: None,
+                lib: idx,
+                type_name: super::parameters::declared_type(p),
             });
             self.param_json.push((idx, p));
             self.libs[idx].params.insert(n.to_owned(), id);

@@ -1,12 +1,14 @@
 //! Conformance runner: evaluates every published test case of every measure
-//! in a content directory and compares population counts with the expected
-//! MeasureReport.
+//! in a content directory and compares population counts, measure
+//! observations and scores with the expected MeasureReport
+//! (`conformance_case` reads a case and compares).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::conformance_case::{compare, read_case, sorted_dir};
 use super::program::{Engine, Period};
 use super::value::Json;
 use super::{MeasureError, PatientRecord};
@@ -15,11 +17,21 @@ use super::{MeasureError, PatientRecord};
 pub struct CaseFailure {
     pub case: String,
     pub description: String,
-    /// (group index, population code, expected, actual)
-    pub diffs: Vec<(usize, String, i64, Option<i64>)>,
+    pub diffs: Vec<Diff>,
     pub error: Option<String>,
     /// Reason from the known-differences file, when listed.
     pub known: Option<String>,
+}
+
+/// One expected figure of a group that the engine did not reproduce.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diff {
+    pub group: usize,
+    /// A population code, an observation code or `measureScore`.
+    pub what: String,
+    pub expected: String,
+    /// `missing` when the engine reported nothing.
+    pub actual: String,
 }
 
 #[derive(Debug, Clone)]
@@ -77,9 +89,12 @@ impl Summary {
                 if let Some(e) = &f.error {
                     let _ = writeln!(out, "    error: {e}");
                 }
-                for (g, code, exp, act) in &f.diffs {
-                    let act = act.map_or("missing".to_owned(), |a| a.to_string());
-                    let _ = writeln!(out, "    group {g} {code}: expected {exp}, got {act}");
+                for d in &f.diffs {
+                    let _ = writeln!(
+                        out,
+                        "    group {} {}: expected {}, got {}",
+                        d.group, d.what, d.expected, d.actual
+                    );
                 }
             }
         }
@@ -109,49 +124,6 @@ pub fn read_known(path: &Path) -> HashMap<String, String> {
         }
     }
     known
-}
-
-fn read_json(path: &Path) -> Result<Json, MeasureError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| MeasureError::Io(path.to_path_buf(), e))?;
-    serde_json::from_str(&text).map_err(|e| MeasureError::Json(path.to_path_buf(), e))
-}
-
-fn sorted_dir(path: &Path) -> Result<Vec<PathBuf>, MeasureError> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(|e| MeasureError::Io(path.to_path_buf(), e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    v.sort();
-    Ok(v)
-}
-
-fn population_counts(report: &Json) -> Vec<Vec<(String, i64)>> {
-    report
-        .get("group")
-        .and_then(Json::as_array)
-        .into_iter()
-        .flatten()
-        .map(|g| {
-            g.get("population")
-                .and_then(Json::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|p| {
-                    let code = p
-                        .get("code")?
-                        .get("coding")?
-                        .get(0)?
-                        .get("code")?
-                        .as_str()?;
-                    Some((
-                        code.to_owned(),
-                        p.get("count").and_then(Json::as_i64).unwrap_or(0),
-                    ))
-                })
-                .collect()
-        })
-        .collect()
 }
 
 fn description(report: &Json) -> String {
@@ -234,19 +206,7 @@ pub fn run(dir: &Path, known: &Path) -> Result<Summary, MeasureError> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let key = format!("{name}/{case_id}");
-            let mut expected = None;
-            let mut resources = Vec::new();
-            for f in sorted_dir(&case)? {
-                if f.extension().is_none_or(|e| e != "json") {
-                    continue;
-                }
-                let json = read_json(&f)?;
-                if json.get("resourceType").and_then(Json::as_str) == Some("MeasureReport") {
-                    expected = Some(json);
-                } else {
-                    resources.push(json);
-                }
-            }
+            let (expected, resources) = read_case(&case)?;
             let Some(expected) = expected else { continue };
             ms.total += 1;
             let period = expected.get("period");
@@ -269,25 +229,7 @@ pub fn run(dir: &Path, known: &Path) -> Result<Summary, MeasureError> {
                 known: known.get(&key).cloned(),
             };
             match result {
-                Ok(groups) => {
-                    // Compared as reported, measure-observation counts included; a code
-                    // listed twice (two observations) matches our entries in order.
-                    let ours = population_counts(&super::report::individual(
-                        &compiled, "case", &period, &groups,
-                    ));
-                    for (gi, exp) in population_counts(&expected).into_iter().enumerate() {
-                        for (k, (code, n)) in exp.iter().enumerate() {
-                            let nth = exp[..k].iter().filter(|(c, _)| c == code).count();
-                            let actual = ours
-                                .get(gi)
-                                .and_then(|g| g.iter().filter(|(c, _)| c == code).nth(nth))
-                                .map(|(_, a)| *a);
-                            if actual != Some(*n) {
-                                failure.diffs.push((gi, code.clone(), *n, actual));
-                            }
-                        }
-                    }
-                }
+                Ok(groups) => failure.diffs = compare(&compiled, &period, &groups, &expected),
                 Err(e) => failure.error = Some(e.to_string()),
             }
             if failure.diffs.is_empty() && failure.error.is_none() {

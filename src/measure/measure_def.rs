@@ -37,13 +37,15 @@ pub(crate) fn parse_group(
             .to_owned();
         let id = p.get("id").and_then(Json::as_str).map(str::to_owned);
         let reference = extension(p, "cqfm-criteriaReference")
-            .and_then(|e| e.get("valueString"))
+            .and_then(|e| e.get("valueString").or_else(|| e.get("valueCode")))
             .and_then(Json::as_str)
             .map(str::to_owned);
         if code == "measure-observation" {
             let (def, operands) = c.entry_function(&expr)?;
+            // Published content writes the method (like the reference) as
+            // valueCode or valueString.
             let aggregate = extension(p, "cqfm-aggregateMethod")
-                .and_then(|e| e.get("valueCode"))
+                .and_then(|e| e.get("valueCode").or_else(|| e.get("valueString")))
                 .and_then(Json::as_str)
                 .unwrap_or("sum");
             if !super::observation::METHODS.contains(&aggregate) {
@@ -88,8 +90,9 @@ pub(crate) fn parse_group(
                 .map(str::to_owned)
         };
         let mut parts = Vec::new();
+        // A part is a definition or a function of the episode (or patient).
         if let Some(expr) = criteria(s) {
-            let def = c.entry(&expr)?;
+            let (def, _) = c.entry_function(&expr)?;
             parts.push(StratifierPart {
                 code: None,
                 expression: expr,
@@ -107,7 +110,7 @@ pub(crate) fn parse_group(
                     "measure {name}: a stratifier component has no criteria expression"
                 ))
             })?;
-            let def = c.entry(&expr)?;
+            let (def, _) = c.entry_function(&expr)?;
             parts.push(StratifierPart {
                 code: Some(comp.get("code").cloned().unwrap_or(Json::Null)),
                 expression: expr,
@@ -136,8 +139,8 @@ pub(crate) fn parse_group(
     })
 }
 
-/// Which population each observation observes: its `cqfm-criteriaReference`,
-/// else the measure population (continuous variable) or, in order, the
+/// Which population each observation observes: its `cqfm-criteriaReference`
+/// (a population id, or a population code), else the measure population (continuous variable) or, in order, the
 /// denominator and numerator (ratio).
 fn resolve_observations(
     pops: &[Population],
@@ -149,9 +152,11 @@ fn resolve_observations(
     for (i, (reference, mut o)) in specs.into_iter().enumerate() {
         let by_code = |code: &str| pops.iter().position(|p| p.code == code);
         let of = match &reference {
+            // By population id; some content names the population's code instead.
             Some(r) => pops
                 .iter()
-                .position(|p| p.id.as_deref() == Some(r.as_str())),
+                .position(|p| p.id.as_deref() == Some(r.as_str()))
+                .or_else(|| by_code(r)),
             None => by_code(defaults[0]).or_else(|| by_code(defaults[1 + i.min(1)])),
         };
         o.of = of.ok_or_else(|| {

@@ -4,6 +4,8 @@
 //! let engine = Engine::load(dir)?;                  // or Engine::from_resources(store rows)
 //! let measure = engine.compile_measure(url_or_name)?; // ELM compiled once; Send + Sync
 //! let period = Period::parse("2025-01-01", "2025-12-31")?;
+//! let bindings = measure.bind_parameters(&parameters_resource)?; // CQL parameters, optional
+//! let result = measure.evaluate_patient_with(&patient, &period, &bindings)?;
 //! let groups = measure.evaluate(&patient, &period)?;  // one patient's compartment (PatientData)
 //! let all = measure.evaluate_all(&patients, &period); // rayon, input order kept
 //! report::individual(&measure, id, &period, &groups); report::summary(&measure, &period, &all);
@@ -12,10 +14,13 @@
 //!
 //! Layers: `library` (loading content, value sets as hash sets) → `compile*`
 //! (ELM → `node::Node` with every reference resolved) → `eval*`/`ops*`/
-//! `interval`/`native` (CQL semantics) → `scoring`/`report` (populations,
-//! MeasureReport). `model` supplies the FHIR R4 knowledge FHIR-ModelInfo would
-//! (element types, choices), derived from the R4 JSON schema in `fhir-profiles/`.
-//! `conformance::run` checks the engine against published test cases.
+//! `interval`/`native` (CQL semantics) → `scoring`/`observation`/`strata`/
+//! `report` (populations, measure observations, strata, MeasureReport).
+//! `parameters` binds CQL parameter values given with an evaluation. `model`
+//! supplies the FHIR R4 knowledge FHIR-ModelInfo would (element types,
+//! choices), derived from the R4 JSON schema in `fhir-profiles/`.
+//! `conformance::run` checks the engine against published test cases
+//! (`conformance_case` reads one case and compares it).
 
 pub mod care_gaps;
 pub mod commands;
@@ -25,6 +30,7 @@ mod compile_query;
 mod compile_refs;
 mod compile_tables;
 pub mod conformance;
+mod conformance_case;
 pub mod datetime;
 mod eval;
 mod eval_query;
@@ -40,6 +46,7 @@ mod ops;
 mod ops2;
 mod ops_interval;
 mod ops_more;
+mod parameters;
 mod patients;
 pub mod population;
 mod program;
@@ -47,21 +54,29 @@ pub mod report;
 pub mod requirements;
 mod scoring;
 pub mod service;
+mod strata;
 pub mod supplemental;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_conformance;
 #[cfg(test)]
 mod tests_elm;
 #[cfg(test)]
 mod tests_elm_gaps;
 #[cfg(test)]
+mod tests_params;
+#[cfg(test)]
 mod tests_report;
+#[cfg(test)]
+mod tests_strata;
 mod units;
 pub mod value;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+pub use parameters::Bindings;
 pub use program::{CompiledMeasure, Engine, GroupResult, PatientResult, Period, Stratum};
 pub use value::Json;
 

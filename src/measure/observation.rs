@@ -2,10 +2,12 @@
 //! applied to each member of a population, aggregated into the measure score
 //! by the method the `cqfm-aggregateMethod` extension names.
 
+use serde_json::json;
+
 use super::eval::Cx;
-use super::program::Group;
+use super::program::{CompiledMeasure, Group, GroupResult};
 use super::scoring::Members;
-use super::value::{self, Value};
+use super::value::{self, Json, Value};
 use super::MeasureError;
 
 /// A `measure-observation` population of a group.
@@ -21,33 +23,92 @@ pub struct Observation {
     pub(crate) operands: usize,
 }
 
+/// One contained Observation per observed value of an individual report
+/// (DEQM): its value, the observation's expression as code text, and a
+/// `cqfm-criteriaReference` naming the measure-observation population (its
+/// id, else the expression).
+pub fn contained(measure: &CompiledMeasure, results: &[GroupResult]) -> Vec<Json> {
+    let mut out = Vec::new();
+    for (gi, (def, result)) in measure.groups.iter().zip(results).enumerate() {
+        for (oi, (o, values)) in def
+            .observations
+            .iter()
+            .zip(&result.observations)
+            .enumerate()
+        {
+            let reference = o.id.as_deref().unwrap_or(&o.expression);
+            for (vi, v) in values.iter().enumerate() {
+                out.push(json!({
+                    "resourceType": "Observation",
+                    "id": format!("measure-observation-{gi}-{oi}-{vi}"),
+                    "extension": [{
+                        "url": "http://hl7.org/fhir/us/cqfmeasures/StructureDefinition/cqfm-criteriaReference",
+                        "valueString": reference,
+                    }],
+                    "status": "final",
+                    "code": {"text": o.expression},
+                    "valueQuantity": {"value": v},
+                }));
+            }
+        }
+    }
+    out
+}
+
 /// Aggregate methods the cqfm-aggregateMethod value set defines.
 pub const METHODS: [&str; 6] = ["sum", "average", "median", "minimum", "maximum", "count"];
+
+/// One patient's observations: per measure observation of a group, each
+/// observed member (episode, or the patient) with its value.
+#[derive(Debug, Default)]
+pub struct Observed<'v, 'a>(pub Vec<Vec<(&'v Value<'a>, f64)>>);
+
+impl Observed<'_, '_> {
+    /// The values of each observation.
+    pub fn values(&self) -> Vec<Vec<f64>> {
+        self.values_where(|_| true)
+    }
+
+    /// The values of each observation whose member satisfies `keep`.
+    pub fn values_where(&self, keep: impl Fn(&Value) -> bool) -> Vec<Vec<f64>> {
+        self.0
+            .iter()
+            .map(|o| o.iter().filter(|(m, _)| keep(m)).map(|(_, x)| *x).collect())
+            .collect()
+    }
+}
 
 /// The observation values of one patient for each observation of `g`.
 pub fn observe<'v, 'a>(
     cx: &mut Cx<'a>,
     g: &Group,
     observed: &[Members<'v, 'a>],
-) -> Result<Vec<Vec<f64>>, MeasureError> {
+) -> Result<Observed<'v, 'a>, MeasureError> {
+    // In a patient-based group the member stands for the patient: a function
+    // taking an argument gets the Patient resource.
+    let patient = cx
+        .data
+        .resources("Patient")
+        .first()
+        .map_or(Value::Null, |p| Value::Fhir(p, "Patient"));
     let mut out = Vec::with_capacity(g.observations.len());
     for o in &g.observations {
         let mut values = Vec::new();
         for member in observed.get(o.of).into_iter().flatten() {
-            // Patient-based observations take no argument; episode ones take the episode.
-            let args = if o.operands == 0 {
-                Vec::new()
-            } else {
-                vec![(*member).clone()]
+            // Episode observations take the episode; patient ones the patient, or nothing.
+            let args = match (o.operands, g.boolean_basis) {
+                (0, _) => Vec::new(),
+                (_, true) => vec![patient.clone()],
+                (_, false) => vec![(*member).clone()],
             };
             let v = cx.call_values(o.def, args)?;
             if let Some(x) = number(&v) {
-                values.push(x);
+                values.push((*member, x));
             }
         }
         out.push(values);
     }
-    Ok(out)
+    Ok(Observed(out))
 }
 
 fn number(v: &Value) -> Option<f64> {

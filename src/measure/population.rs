@@ -4,15 +4,15 @@
 //! pages finish, so memory stays flat however large the population (subject lists excepted:
 //! they hold one id per member).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::json;
 
 use super::patients::{self, Recording};
-use super::report;
+use super::report::{self, Counts};
 use super::service::{resource_type, ServiceError};
-use super::{CompiledMeasure, GroupResult, Json, PatientRecord, PatientResult, Period};
+use super::strata::StrataTally;
+use super::{Bindings, CompiledMeasure, GroupResult, Json, PatientRecord, PatientResult, Period};
 use crate::fhir::Id;
 use crate::store::ResourceStore;
 
@@ -58,6 +58,7 @@ pub async fn run(
     store: &Arc<dyn ResourceStore>,
     measure: Arc<CompiledMeasure>,
     period: Period,
+    bindings: Bindings,
     report_type: ReportType,
     subjects: Subjects,
     progress: Option<Progress<'_>>,
@@ -68,7 +69,7 @@ pub async fn run(
                 "reportType subject needs a subject that is one Patient".into(),
             ));
         };
-        let (report, _) = individual(store.as_ref(), measure, period, &id).await?;
+        let (report, _) = individual(store.as_ref(), measure, period, bindings, &id).await?;
         return Ok(report);
     }
     let mut source = Source::new(store.as_ref(), subjects).await?;
@@ -104,8 +105,9 @@ pub async fn run(
         }
         let Some(records) = next else { break };
         let measure = measure.clone();
+        let bindings = bindings.clone();
         evaluating = Some(tokio::task::spawn_blocking(move || {
-            let results = measure.evaluate_patients(&records, &period);
+            let results = measure.evaluate_patients(&records, &period, &bindings);
             let ids = records
                 .iter()
                 .map(|r| r.patient_id().unwrap_or_default().to_owned())
@@ -128,6 +130,7 @@ pub async fn individual(
     store: &dyn ResourceStore,
     measure: Arc<CompiledMeasure>,
     period: Period,
+    bindings: Bindings,
     id: &str,
 ) -> Result<(Json, Vec<GroupResult>), ServiceError> {
     let record = patients::load(store, &[id.to_owned()], None)
@@ -135,9 +138,13 @@ pub async fn individual(
         .pop()
         .ok_or_else(|| ServiceError::NotFound("no Patient with that id".into()))?;
     let id = id.to_owned();
-    tokio::task::spawn_blocking(move || Ok(individual_report(&measure, &record, &id, &period)?))
-        .await
-        .map_err(|_| ServiceError::Interrupted)?
+    tokio::task::spawn_blocking(move || {
+        Ok(individual_report(
+            &measure, &record, &id, &period, &bindings,
+        )?)
+    })
+    .await
+    .map_err(|_| ServiceError::Interrupted)?
 }
 
 /// The individual report (with supplemental data and the resources the
@@ -147,9 +154,10 @@ pub fn individual_report(
     record: &PatientRecord,
     id: &str,
     period: &Period,
+    bindings: &Bindings,
 ) -> Result<(Json, Vec<GroupResult>), super::MeasureError> {
     let recording = Recording::new(record);
-    let result = measure.evaluate_patient(&recording, period)?;
+    let result = measure.evaluate_patient_with(&recording, period, bindings)?;
     let mut report = report::individual_with_data(measure, id, period, &result);
     let evaluated = recording.evaluated();
     if !evaluated.is_empty() {
@@ -230,8 +238,6 @@ pub async fn group_members(
         .collect())
 }
 
-type Counts = Vec<(String, i64)>;
-
 /// Running population counts (and, for subject lists, members) per group.
 struct Tally {
     patients: u64,
@@ -248,7 +254,7 @@ const MAX_REASONS: usize = 10;
 struct GroupTally {
     counts: Counts,
     observations: Vec<Vec<f64>>,
-    strata: Vec<BTreeMap<String, Counts>>,
+    strata: StrataTally,
     /// Per population (Measure order): the patients counted in it.
     members: Vec<Vec<String>>,
 }
@@ -261,7 +267,7 @@ impl Tally {
             .map(|g| GroupTally {
                 counts: g.populations.iter().map(|p| (p.code.clone(), 0)).collect(),
                 observations: vec![Vec::new(); g.observations.len()],
-                strata: vec![BTreeMap::new(); g.stratifiers.len()],
+                strata: StrataTally::new(g),
                 members: vec![Vec::new(); g.populations.len()],
             })
             .collect();
@@ -288,18 +294,11 @@ impl Tally {
         self.patients += 1;
         self.supplemental.add(&result.supplemental);
         for (tally, g) in self.groups.iter_mut().zip(&result.groups) {
-            add(&mut tally.counts, &g.counts);
+            report::add(&mut tally.counts, &g.counts);
             for (all, mine) in tally.observations.iter_mut().zip(&g.observations) {
                 all.extend_from_slice(mine);
             }
-            for (map, (_, per)) in tally.strata.iter_mut().zip(&g.strata) {
-                for (value, c) in per {
-                    let entry = map
-                        .entry(value.clone())
-                        .or_insert_with(|| report::zeroed(c));
-                    add(entry, c);
-                }
-            }
+            tally.strata.add(&g.strata);
             if self.keep_members {
                 for (members, (_, n)) in tally.members.iter_mut().zip(&g.counts) {
                     if *n > 0 {
@@ -318,18 +317,7 @@ impl Tally {
             .zip(&measure.groups)
             .enumerate()
             .map(|(gi, (tally, def))| {
-                let stratifiers = tally
-                    .strata
-                    .into_iter()
-                    .zip(&def.stratifiers)
-                    .map(|(map, s)| {
-                        let stratum = map
-                            .iter()
-                            .map(|(value, c)| report::stratum_json(def, s, value, c))
-                            .collect();
-                        report::stratifier_json(s, stratum)
-                    })
-                    .collect();
+                let stratifiers = tally.strata.render(def);
                 let mut group =
                     report::group_json(def, &tally.counts, &tally.observations, stratifiers);
                 if self.keep_members {
@@ -394,13 +382,5 @@ fn attach_lists(group: &mut Json, gi: usize, members: &[Vec<String>], contained:
             "mode": "snapshot",
             "entry": entries,
         }));
-    }
-}
-
-fn add(into: &mut [(String, i64)], from: &[(String, i64)]) {
-    for (code, n) in from {
-        if let Some(slot) = into.iter_mut().find(|(c, _)| c == code) {
-            slot.1 += n;
-        }
     }
 }

@@ -11,6 +11,7 @@ use super::datetime::DateTime;
 use super::eval::Cx;
 use super::library::{load_dir, Content, Terminology};
 use super::node::Def;
+use super::parameters::{Bindings, MEASUREMENT_PERIOD};
 use super::value::{Json, Value};
 use super::{MeasureError, PatientData};
 
@@ -119,17 +120,15 @@ pub struct CompiledMeasure {
 pub struct GroupResult {
     pub id: Option<String>,
     pub counts: Vec<(String, i64)>,
-    /// Per stratifier: its id and the patient's strata, each a value rendered
-    /// as text (component values joined by `STRATUM_SEPARATOR`) with the counts
-    /// it holds. Patient-based groups have one stratum holding all the counts;
-    /// episode-based ones split the episodes between `true` and `false`.
+    /// Per stratifier: its id and the patient's strata (see `strata`): the
+    /// patient's whole counts in patient-based groups, the episodes split by
+    /// their stratum values in episode-based ones.
     pub strata: Vec<(Option<String>, Vec<Stratum>)>,
     /// Per measure observation of the group: the patient's observed values.
     pub observations: Vec<Vec<f64>>,
 }
 
-/// A stratum value and the population counts in it.
-pub type Stratum = (String, Vec<(String, i64)>);
+pub use super::strata::Stratum;
 
 /// Joins the values of a component stratifier's components in a stratum key.
 pub const STRATUM_SEPARATOR: char = '\u{1f}';
@@ -378,21 +377,29 @@ impl Engine {
 use super::measure_def::{code_of, parse_group, sde_id};
 
 impl CompiledMeasure {
-    fn params<'a>(&self, period: &Period) -> Vec<Option<Value<'a>>> {
+    fn params<'a>(&self, period: &Period, bindings: &Bindings) -> Vec<Option<Value<'a>>> {
         self.program
             .params
             .iter()
-            .map(|p| {
-                (&*p.name == "Measurement Period").then(|| {
-                    Value::interval(
+            .enumerate()
+            .map(|(i, p)| {
+                if &*p.name == MEASUREMENT_PERIOD {
+                    return Some(Value::interval(
                         Value::DateTime(period.start),
                         Value::DateTime(period.end),
                         true,
                         true,
-                    )
-                })
+                    ));
+                }
+                bindings.get(i).cloned()
             })
             .collect()
+    }
+
+    /// Binds CQL parameter values (a Parameters resource) to the measure's
+    /// library; the error names the offending parameter and what to give.
+    pub fn bind_parameters(&self, resource: &Json) -> Result<Bindings, String> {
+        super::parameters::bind(&self.program.params, resource)
     }
 
     /// Evaluates the compiled expression definition `name` (a population,
@@ -409,7 +416,11 @@ impl CompiledMeasure {
                 self.name
             ))
         })?;
-        let mut cx = Cx::new(&self.program, patient, self.params(period));
+        let mut cx = Cx::new(
+            &self.program,
+            patient,
+            self.params(period, &Bindings::default()),
+        );
         Ok(super::value::to_json(&cx.expression(id)?))
     }
 
@@ -419,7 +430,8 @@ impl CompiledMeasure {
         patient: &dyn PatientData,
         period: &Period,
     ) -> Result<Vec<GroupResult>, MeasureError> {
-        self.run(patient, period, false).map(|r| r.groups)
+        self.run(patient, period, &Bindings::default(), false)
+            .map(|r| r.groups)
     }
 
     /// Population counts, strata, observations and supplemental data for one patient.
@@ -428,46 +440,41 @@ impl CompiledMeasure {
         patient: &dyn PatientData,
         period: &Period,
     ) -> Result<PatientResult, MeasureError> {
-        self.run(patient, period, true)
+        self.run(patient, period, &Bindings::default(), true)
+    }
+
+    /// `evaluate_patient` with CQL parameter values bound.
+    pub fn evaluate_patient_with(
+        &self,
+        patient: &dyn PatientData,
+        period: &Period,
+        bindings: &Bindings,
+    ) -> Result<PatientResult, MeasureError> {
+        self.run(patient, period, bindings, true)
     }
 
     fn run(
         &self,
         patient: &dyn PatientData,
         period: &Period,
+        bindings: &Bindings,
         with_supplemental: bool,
     ) -> Result<PatientResult, MeasureError> {
-        let mut cx = Cx::new(&self.program, patient, self.params(period));
+        let mut cx = Cx::new(&self.program, patient, self.params(period, bindings));
         let mut out = Vec::with_capacity(self.groups.len());
         for g in &self.groups {
             let mut raw = Vec::with_capacity(g.populations.len());
             for p in &g.populations {
                 raw.push(cx.expression(p.def)?);
             }
-            let (counts, observed) = super::scoring::populations(g, &raw);
-            let observations = super::observation::observe(&mut cx, g, &observed)?;
+            let (counts, members) = super::scoring::populations(g, &raw);
+            let observed = super::observation::observe(&mut cx, g, &members)?;
             let mut strata = Vec::with_capacity(g.stratifiers.len());
             for s in &g.stratifiers {
-                let mut values = Vec::with_capacity(s.parts.len());
-                for part in &s.parts {
-                    values.push(cx.expression(part.def)?);
-                }
-                let split = super::scoring::episode_strata(g, &raw, &values);
-                let per = match split {
-                    Some(split) => split?,
-                    None => {
-                        let mut key = String::new();
-                        for (i, v) in values.iter().enumerate() {
-                            if i > 0 {
-                                key.push(STRATUM_SEPARATOR);
-                            }
-                            key.push_str(&stratum_text(v));
-                        }
-                        vec![(key, counts.clone())]
-                    }
-                };
+                let per = super::strata::stratify(&mut cx, g, s, &raw, &counts, &observed)?;
                 strata.push((s.id.clone(), per));
             }
+            let observations = observed.values();
             out.push(GroupResult {
                 id: g.id.clone(),
                 counts,
@@ -506,15 +513,16 @@ impl CompiledMeasure {
             .collect()
     }
 
-    /// `evaluate_patient` for many patients in parallel, in input order.
+    /// `evaluate_patient_with` for many patients in parallel, in input order.
     pub fn evaluate_patients<P: PatientData + Sync>(
         &self,
         patients: &[P],
         period: &Period,
+        bindings: &Bindings,
     ) -> Vec<Result<PatientResult, MeasureError>> {
         patients
             .par_iter()
-            .map(|p| self.evaluate_patient(p, period))
+            .map(|p| self.evaluate_patient_with(p, period, bindings))
             .collect()
     }
 
@@ -527,19 +535,5 @@ impl CompiledMeasure {
             d.as_ref()
                 .is_some_and(|d| &*d.name == name && d.operands.is_empty())
         })
-    }
-}
-
-/// A stratum value as text (booleans, numbers, strings, codes).
-fn stratum_text(v: &Value) -> String {
-    match v.to_system() {
-        Value::Code(c) => c.code.to_string(),
-        Value::Concept(c) => c
-            .codes
-            .first()
-            .map(|c| c.code.to_string())
-            .unwrap_or_default(),
-        Value::Null => "null".to_owned(),
-        other => super::ops::to_string(&other).unwrap_or_else(|| other.type_name().to_owned()),
     }
 }

@@ -1,13 +1,13 @@
 //! FHIR MeasureReport rendering: individual (one patient) and summary
 //! (a population run) reports.
 
-use std::collections::BTreeMap;
-
 use serde_json::json;
 
 use super::program::{
-    CompiledMeasure, Group, GroupResult, PatientResult, Period, Stratifier, STRATUM_SEPARATOR,
+    CompiledMeasure, Group, GroupResult, PatientResult, Period, Stratifier, Stratum,
+    STRATUM_SEPARATOR,
 };
+use super::strata::StrataTally;
 use super::value::Json;
 
 pub(super) fn populations(counts: &[(String, i64)]) -> Vec<Json> {
@@ -25,12 +25,17 @@ pub(super) fn populations(counts: &[(String, i64)]) -> Vec<Json> {
         .collect()
 }
 
-pub(super) fn group_json(
+/// Population counts of one group or stratum, in the Measure's order.
+pub type Counts = Vec<(String, i64)>;
+
+/// The `population` entries (counts, then one `measure-observation` entry per
+/// observation with the number of values) and the measure score of a group
+/// or stratum.
+fn scored(
     def: &Group,
     counts: &[(String, i64)],
     observations: &[Vec<f64>],
-    stratifiers: Vec<Json>,
-) -> Json {
+) -> (Vec<Json>, Option<f64>) {
     let mut pops = populations(counts);
     for (o, values) in def.observations.iter().zip(observations) {
         let mut p = json!({
@@ -45,7 +50,6 @@ pub(super) fn group_json(
         }
         pops.push(p);
     }
-    let mut group = json!({ "population": pops });
     let score = if def.observations.is_empty() {
         match def.scoring.as_str() {
             "cohort" | "continuous-variable" => None,
@@ -54,6 +58,17 @@ pub(super) fn group_json(
     } else {
         super::observation::score(def, observations)
     };
+    (pops, score)
+}
+
+pub(super) fn group_json(
+    def: &Group,
+    counts: &[(String, i64)],
+    observations: &[Vec<f64>],
+    stratifiers: Vec<Json>,
+) -> Json {
+    let (pops, score) = scored(def, counts, observations);
+    let mut group = json!({ "population": pops });
     if let Some(score) = score {
         group["measureScore"] = json!({ "value": score });
     }
@@ -67,32 +82,26 @@ pub(super) fn group_json(
 }
 
 /// One stratum: its value (or, for a component stratifier, each
-/// component's code and value) and its population counts.
-pub(super) fn stratum_json(
-    def: &Group,
-    s: &Stratifier,
-    key: &str,
-    counts: &[(String, i64)],
-) -> Json {
-    let mut stratum = json!({ "population": populations(counts) });
-    // Scores from counts alone; observation-based scores are the group's only.
-    let counted = def.observations.is_empty()
-        && !matches!(def.scoring.as_str(), "cohort" | "continuous-variable");
-    if let Some(score) = proportion_score(counts).filter(|_| counted) {
-        stratum["measureScore"] = json!({ "value": score });
+/// component's code and value), its population counts and observations, and
+/// its own measure score.
+pub(super) fn stratum_json(def: &Group, s: &Stratifier, stratum: &Stratum) -> Json {
+    let (pops, score) = scored(def, &stratum.counts, &stratum.observations);
+    let mut j = json!({ "population": pops });
+    if let Some(score) = score {
+        j["measureScore"] = json!({ "value": score });
     }
     if s.parts.iter().any(|p| p.code.is_some()) {
         let components: Vec<Json> = s
             .parts
             .iter()
-            .zip(key.split(STRATUM_SEPARATOR))
+            .zip(stratum.key.split(STRATUM_SEPARATOR))
             .map(|(p, v)| json!({"code": p.code.clone().unwrap_or(Json::Null), "value": {"text": v}}))
             .collect();
-        stratum["component"] = Json::Array(components);
+        j["component"] = Json::Array(components);
     } else {
-        stratum["value"] = json!({ "text": key });
+        j["value"] = json!({ "text": stratum.key });
     }
-    stratum
+    j
 }
 
 pub(super) fn stratifier_json(s: &Stratifier, strata: Vec<Json>) -> Json {
@@ -130,9 +139,25 @@ pub fn individual(
     measure: &CompiledMeasure,
     patient_id: &str,
     period: &Period,
-    groups: &[GroupResult],
+    results: &[GroupResult],
 ) -> Json {
-    let groups = groups
+    let mut r = individual_bare(measure, patient_id, period, results);
+    attach(
+        &mut r,
+        super::observation::contained(measure, results),
+        Vec::new(),
+    );
+    r
+}
+
+/// The individual report before contained resources are attached.
+fn individual_bare(
+    measure: &CompiledMeasure,
+    patient_id: &str,
+    period: &Period,
+    results: &[GroupResult],
+) -> Json {
+    let groups = results
         .iter()
         .zip(&measure.groups)
         .map(|(g, def)| {
@@ -141,10 +166,7 @@ pub fn individual(
                 .iter()
                 .zip(&def.stratifiers)
                 .map(|((_, per), s)| {
-                    let strata = per
-                        .iter()
-                        .map(|(v, c)| stratum_json(def, s, v, c))
-                        .collect();
+                    let strata = per.iter().map(|x| stratum_json(def, s, x)).collect();
                     stratifier_json(s, strata)
                 })
                 .collect();
@@ -156,15 +178,17 @@ pub fn individual(
     r
 }
 
-/// An individual report with the patient's supplemental data.
+/// An individual report with the patient's supplemental data (contained
+/// before the observed values).
 pub fn individual_with_data(
     measure: &CompiledMeasure,
     patient_id: &str,
     period: &Period,
     result: &PatientResult,
 ) -> Json {
-    let mut r = individual(measure, patient_id, period, &result.groups);
-    let (contained, ext) = super::supplemental::individual(measure, &result.supplemental);
+    let mut r = individual_bare(measure, patient_id, period, &result.groups);
+    let (mut contained, ext) = super::supplemental::individual(measure, &result.supplemental);
+    contained.extend(super::observation::contained(measure, &result.groups));
     attach(&mut r, contained, ext);
     r
 }
@@ -195,34 +219,15 @@ pub fn summary(measure: &CompiledMeasure, period: &Period, patients: &[Vec<Group
                 .map(|p| (p.code.clone(), 0))
                 .collect();
             let mut observations = vec![Vec::new(); def.observations.len()];
-            // stratifier index → stratum value → counts
-            let mut strata: Vec<BTreeMap<String, Vec<(String, i64)>>> =
-                vec![BTreeMap::new(); def.stratifiers.len()];
+            let mut strata = StrataTally::new(def);
             for g in patients.iter().filter_map(|p| p.get(gi)) {
                 add(&mut counts, &g.counts);
                 for (all, mine) in observations.iter_mut().zip(&g.observations) {
                     all.extend_from_slice(mine);
                 }
-                for (si, (_, per)) in g.strata.iter().enumerate() {
-                    if let Some(map) = strata.get_mut(si) {
-                        for (value, c) in per {
-                            let entry = map.entry(value.clone()).or_insert_with(|| zeroed(c));
-                            add(entry, c);
-                        }
-                    }
-                }
+                strata.add(&g.strata);
             }
-            let stratifiers = strata
-                .into_iter()
-                .zip(&def.stratifiers)
-                .map(|(map, s)| {
-                    let stratum = map
-                        .iter()
-                        .map(|(v, c)| stratum_json(def, s, v, c))
-                        .collect();
-                    stratifier_json(s, stratum)
-                })
-                .collect();
+            let stratifiers = strata.render(def);
             group_json(def, &counts, &observations, stratifiers)
         })
         .collect();

@@ -5,9 +5,8 @@
 //! handled as episode lists holding at most the patient itself.
 
 use super::eval::same;
-use super::program::{Group, Stratum};
+use super::program::Group;
 use super::value::Value;
-use super::MeasureError;
 
 pub type Members<'v, 'a> = Vec<&'v Value<'a>>;
 
@@ -128,45 +127,4 @@ pub fn populations<'v, 'a>(
         })
         .collect();
     (counts, observed)
-}
-
-/// Strata of an episode-based group whose stratifier returns episodes: those
-/// episodes form the `true` stratum and the group's other episodes the
-/// `false` one, each counted by the same rules as the group. `None` when the
-/// group is patient-based or the stratifier returns a value for the patient
-/// (all of the patient's episodes then share that stratum).
-pub fn episode_strata(
-    g: &Group,
-    raw: &[Value],
-    values: &[Value],
-) -> Option<Result<Vec<Stratum>, MeasureError>> {
-    if g.boolean_basis || !values.iter().any(|v| matches!(v, Value::List(_))) {
-        return None;
-    }
-    let [Value::List(chosen)] = values else {
-        return Some(Err(MeasureError::Content(
-            "a component stratifier of an episode-based group returns a list of episodes"
-                .to_owned(),
-        )));
-    };
-    let mut out = Vec::new();
-    for (key, inside) in [("true", true), ("false", false)] {
-        let part: Vec<Value> = raw
-            .iter()
-            .map(|v| match v {
-                Value::List(l) => Value::list(
-                    l.iter()
-                        .filter(|x| chosen.iter().any(|c| same(c, x)) == inside)
-                        .cloned()
-                        .collect(),
-                ),
-                other => other.clone(),
-            })
-            .collect();
-        let counts = populations(g, &part).0;
-        if counts.iter().any(|(_, n)| *n > 0) {
-            out.push((key.to_owned(), counts));
-        }
-    }
-    Some(Ok(out))
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use moka::sync::Cache;
 
 use super::population::{self, Progress, ReportType, Subjects};
-use super::{CompiledMeasure, Engine, Json, MeasureError, Period};
+use super::{Bindings, CompiledMeasure, Engine, Json, MeasureError, Period};
 use crate::fhir::{Id, ResourceType};
 use crate::store::{ResourceStore, StoreError};
 
@@ -51,6 +51,8 @@ pub struct EvaluateRequest {
     pub report_type: ReportType,
     pub subjects: Subjects,
     pub last_received_on: Option<String>,
+    /// CQL parameter values: a Parameters resource, checked against the measure.
+    pub parameters: Option<Json>,
 }
 
 pub struct MeasureService {
@@ -84,10 +86,17 @@ impl MeasureService {
         progress: Option<Progress<'_>>,
     ) -> Result<Json, ServiceError> {
         let measure = self.measure(&request.measure).await?;
+        let bindings = match &request.parameters {
+            Some(p) => measure
+                .bind_parameters(p)
+                .map_err(ServiceError::BadRequest)?,
+            None => Bindings::default(),
+        };
         let mut report = population::run(
             &self.store,
             measure,
             request.period,
+            bindings,
             request.report_type,
             request.subjects,
             progress,

@@ -71,6 +71,20 @@ pub(super) fn engine_with(
     extra: Vec<serde_json::Value>,
     measure: impl FnOnce(&mut serde_json::Value),
 ) -> Engine {
+    let mut content = Content::default();
+    for r in content_resources(extra, measure) {
+        if let Err(e) = add_resource(&mut content, r) {
+            panic!("bad test content: {e}");
+        }
+    }
+    Engine::from_content(content)
+}
+
+/// The Library, ValueSet and Measure resources `engine_with` loads.
+pub(super) fn content_resources(
+    extra: Vec<serde_json::Value>,
+    measure: impl FnOnce(&mut serde_json::Value),
+) -> [serde_json::Value; 4] {
     // FHIRHelpers' external functions are declared, not defined, in its ELM.
     let helpers = json!({"library": {"identifier": {"id": "FHIRHelpers", "version": "4.4.000"},
         "statements": {"def": [{"name": "resolve", "type": "FunctionDef", "external": true, "context": "Patient",
@@ -82,7 +96,6 @@ pub(super) fn engine_with(
                 {"name": "structure", "operandTypeSpecifier":
                 {"type": "NamedTypeSpecifier", "name": "{urn:hl7-org:elm-types:r1}String"}}]}]}}});
     let helpers = base64::engine::general_purpose::STANDARD.encode(helpers.to_string());
-    let mut content = Content::default();
     // Every extra definition is a supplemental expression, so tests can
     // evaluate it with `evaluate_expression`.
     let sde: Vec<serde_json::Value> = extra
@@ -108,12 +121,7 @@ pub(super) fn engine_with(
     ];
     let mut resources = resources;
     measure(&mut resources[3]);
-    for r in resources {
-        if let Err(e) = add_resource(&mut content, r) {
-            panic!("bad test content: {e}");
-        }
-    }
-    Engine::from_content(content)
+    resources
 }
 
 pub(super) fn patient(birth: &str, visits: &[(&str, &str, &str)]) -> PatientRecord {

@@ -13,6 +13,7 @@ mod history;
 mod import;
 mod measure_api;
 mod measure_more;
+mod measure_params;
 mod measure_pushdown;
 mod search_bundle;
 mod search_conditional;

@@ -96,7 +96,19 @@ fn parse(
         report_type,
         subjects,
         last_received_on: params.one("lastReceivedOn")?.map(str::to_owned),
+        parameters: parameters(params)?,
     })
+}
+
+/// `parameters`: CQL parameter values as a Parameters resource (POST only).
+fn parameters(params: &OperationParams) -> Result<Option<serde_json::Value>, ApiError> {
+    if params.one("parameters")?.is_some() {
+        return Err(ApiError::BadRequest(
+            "'parameters' must be a Parameters resource in the 'resource' of a POSTed parameter"
+                .into(),
+        ));
+    }
+    Ok(params.resource("parameters")?.cloned())
 }
 
 /// `periodStart` and `periodEnd`, both required, start not after end.
