@@ -53,7 +53,11 @@ mod tests;
 #[cfg(test)]
 mod tests_elm;
 #[cfg(test)]
+mod tests_elm_cov;
+#[cfg(test)]
 mod tests_elm_gaps;
+#[cfg(test)]
+mod tests_elm_idioms;
 #[cfg(test)]
 mod tests_report;
 mod units;

@@ -474,6 +474,10 @@ fn temporal_diff<'a>(
         a = a.to_offset(0);
         c = c.to_offset(0);
     }
+    if boundaries && p == Precision::Year {
+        // Year boundaries crossed need only the years (`duration` would want months).
+        return Value::Int(i64::from(c.f()[0] - a.f()[0]));
+    }
     if boundaries {
         a = a.truncate(p);
         c = c.truncate(p);

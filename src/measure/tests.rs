@@ -196,7 +196,7 @@ fn evaluates_populations_from_elm() {
 #[test]
 fn unsupported_elm_is_reported_with_its_location() {
     let e = engine(vec![json!({"name": "Numerator", "context": "Patient",
-        "expression": {"type": "Total"}})]);
+        "expression": {"type": "Search", "path": "code"}})]);
     // The duplicate "Numerator" definition shadows the first one.
     match e.compile_measure("MiniMeasure") {
         Err(MeasureError::Unsupported {
@@ -204,7 +204,7 @@ fn unsupported_elm_is_reported_with_its_location() {
             library,
             expression,
         }) => {
-            assert!(what.contains("Total"), "{what}");
+            assert!(what.contains("Search"), "{what}");
             assert_eq!(library, "Mini");
             assert_eq!(expression, "Numerator");
         }
