@@ -59,6 +59,8 @@ mod tests_elm_gaps;
 #[cfg(test)]
 mod tests_elm_idioms;
 #[cfg(test)]
+mod tests_fhirhelpers;
+#[cfg(test)]
 mod tests_report;
 mod units;
 pub mod value;

@@ -82,6 +82,17 @@ pub(super) fn engine_with(
                 {"name": "structure", "operandTypeSpecifier":
                 {"type": "NamedTypeSpecifier", "name": "{urn:hl7-org:elm-types:r1}String"}}]}]}}});
     let helpers = base64::engine::general_purpose::STANDARD.encode(helpers.to_string());
+    let helpers = json!({"resourceType": "Library", "url": "http://example.org/Library/FHIRHelpers", "name": "FHIRHelpers",
+        "content": [{"contentType": "application/elm+json", "data": helpers}]});
+    engine_from(extra, helpers, measure)
+}
+
+/// `engine_with`, with `helpers` as the FHIRHelpers Library resource.
+pub(super) fn engine_from(
+    extra: Vec<serde_json::Value>,
+    helpers: serde_json::Value,
+    measure: impl FnOnce(&mut serde_json::Value),
+) -> Engine {
     let mut content = Content::default();
     // Every extra definition is a supplemental expression, so tests can
     // evaluate it with `evaluate_expression`.
@@ -92,8 +103,7 @@ pub(super) fn engine_with(
         .collect();
     let elm = base64::engine::general_purpose::STANDARD.encode(mini_elm(extra).to_string());
     let resources = [
-        json!({"resourceType": "Library", "url": "http://example.org/Library/FHIRHelpers", "name": "FHIRHelpers",
-            "content": [{"contentType": "application/elm+json", "data": helpers}]}),
+        helpers,
         json!({"resourceType": "Library", "url": "http://example.org/Library/Mini", "name": "Mini", "version": "1.0.0",
             "content": [{"contentType": "application/elm+json", "data": elm}]}),
         json!({"resourceType": "ValueSet", "url": "http://example.org/vs/visits",
