@@ -51,6 +51,8 @@ pub mod supplemental;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_cmd;
+#[cfg(test)]
 mod tests_elm;
 #[cfg(test)]
 mod tests_elm_cov;
