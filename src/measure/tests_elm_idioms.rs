@@ -677,3 +677,29 @@ fn retrieves_filter_on_the_declared_code_property() {
         vec![json!(["coded"]), json!(["typed"]), json!(["classed"])]
     );
 }
+
+/// `"Hospice Status" contains HospiceStatus.code as Concept` (CMS986): the
+/// translator has no terminology `Contains`, so the value set is the container.
+#[test]
+fn value_set_contains_a_concept_or_code() {
+    let vs = || json!({"type": "ValueSetRef", "name": "Visits"});
+    let code = |c: &str| json!({"type": "Code", "code": c, "system": {"name": "EX"}});
+    let concept = |codes: Vec<J>| json!({"type": "Concept", "code": codes});
+    let r = eval_all(
+        vec![def(
+            "Contains",
+            list(vec![
+                op(
+                    "Contains",
+                    vec![vs(), concept(vec![code("home"), code("office")])],
+                ),
+                op("Contains", vec![vs(), concept(vec![code("home")])]),
+                op("Contains", vec![vs(), code("office")]),
+                op("In", vec![code("office"), vs()]),
+                op("Contains", vec![vs(), json!({"type": "Null"})]),
+            ]),
+        )],
+        &nobody(),
+    );
+    assert_eq!(r[0], json!([true, false, true, true, false]));
+}
