@@ -703,3 +703,50 @@ fn value_set_contains_a_concept_or_code() {
     );
     assert_eq!(r[0], json!([true, false, true, true, false]));
 }
+
+/// `EncounterWithEventDays.encounter = QualifyingEncounter`, `"Encounters"
+/// contains E`, `A intersect B` (VTE): resources compare element by element.
+#[test]
+fn resources_compare_as_values_in_lists_and_sets() {
+    let enc = |id: &str, status: &str| {
+        json!({"resourceType": "Encounter", "id": id, "status": status,
+            "period": {"start": "2025-03-01T08:00:00Z", "end": "2025-03-03T08:00:00Z"}})
+    };
+    let p = with_patient(vec![
+        enc("e1", "finished"),
+        enc("e2", "finished"),
+        enc("e3", "cancelled"),
+    ]);
+    let all = || retrieve("Encounter");
+    let finished = || {
+        json!({"type": "Query", "source": [{"alias": "E", "expression": all()}],
+            "where": op("Equal", vec![prop("status", alias("E")), lit_str("finished")])})
+    };
+    let first = || json!({"type": "First", "source": all()});
+    let last = || json!({"type": "Last", "source": all()});
+    let ids = |source: J| query(source, "X", prop("id", alias("X")));
+    let r = eval_all(
+        vec![
+            def(
+                "Equality",
+                list(vec![
+                    op("Equal", vec![first(), first()]),
+                    op("Equal", vec![first(), last()]),
+                    op("Contains", vec![finished(), first()]),
+                    op("Contains", vec![finished(), last()]),
+                ]),
+            ),
+            def("Intersect", ids(op("Intersect", vec![all(), finished()]))),
+            def("Except", ids(op("Except", vec![all(), finished()]))),
+            def(
+                "Union",
+                json!({"type": "Count", "source": op("Union", vec![all(), finished()])}),
+            ),
+        ],
+        &p,
+    );
+    assert_eq!(r[0], json!([true, false, true, false]));
+    assert_eq!(r[1], json!(["e1", "e2"]));
+    assert_eq!(r[2], json!(["e3"]));
+    assert_eq!(r[3], json!(3));
+}
