@@ -61,6 +61,10 @@ mod tests_elm_gaps;
 #[cfg(test)]
 mod tests_elm_idioms;
 #[cfg(test)]
+mod tests_elm_ops;
+#[cfg(test)]
+mod tests_elm_queries;
+#[cfg(test)]
 mod tests_fhirhelpers;
 #[cfg(test)]
 mod tests_report;
