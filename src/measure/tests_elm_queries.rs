@@ -334,3 +334,58 @@ fn resources_compare_as_values_in_lists_and_sets() {
     assert_eq!(r[2], json!(["e3"]));
     assert_eq!(r[3], json!(3));
 }
+
+/// Profile retrieves of QI-Core 4.1.1 (`["observation-bp"]`, US Core smoking
+/// status, pulse oximetry): the dataType is the base resource, and a profile
+/// fixing `Observation.code` keeps only the Observations with that code.
+#[test]
+fn profile_retrieves_keep_the_observations_their_code_fixes() {
+    let obs = |id: &str, loinc: &str| {
+        json!({"resourceType": "Observation", "id": id, "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]}})
+    };
+    let p = with_patient(vec![
+        obs("smoking", "72166-2"),
+        obs("pulse-ox", "59408-5"),
+        obs("bp", "85354-9"),
+        obs("glucose", "2339-0"),
+    ]);
+    let by_profile = |url: &str| {
+        let r = json!({"type": "Retrieve", "dataType": format!("{FHIR}Observation"), "templateId": url});
+        query(r, "O", prop("id", alias("O")))
+    };
+    let r = eval_all(
+        vec![
+            def(
+                "Smoking",
+                by_profile("http://hl7.org/fhir/us/core/StructureDefinition/us-core-smokingstatus"),
+            ),
+            def(
+                "Pulse Ox",
+                by_profile(
+                    "http://hl7.org/fhir/us/core/StructureDefinition/us-core-pulse-oximetry",
+                ),
+            ),
+            def(
+                "BP",
+                by_profile("http://hl7.org/fhir/StructureDefinition/bp"),
+            ),
+            // Laboratory results are characterised by their codes, not the profile.
+            def(
+                "Lab",
+                json!({"type": "Count", "source": by_profile(
+                    "http://hl7.org/fhir/us/core/StructureDefinition/us-core-observation-lab")}),
+            ),
+        ],
+        &p,
+    );
+    assert_eq!(
+        r,
+        vec![
+            json!(["smoking"]),
+            json!(["pulse-ox"]),
+            json!(["bp"]),
+            json!(4)
+        ]
+    );
+}
