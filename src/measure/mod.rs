@@ -51,8 +51,6 @@ pub mod supplemental;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tests_cmd;
-#[cfg(test)]
 mod tests_elm;
 #[cfg(test)]
 mod tests_elm_cov;
@@ -66,6 +64,8 @@ mod tests_elm_ops;
 mod tests_elm_queries;
 #[cfg(test)]
 mod tests_fhirhelpers;
+#[cfg(test)]
+mod tests_published;
 #[cfg(test)]
 mod tests_report;
 mod units;

@@ -1,7 +1,8 @@
-//! CumulativeMedicationDuration 4.1 (the medication-duration library of the
-//! published QI-Core measures), run from its published ELM in `../shared/ecqm`
-//! over hand-made MedicationRequests and MedicationDispenses. Expected days
-//! follow the library's documented formulas.
+//! The shared libraries of the published QI-Core measures, run from their
+//! published ELM in `../shared/ecqm`: CumulativeMedicationDuration 4.1 over
+//! hand-made MedicationRequests and MedicationDispenses (expected days follow
+//! the library's documented formulas) and QICoreCommon 2.1's timing functions
+//! (`prevalenceInterval`, `toInterval`, `earliest`, ...).
 
 use base64::Engine as _;
 use serde_json::{json, Value as J};
@@ -47,7 +48,8 @@ fn medications(ty: &str) -> J {
         "return": {"distinct": false, "expression": {"type": "AliasRef", "name": "M"}}})
 }
 
-/// Evaluates `defs` (name, expression) in a library including CMD, for `resources`.
+/// Evaluates `defs` (name, expression) in a library including CMD (as `CMD`)
+/// and QICoreCommon, for the patient born 1980-05-01 with `resources`.
 fn run(defs: Vec<(&str, J)>, resources: Vec<J>) -> Option<Vec<J>> {
     let libraries = published(&[
         "FHIRHelpers",
@@ -61,7 +63,8 @@ fn run(defs: Vec<(&str, J)>, resources: Vec<J>) -> Option<Vec<J>> {
         .collect();
     let elm = json!({"library": {"identifier": {"id": "CmdTest", "version": "1.0.0"},
         "includes": {"def": [include("FHIRHelpers", "FHIRHelpers", "4.4.000"),
-            include("CMD", "CumulativeMedicationDuration", "4.1.000")]},
+            include("CMD", "CumulativeMedicationDuration", "4.1.000"),
+            include("QICoreCommon", "QICoreCommon", "2.1.000")]},
         "statements": {"def": statements}}});
     let data = base64::engine::general_purpose::STANDARD.encode(elm.to_string());
     let sde: Vec<J> = defs
@@ -205,4 +208,126 @@ fn dispenses_are_rolled_out_end_to_end() {
         return;
     };
     assert_eq!(r[0], json!(60));
+}
+
+/// `QICoreCommon.name(operands)`, as the translator calls it (no signature).
+fn common(name: &str, operands: Vec<J>) -> J {
+    json!({"type": "FunctionRef", "libraryName": "QICoreCommon", "name": name,
+        "signature": [], "operand": operands})
+}
+
+/// `X.element` converted by `FHIRHelpers.ToValue`, as choice arguments are.
+fn to_value(element: &str, alias: &str) -> J {
+    json!({"type": "FunctionRef", "libraryName": "FHIRHelpers", "name": "ToValue", "signature": [],
+        "operand": [{"type": "Property", "path": element, "scope": alias}]})
+}
+
+fn each(ty: &str, alias: &str, ret: J) -> J {
+    json!({"type": "Query", "source": [{"alias": alias, "expression": retrieve(ty)}],
+        "return": {"distinct": false, "expression": ret}})
+}
+
+#[test]
+fn condition_prevalence_and_observation_timing() {
+    let status = |code: &str| json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": code}]});
+    let condition = |id: &str, clinical: &str, extra: J| {
+        let mut c =
+            json!({"resourceType": "Condition", "id": id, "clinicalStatus": status(clinical)});
+        if let (Some(c), Some(extra)) = (c.as_object_mut(), extra.as_object()) {
+            c.extend(extra.clone());
+        }
+        c
+    };
+    let resources = vec![
+        condition(
+            "active",
+            "active",
+            json!({"onsetDateTime": "2024-05-01T00:00:00Z"}),
+        ),
+        condition(
+            "resolved",
+            "resolved",
+            json!({"onsetDateTime": "2024-01-01", "abatementDateTime": "2024-03-01"}),
+        ),
+        condition(
+            "inactive",
+            "inactive",
+            json!({"onsetDateTime": "2024-01-01"}),
+        ),
+        // Onset at age 40 of a patient born 1980-05-01.
+        condition(
+            "by-age",
+            "active",
+            json!({"onsetAge": {"value": 40, "unit": "a", "system": "http://unitsofmeasure.org", "code": "a"}}),
+        ),
+        json!({"resourceType": "Observation", "id": "period", "status": "final",
+            "effectivePeriod": {"start": "2025-01-01T10:00:00Z", "end": "2025-01-01T12:00:00Z"}}),
+        json!({"resourceType": "Observation", "id": "end-only", "status": "final",
+            "effectivePeriod": {"end": "2025-01-02T08:00:00Z"}}),
+        json!({"resourceType": "Observation", "id": "instant", "status": "final",
+            "effectiveDateTime": "2025-01-03T08:00:00Z"}),
+    ];
+    let prevalence = || {
+        common(
+            "prevalenceInterval",
+            vec![json!({"type": "AliasRef", "name": "C"})],
+        )
+    };
+    let at = |v: &str| json!({"type": "Literal", "valueType": "{urn:hl7-org:elm-types:r1}DateTime", "value": v});
+    let row = json!({"type": "Tuple", "element": [
+        {"name": "start", "value": {"type": "Start", "operand": prevalence()}},
+        {"name": "end", "value": {"type": "End", "operand": prevalence()}},
+        {"name": "in2030", "value": {"type": "In", "operand": [at("2030-01-01T00:00:00.000Z"), prevalence()]}},
+        {"name": "active", "value": common("isActive", vec![json!({"type": "AliasRef", "name": "C"})])}]});
+    let Some(r) = run(
+        vec![
+            ("Prevalence", each("Condition", "C", row)),
+            (
+                "Earliest",
+                each(
+                    "Observation",
+                    "O",
+                    common("earliest", vec![to_value("effective", "O")]),
+                ),
+            ),
+            (
+                "Id",
+                common(
+                    "getId",
+                    vec![json!({"type": "Literal",
+                    "valueType": "{urn:hl7-org:elm-types:r1}String", "value": "Patient/123"})],
+                ),
+            ),
+        ],
+        resources,
+    ) else {
+        return;
+    };
+    const MAX: &str = "9999-12-31T23:59:59.999Z";
+    let row = |start: J, end: J, in2030: J, active: bool| json!({"start": start, "end": end, "in2030": in2030, "active": active});
+    assert_eq!(
+        r[0],
+        json!([
+            // Active: ongoing, a closed null end is the maximum DateTime.
+            row(json!("2024-05-01T00:00:00Z"), json!(MAX), json!(true), true),
+            row(
+                json!("2024-01-01"),
+                json!("2024-03-01"),
+                json!(false),
+                false
+            ),
+            // Not active and no abatement: the end is unknown.
+            row(json!("2024-01-01"), J::Null, J::Null, false),
+            row(json!("2020-05-01"), json!(MAX), json!(true), true),
+        ])
+    );
+    assert_eq!(
+        r[1],
+        json!([
+            "2025-01-01T10:00:00Z",
+            "2025-01-02T08:00:00Z",
+            "2025-01-03T08:00:00Z"
+        ])
+    );
+    assert_eq!(r[2], json!("123"));
 }
