@@ -389,3 +389,37 @@ fn profile_retrieves_keep_the_observations_their_code_fixes() {
         ]
     );
 }
+
+/// Related-context retrieves (`[Observation]` for the patient's mother): the
+/// evaluated patient's own context reads their data; another patient's fails
+/// by name instead of reading this patient's data.
+#[test]
+fn related_context_retrieves_read_only_the_evaluated_patient() {
+    let p = with_patient(vec![
+        json!({"resourceType": "Observation", "id": "o1", "status": "final"}),
+    ]);
+    let patient = json!({"type": "SingletonFrom", "operand": retrieve("Patient")});
+    let in_context = |context: J| {
+        json!({"type": "Count", "source": {"type": "Retrieve",
+            "dataType": format!("{FHIR}Observation"), "context": context}})
+    };
+    let m = super::tests::engine(vec![
+        def("Own", in_context(patient)),
+        def("By Reference", in_context(lit_str("Patient/p1"))),
+        def("Mother", in_context(lit_str("Patient/mother"))),
+    ])
+    .compile_measure("MiniMeasure")
+    .unwrap_or_else(|e| panic!("compile: {e}"));
+    let period = super::Period::parse("2025-01-01", "2025-12-31").unwrap_or_else(|e| panic!("{e}"));
+    let eval = |n: &str| {
+        m.evaluate_expression(&p, &period, n)
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(eval("Own"), Ok(json!(1)));
+    assert_eq!(eval("By Reference"), Ok(json!(1)));
+    let err = eval("Mother").err().unwrap_or_default();
+    assert!(
+        err.contains("related-context retrieve of Observation"),
+        "{err}"
+    );
+}
