@@ -424,3 +424,23 @@ fn intervals_with_null_bounds() {
     );
     assert_eq!(r[0], json!([true, null, false, false, true, null, null]));
 }
+
+/// `lastEstimatedGestationalAge() >= 20 weeks` (PCMaternal, CMS1028): a FHIR
+/// `wk` quantity compares with calendar weeks, and weeks, days and hours
+/// compare across calendar and UCUM units.
+#[test]
+fn calendar_and_ucum_durations_compare() {
+    let r = eval_all(
+        vec![def(
+            "Durations",
+            list(vec![
+                op("GreaterOrEqual", vec![qty(38.0, "wk"), qty(20.0, "weeks")]),
+                op("Equal", vec![qty(1.0, "week"), qty(7.0, "days")]),
+                op("Equal", vec![qty(1.0, "d"), qty(24.0, "hours")]),
+                op("Less", vec![qty(19.0, "week"), qty(20.0, "weeks")]),
+            ]),
+        )],
+        &nobody(),
+    );
+    assert_eq!(r[0], json!([true, true, true, true]));
+}
