@@ -296,3 +296,31 @@ fn interval_measures_precision_and_quantity_conversion() {
         "{err:?}"
     );
 }
+
+/// Sorting puts nulls before every value ascending, after every value
+/// descending; `First`/`Last` of an empty list are null.
+#[test]
+fn sort_orders_nulls_and_empty_lists() {
+    let with_null = list(vec![lit_int(3), json!({"type": "Null"}), lit_int(1)]);
+    let sorted = |direction: &str| {
+        json!({"type": "Sort", "source": with_null.clone(),
+            "by": [{"type": "ByDirection", "direction": direction}]})
+    };
+    let r = eval_all(
+        vec![
+            def("Ascending", sorted("asc")),
+            def("Descending", sorted("desc")),
+            def(
+                "Ends Of Empty",
+                list(vec![
+                    json!({"type": "First", "source": {"type": "List"}}),
+                    json!({"type": "Last", "source": {"type": "List"}}),
+                ]),
+            ),
+        ],
+        &nobody(),
+    );
+    assert_eq!(r[0], json!([null, 1, 3]));
+    assert_eq!(r[1], json!([3, 1, null]));
+    assert_eq!(r[2], json!([null, null]));
+}
