@@ -324,3 +324,35 @@ fn sort_orders_nulls_and_empty_lists() {
     assert_eq!(r[1], json!([3, 1, null]));
     assert_eq!(r[2], json!([null, null]));
 }
+
+/// `Message` returns its source; only an `Error` whose condition holds stops
+/// the evaluation, with the message's code and text (CMD's `ToDaily` relies on
+/// a `Warning` passing through).
+#[test]
+fn message_passes_its_source_unless_an_error_holds() {
+    let message = |condition: &str, severity: &str| {
+        json!({"type": "Message", "source": lit_int(5), "condition": lit("Boolean", condition),
+            "code": lit_str("CMDLogic.ToDaily.UnknownUnit"), "severity": lit_str(severity),
+            "message": lit_str("Unknown unit parsec")})
+    };
+    let m = engine(vec![
+        def("Warning", message("true", "Warning")),
+        def("Error Not Met", message("false", "Error")),
+        def("Error", message("true", "Error")),
+    ])
+    .compile_measure("MiniMeasure")
+    .unwrap_or_else(|e| panic!("compile: {e}"));
+    let period = super::Period::parse("2025-01-01", "2025-12-31").unwrap_or_else(|e| panic!("{e}"));
+    let p = nobody();
+    let eval = |n: &str| {
+        m.evaluate_expression(&p, &period, n)
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(eval("Warning"), Ok(json!(5)));
+    assert_eq!(eval("Error Not Met"), Ok(json!(5)));
+    let err = eval("Error").err().unwrap_or_default();
+    assert!(
+        err.contains("CMDLogic.ToDaily.UnknownUnit: Unknown unit parsec"),
+        "{err}"
+    );
+}
