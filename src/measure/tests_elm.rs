@@ -21,6 +21,14 @@ pub(super) fn op(ty: &str, operands: Vec<J>) -> J {
 
 /// Evaluates each named definition for `p` and returns the JSON results.
 pub(super) fn eval_all(defs: Vec<J>, p: &dyn PatientData) -> Vec<J> {
+    eval_results(defs, p)
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|e| panic!("{e}")))
+        .collect()
+}
+
+/// `eval_all`, keeping evaluation errors (as text) instead of failing.
+pub(super) fn eval_results(defs: Vec<J>, p: &dyn PatientData) -> Vec<Result<J, String>> {
     let names: Vec<String> = defs
         .iter()
         .filter_map(|d| d.get("name").and_then(J::as_str).map(str::to_owned))
@@ -34,7 +42,7 @@ pub(super) fn eval_all(defs: Vec<J>, p: &dyn PatientData) -> Vec<J> {
         .iter()
         .map(|n| {
             m.evaluate_expression(p, &period, n)
-                .unwrap_or_else(|e| panic!("{n}: {e}"))
+                .map_err(|e| format!("{n}: {e}"))
         })
         .collect()
 }

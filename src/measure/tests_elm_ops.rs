@@ -4,8 +4,8 @@
 
 use serde_json::{json, Value as J};
 
-use super::tests::{engine, list, lit_int, lit_str};
-use super::tests_elm::{def, eval_all, lit, nobody, op, SYS};
+use super::tests::{list, lit_int, lit_str};
+use super::tests_elm::{def, eval_all, eval_results, lit, nobody, op, SYS};
 use super::tests_elm_cov::ints;
 
 #[test]
@@ -279,21 +279,17 @@ fn interval_measures_precision_and_quantity_conversion() {
     assert_eq!(r[3], json!([3.0, 1.0, 0.0, 0.5]));
     assert_eq!(r[4], json!([-2147483648i64, "9999-12-31"]));
     // Decimals do not keep their trailing zeros, so their precision is refused by name.
-    let m = engine(vec![def(
-        "Decimal Precision",
-        json!({"type": "Precision", "operand": lit("Decimal", "1.58700")}),
-    )])
-    .compile_measure("MiniMeasure")
-    .unwrap_or_else(|e| panic!("compile: {e}"));
-    let period = super::Period::parse("2025-01-01", "2025-12-31").unwrap_or_else(|e| panic!("{e}"));
-    let err = m
-        .evaluate_expression(&nobody(), &period, "Decimal Precision")
-        .err()
-        .map(|e| e.to_string());
+    let r = eval_results(
+        vec![def(
+            "Decimal Precision",
+            json!({"type": "Precision", "operand": lit("Decimal", "1.58700")}),
+        )],
+        &nobody(),
+    );
+    let err = r[0].clone().err().unwrap_or_default();
     assert!(
-        err.as_deref()
-            .is_some_and(|e| e.contains("PrecisionOf is not defined for Decimal")),
-        "{err:?}"
+        err.contains("PrecisionOf is not defined for Decimal"),
+        "{err}"
     );
 }
 
@@ -335,22 +331,17 @@ fn message_passes_its_source_unless_an_error_holds() {
             "code": lit_str("CMDLogic.ToDaily.UnknownUnit"), "severity": lit_str(severity),
             "message": lit_str("Unknown unit parsec")})
     };
-    let m = engine(vec![
-        def("Warning", message("true", "Warning")),
-        def("Error Not Met", message("false", "Error")),
-        def("Error", message("true", "Error")),
-    ])
-    .compile_measure("MiniMeasure")
-    .unwrap_or_else(|e| panic!("compile: {e}"));
-    let period = super::Period::parse("2025-01-01", "2025-12-31").unwrap_or_else(|e| panic!("{e}"));
-    let p = nobody();
-    let eval = |n: &str| {
-        m.evaluate_expression(&p, &period, n)
-            .map_err(|e| e.to_string())
-    };
-    assert_eq!(eval("Warning"), Ok(json!(5)));
-    assert_eq!(eval("Error Not Met"), Ok(json!(5)));
-    let err = eval("Error").err().unwrap_or_default();
+    let r = eval_results(
+        vec![
+            def("Warning", message("true", "Warning")),
+            def("Error Not Met", message("false", "Error")),
+            def("Error", message("true", "Error")),
+        ],
+        &nobody(),
+    );
+    assert_eq!(r[0], Ok(json!(5)));
+    assert_eq!(r[1], Ok(json!(5)));
+    let err = r[2].clone().err().unwrap_or_default();
     assert!(
         err.contains("CMDLogic.ToDaily.UnknownUnit: Unknown unit parsec"),
         "{err}"

@@ -6,7 +6,7 @@
 use serde_json::{json, Value as J};
 
 use super::tests::{alias, list, lit_int, lit_str, prop};
-use super::tests_elm::{def, eval_all, lit, nobody, op};
+use super::tests_elm::{def, eval_all, eval_results, lit, nobody, op};
 use super::tests_elm_idioms::{as_fhir, dt, is_fhir, query, retrieve, with_patient, FHIR};
 
 /// `value as Quantity`, `effective as dateTime`, `onset as Period`, `value is
@@ -403,21 +403,17 @@ fn related_context_retrieves_read_only_the_evaluated_patient() {
         json!({"type": "Count", "source": {"type": "Retrieve",
             "dataType": format!("{FHIR}Observation"), "context": context}})
     };
-    let m = super::tests::engine(vec![
-        def("Own", in_context(patient)),
-        def("By Reference", in_context(lit_str("Patient/p1"))),
-        def("Mother", in_context(lit_str("Patient/mother"))),
-    ])
-    .compile_measure("MiniMeasure")
-    .unwrap_or_else(|e| panic!("compile: {e}"));
-    let period = super::Period::parse("2025-01-01", "2025-12-31").unwrap_or_else(|e| panic!("{e}"));
-    let eval = |n: &str| {
-        m.evaluate_expression(&p, &period, n)
-            .map_err(|e| e.to_string())
-    };
-    assert_eq!(eval("Own"), Ok(json!(1)));
-    assert_eq!(eval("By Reference"), Ok(json!(1)));
-    let err = eval("Mother").err().unwrap_or_default();
+    let r = eval_results(
+        vec![
+            def("Own", in_context(patient)),
+            def("By Reference", in_context(lit_str("Patient/p1"))),
+            def("Mother", in_context(lit_str("Patient/mother"))),
+        ],
+        &p,
+    );
+    assert_eq!(r[0], Ok(json!(1)));
+    assert_eq!(r[1], Ok(json!(1)));
+    let err = r[2].clone().err().unwrap_or_default();
     assert!(
         err.contains("related-context retrieve of Observation"),
         "{err}"
