@@ -392,6 +392,9 @@ impl<'c> Compiler<'c> {
         let ty = s(e, "type").unwrap_or_default();
         let ordered = matches!(ty, "First" | "Last") && e.get("orderBy").is_some();
         if let Some(op) = op1(ty).filter(|_| !ordered) {
+            if e.get("path").is_some() {
+                return Ok(Node::Op1(op, Box::new(self.aggregate_source(e)?)));
+            }
             let operand = e
                 .get("operand")
                 .or_else(|| e.get("source"))

@@ -84,22 +84,31 @@ impl Compiler<'_> {
                 }
                 Node::Native(super::native::Native::Subsumes, args)
             }
-            "Filter" | "ForEach" | "Repeat" => {
+            "Filter" | "ForEach" | "Repeat" | "Aggregate" => {
                 let kind = match ty {
                     "Filter" => IterKind::Filter,
                     "ForEach" => IterKind::ForEach,
-                    _ => IterKind::Repeat,
+                    "Repeat" => IterKind::Repeat,
+                    _ => IterKind::Aggregate,
                 };
-                let source = self.sub(e, "source")?;
-                let key = if kind == IterKind::Filter {
-                    "condition"
-                } else {
-                    "element"
+                let source = self.aggregate_source(e)?;
+                let init = match e.get("initialValue") {
+                    Some(x) => Some(self.expr(x)?),
+                    None => None,
+                };
+                let key = match kind {
+                    IterKind::Filter => "condition",
+                    IterKind::Aggregate => "iteration",
+                    _ => "element",
                 };
                 let mark = self.scopes.len();
                 let slot = self.alloc("$current");
+                self.alloc("$index");
+                self.alloc("$total");
                 if let Some(scope) = s(e, "scope") {
                     self.scopes.push((scope.to_owned(), slot));
+                    self.scopes.push((format!("{scope}$index"), slot + 1));
+                    self.scopes.push((format!("{scope}$total"), slot + 2));
                 }
                 let body = self.sub(e, key);
                 self.scopes.truncate(mark);
@@ -108,7 +117,25 @@ impl Compiler<'_> {
                     source,
                     body: body?,
                     slot,
+                    init,
                 }))
+            }
+            "Iteration" | "Total" => {
+                let var = if ty == "Iteration" {
+                    "$index"
+                } else {
+                    "$total"
+                };
+                let name = s(e, "scope").map_or_else(|| var.to_owned(), |sc| format!("{sc}{var}"));
+                Node::Slot(self.lookup(&name)?)
+            }
+            // FHIR search-parameter paths need the server's search definitions,
+            // which ELM evaluation does not have; CQL compiled for execution uses Property.
+            "Search" => {
+                return Err(self.err(format!(
+                    "ELM node Search (search parameter {}): recompile the CQL without search paths",
+                    s(e, "path").unwrap_or("?")
+                )))
             }
             "Current" => Node::Slot(self.lookup(s(e, "scope").unwrap_or("$current"))?),
             "Sort" => {
@@ -129,6 +156,18 @@ impl Compiler<'_> {
             }
             _ => return Ok(None),
         }))
+    }
+
+    /// The list an aggregate operator works on: `source`, or the value of the
+    /// property `path` of each of its elements (null values dropped) when given.
+    pub(crate) fn aggregate_source(&mut self, e: &Json) -> Result<Node, MeasureError> {
+        let source = self.sub(e, "source")?;
+        Ok(match s(e, "path") {
+            Some(path) => path.split('.').fold(source, |n, part| {
+                Node::Property(Box::new(n), Arc::from(part))
+            }),
+            None => source,
+        })
     }
 
     /// `binary` with the ELM precision name. Weeks are no date/time precision:

@@ -34,6 +34,11 @@ impl Compiler<'_> {
         if !arr(e, "include").is_empty() {
             return Err(self.err("Retrieve with include"));
         }
+        // A retrieve by id or from an include clause needs data the patient's
+        // compartment query does not bring; refuse rather than return everything.
+        if e.get("id").is_some() || e.get("includedIn").is_some() {
+            return Err(self.err("Retrieve by id or from an include clause"));
+        }
         if !arr(e, "otherFilter").is_empty() {
             return Err(self.err("Retrieve with otherFilter"));
         }

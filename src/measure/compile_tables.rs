@@ -190,7 +190,19 @@ pub(crate) fn op2(ty: &str) -> Option<Op2> {
 /// `["observation-bp"]` keeps only matching Observations even when `meta.profile`
 /// is not trusted; without this it returns every Observation (BMI, heart rate,
 /// smoking status, ...) and measures reading the BP components see nulls.
+/// The US Core observation profiles fixing one LOINC code work the same way.
 pub(crate) fn vital_signs_code(profile: &str) -> Option<&'static str> {
+    if let Some(name) = profile.strip_prefix("http://hl7.org/fhir/us/core/StructureDefinition/") {
+        // The US Core observation profiles QI-Core 4.1.1 exposes, fixed by one LOINC code.
+        return Some(match name {
+            "us-core-smokingstatus" => "72166-2",
+            "us-core-pulse-oximetry" => "59408-5",
+            "pediatric-bmi-for-age" => "59576-9",
+            "pediatric-weight-for-height" => "77606-2",
+            "head-occipital-frontal-circumference-percentile" => "8289-1",
+            _ => return None,
+        });
+    }
     let name = profile.strip_prefix("http://hl7.org/fhir/StructureDefinition/")?;
     Some(match name {
         "vitalspanel" => "85353-1",

@@ -11,7 +11,7 @@ use super::value::{self, Value};
 use super::MeasureError;
 
 impl<'a> Cx<'a> {
-    /// `Filter`, `ForEach` and `Repeat` over a list (null stays null).
+    /// `Filter`, `ForEach`, `Repeat` and `Aggregate` over a list (null stays null).
     pub(crate) fn iterate(&mut self, it: &Iterate) -> R<'a> {
         let items = match self.eval(&it.source)? {
             Value::Null => return Ok(Value::Null),
@@ -21,27 +21,41 @@ impl<'a> Cx<'a> {
         let mut out = Vec::new();
         match it.kind {
             IterKind::Filter => {
-                for v in items {
-                    self.set(it.slot, v.clone());
+                for (i, v) in items.into_iter().enumerate() {
+                    self.set_element(it.slot, v.clone(), i);
                     if self.eval(&it.body)?.as_bool() == Some(true) {
                         out.push(v);
                     }
                 }
             }
             IterKind::ForEach => {
-                for v in items {
-                    self.set(it.slot, v);
+                for (i, v) in items.into_iter().enumerate() {
+                    self.set_element(it.slot, v, i);
                     out.push(self.eval(&it.body)?);
                 }
+            }
+            IterKind::Aggregate => {
+                let mut total = match &it.init {
+                    Some(init) => self.eval(init)?,
+                    None => Value::Null,
+                };
+                for (i, v) in items.into_iter().enumerate() {
+                    self.set_element(it.slot, v, i);
+                    self.set(it.slot + 2, total);
+                    total = self.eval(&it.body)?;
+                }
+                return Ok(total);
             }
             IterKind::Repeat => {
                 // Projects new items until none appear (FHIRPath `repeat`), bounded.
                 let mut pending = items;
+                let mut i = 0;
                 while let Some(v) = pending.pop() {
                     if out.len() >= 100_000 {
                         return Err(rt_err("repeat produced more than 100000 items"));
                     }
-                    self.set(it.slot, v);
+                    self.set_element(it.slot, v, i);
+                    i += 1;
                     let produced = match self.eval(&it.body)? {
                         Value::List(l) => l.to_vec(),
                         Value::Null => Vec::new(),
@@ -57,6 +71,15 @@ impl<'a> Cx<'a> {
             }
         }
         Ok(Value::list(out))
+    }
+
+    /// The element (`Current`) and its 0-based index (`Iteration`) of an iteration.
+    fn set_element(&mut self, slot: usize, v: Value<'a>, index: usize) {
+        self.set(slot, v);
+        self.set(
+            slot + 1,
+            Value::Int(i64::try_from(index).unwrap_or(i64::MAX)),
+        );
     }
 
     pub(crate) fn query(&mut self, q: &Query) -> R<'a> {

@@ -13,9 +13,22 @@ use super::MeasureError;
 impl<'a> Cx<'a> {
     pub(crate) fn retrieve(&mut self, r: &Retrieve) -> R<'a> {
         if let Some(c) = &r.context {
-            // Data is per patient: a context that evaluates to nothing has no data.
-            if self.eval(c)?.is_null() {
+            // Data is per patient: a context that evaluates to nothing has no data,
+            // and another patient's (a related-context retrieve such as the
+            // mother's) is not loaded, so that fails rather than reading this one's.
+            let context = self.eval(c)?;
+            if context.is_null() {
                 return Ok(Value::list(Vec::new()));
+            }
+            if let Some(other) = context_patient(&context) {
+                let current = self.data.resources("Patient").first();
+                if current.and_then(|p| p.get("id")).and_then(Json::as_str) != Some(&*other) {
+                    return Err(MeasureError::Eval(format!(
+                        "related-context retrieve of {} for another patient: \
+                         only the evaluated patient's data is loaded",
+                        r.resource_type
+                    )));
+                }
             }
         }
         let codes = r.codes.as_ref().map(|c| self.eval(c)).transpose()?;
@@ -220,4 +233,21 @@ fn declares_only_negation(resource: &Json, positive: &str) -> bool {
             .iter()
             .filter_map(Json::as_str)
             .any(|p| p == positive)
+}
+
+/// The patient id a retrieve context names: a Patient resource, a Reference
+/// or a `Patient/id` string; `None` when it names no patient.
+fn context_patient(context: &Value) -> Option<String> {
+    let reference = match context {
+        Value::Fhir(node, "Patient") => {
+            return node.get("id").and_then(Json::as_str).map(str::to_owned)
+        }
+        Value::Fhir(..) | Value::Tuple(_) => property(context, "reference").to_system(),
+        other => other.to_system(),
+    };
+    let Value::Str(s) = reference else {
+        return None;
+    };
+    let id = s.strip_prefix("Patient/")?;
+    Some(id.split('/').next().unwrap_or(id).to_owned())
 }

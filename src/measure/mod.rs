@@ -63,9 +63,21 @@ mod tests_conformance;
 #[cfg(test)]
 mod tests_elm;
 #[cfg(test)]
+mod tests_elm_cov;
+#[cfg(test)]
 mod tests_elm_gaps;
 #[cfg(test)]
+mod tests_elm_idioms;
+#[cfg(test)]
+mod tests_elm_ops;
+#[cfg(test)]
+mod tests_elm_queries;
+#[cfg(test)]
+mod tests_fhirhelpers;
+#[cfg(test)]
 mod tests_params;
+#[cfg(test)]
+mod tests_published;
 #[cfg(test)]
 mod tests_report;
 #[cfg(test)]

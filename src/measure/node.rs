@@ -227,7 +227,7 @@ pub enum Node {
     ValueSet(u32),
     /// A natively implemented external function.
     Native(super::native::Native, Vec<Node>),
-    /// `Filter`, `ForEach` and `Repeat`: `body` evaluated per element in `slot`.
+    /// `Filter`, `ForEach`, `Repeat` and `Aggregate`: `body` evaluated per element.
     Iterate(Box<Iterate>),
 }
 
@@ -236,6 +236,8 @@ pub enum IterKind {
     Filter,
     ForEach,
     Repeat,
+    /// The generic `Aggregate`: the body's value becomes the next `$total`.
+    Aggregate,
 }
 
 #[derive(Debug)]
@@ -243,7 +245,11 @@ pub struct Iterate {
     pub kind: IterKind,
     pub source: Node,
     pub body: Node,
+    /// The element (`$this`, `Current`) is in `slot`, its 0-based index
+    /// (`Iteration`) in `slot + 1` and the accumulator (`Total`) in `slot + 2`.
     pub slot: usize,
+    /// `Aggregate`'s `initialValue` (null when absent).
+    pub init: Option<Node>,
 }
 
 #[derive(Debug)]

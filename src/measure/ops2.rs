@@ -67,8 +67,17 @@ pub fn binary<'a>(
         O::Union => return union(x, y),
         O::Intersect => return intersect(x, y, p),
         O::Except => return except(x, y),
-        O::In => return membership(y, x, p),
-        O::Contains => return membership(x, y, p),
+        O::In | O::Contains => {
+            let (container, item) = if op == O::In { (y, x) } else { (x, y) };
+            // `"Value Set" contains X` (the translator has no terminology overload
+            // of Contains): membership in the value set, as `X in "Value Set"`.
+            if is_value_set(&container) {
+                return Ok(Value::Bool(
+                    !item.is_null() && code_matches(prog, &item, &container),
+                ));
+            }
+            return membership(container, item, p);
+        }
         O::ProperIn | O::ProperContains => {
             let (container, item) = if op == O::ProperIn { (y, x) } else { (x, y) };
             return Ok(match &container {
@@ -474,6 +483,10 @@ fn temporal_diff<'a>(
         a = a.to_offset(0);
         c = c.to_offset(0);
     }
+    if boundaries && p == Precision::Year {
+        // Year boundaries crossed need only the years (`duration` would want months).
+        return Value::Int(i64::from(c.f()[0] - a.f()[0]));
+    }
     if boundaries {
         a = a.truncate(p);
         c = c.truncate(p);
@@ -553,6 +566,14 @@ fn fhir_codes(node: &Json, f: &mut dyn FnMut(Option<&str>, &str) -> bool) -> boo
                 None => false,
             }
         }
+        _ => false,
+    }
+}
+
+fn is_value_set(v: &Value) -> bool {
+    match v {
+        Value::ValueSet(_) => true,
+        Value::Tuple(t) => t.class.as_deref() == Some("ValueSet"),
         _ => false,
     }
 }

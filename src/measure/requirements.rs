@@ -190,6 +190,7 @@ impl Walk<'_> {
             Node::Iterate(it) => {
                 self.node(&it.source);
                 self.node(&it.body);
+                it.init.iter().for_each(|x| self.node(x));
             }
         }
     }

@@ -71,8 +71,17 @@ pub(super) fn engine_with(
     extra: Vec<serde_json::Value>,
     measure: impl FnOnce(&mut serde_json::Value),
 ) -> Engine {
+    engine_from(extra, stub_helpers(), measure)
+}
+
+/// `engine_with`, with `helpers` as the FHIRHelpers Library resource.
+pub(super) fn engine_from(
+    extra: Vec<serde_json::Value>,
+    helpers: serde_json::Value,
+    measure: impl FnOnce(&mut serde_json::Value),
+) -> Engine {
     let mut content = Content::default();
-    for r in content_resources(extra, measure) {
+    for r in content_resources_from(extra, helpers, measure) {
         if let Err(e) = add_resource(&mut content, r) {
             panic!("bad test content: {e}");
         }
@@ -80,12 +89,8 @@ pub(super) fn engine_with(
     Engine::from_content(content)
 }
 
-/// The Library, ValueSet and Measure resources `engine_with` loads.
-pub(super) fn content_resources(
-    extra: Vec<serde_json::Value>,
-    measure: impl FnOnce(&mut serde_json::Value),
-) -> [serde_json::Value; 4] {
-    // FHIRHelpers' external functions are declared, not defined, in its ELM.
+/// A FHIRHelpers Library that only declares its external functions, as the real one does.
+fn stub_helpers() -> serde_json::Value {
     let helpers = json!({"library": {"identifier": {"id": "FHIRHelpers", "version": "4.4.000"},
         "statements": {"def": [{"name": "resolve", "type": "FunctionDef", "external": true, "context": "Patient",
             "operand": [{"name": "reference", "operandTypeSpecifier":
@@ -96,6 +101,23 @@ pub(super) fn content_resources(
                 {"name": "structure", "operandTypeSpecifier":
                 {"type": "NamedTypeSpecifier", "name": "{urn:hl7-org:elm-types:r1}String"}}]}]}}});
     let helpers = base64::engine::general_purpose::STANDARD.encode(helpers.to_string());
+    json!({"resourceType": "Library", "url": "http://example.org/Library/FHIRHelpers", "name": "FHIRHelpers",
+        "content": [{"contentType": "application/elm+json", "data": helpers}]})
+}
+
+/// The Library, ValueSet and Measure resources `engine_with` loads.
+pub(super) fn content_resources(
+    extra: Vec<serde_json::Value>,
+    measure: impl FnOnce(&mut serde_json::Value),
+) -> [serde_json::Value; 4] {
+    content_resources_from(extra, stub_helpers(), measure)
+}
+
+fn content_resources_from(
+    extra: Vec<serde_json::Value>,
+    helpers: serde_json::Value,
+    measure: impl FnOnce(&mut serde_json::Value),
+) -> [serde_json::Value; 4] {
     // Every extra definition is a supplemental expression, so tests can
     // evaluate it with `evaluate_expression`.
     let sde: Vec<serde_json::Value> = extra
@@ -105,8 +127,7 @@ pub(super) fn content_resources(
         .collect();
     let elm = base64::engine::general_purpose::STANDARD.encode(mini_elm(extra).to_string());
     let resources = [
-        json!({"resourceType": "Library", "url": "http://example.org/Library/FHIRHelpers", "name": "FHIRHelpers",
-            "content": [{"contentType": "application/elm+json", "data": helpers}]}),
+        helpers,
         json!({"resourceType": "Library", "url": "http://example.org/Library/Mini", "name": "Mini", "version": "1.0.0",
             "content": [{"contentType": "application/elm+json", "data": elm}]}),
         json!({"resourceType": "ValueSet", "url": "http://example.org/vs/visits",
@@ -204,7 +225,7 @@ fn evaluates_populations_from_elm() {
 #[test]
 fn unsupported_elm_is_reported_with_its_location() {
     let e = engine(vec![json!({"name": "Numerator", "context": "Patient",
-        "expression": {"type": "Total"}})]);
+        "expression": {"type": "Search", "path": "code"}})]);
     // The duplicate "Numerator" definition shadows the first one.
     match e.compile_measure("MiniMeasure") {
         Err(MeasureError::Unsupported {
@@ -212,7 +233,7 @@ fn unsupported_elm_is_reported_with_its_location() {
             library,
             expression,
         }) => {
-            assert!(what.contains("Total"), "{what}");
+            assert!(what.contains("Search"), "{what}");
             assert_eq!(library, "Mini");
             assert_eq!(expression, "Numerator");
         }

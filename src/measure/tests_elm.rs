@@ -5,22 +5,30 @@ use serde_json::{json, Value as J};
 use super::tests::{alias, engine, list, lit_int, lit_str, patient, prop};
 use super::{PatientData, PatientRecord, Period};
 
-const SYS: &str = "{urn:hl7-org:elm-types:r1}";
+pub(super) const SYS: &str = "{urn:hl7-org:elm-types:r1}";
 
-fn def(name: &str, expression: J) -> J {
+pub(super) fn def(name: &str, expression: J) -> J {
     json!({"name": name, "context": "Patient", "expression": expression})
 }
 
-fn lit(ty: &str, v: &str) -> J {
+pub(super) fn lit(ty: &str, v: &str) -> J {
     json!({"type": "Literal", "valueType": format!("{SYS}{ty}"), "value": v})
 }
 
-fn op(ty: &str, operands: Vec<J>) -> J {
+pub(super) fn op(ty: &str, operands: Vec<J>) -> J {
     json!({"type": ty, "operand": operands})
 }
 
 /// Evaluates each named definition for `p` and returns the JSON results.
-fn eval_all(defs: Vec<J>, p: &dyn PatientData) -> Vec<J> {
+pub(super) fn eval_all(defs: Vec<J>, p: &dyn PatientData) -> Vec<J> {
+    eval_results(defs, p)
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|e| panic!("{e}")))
+        .collect()
+}
+
+/// `eval_all`, keeping evaluation errors (as text) instead of failing.
+pub(super) fn eval_results(defs: Vec<J>, p: &dyn PatientData) -> Vec<Result<J, String>> {
     let names: Vec<String> = defs
         .iter()
         .filter_map(|d| d.get("name").and_then(J::as_str).map(str::to_owned))
@@ -34,12 +42,12 @@ fn eval_all(defs: Vec<J>, p: &dyn PatientData) -> Vec<J> {
         .iter()
         .map(|n| {
             m.evaluate_expression(p, &period, n)
-                .unwrap_or_else(|e| panic!("{n}: {e}"))
+                .map_err(|e| format!("{n}: {e}"))
         })
         .collect()
 }
 
-fn nobody() -> PatientRecord {
+pub(super) fn nobody() -> PatientRecord {
     patient("1980-05-01", &[])
 }
 
