@@ -219,8 +219,9 @@ pub trait ResourceStore: Send + Sync + 'static {
     /// custom SearchParameters) know when they are stale, on every replica.
     async fn change_marker(&self, types: &[ResourceType]) -> Result<i64, StoreError>;
 
-    /// Brings the query planner's statistics up to date. Bulk loads call it: a planner that
-    /// still believes the tables are empty picks plans that are orders of magnitude slower.
+    /// Brings the query planner's statistics up to date (and, on PostgreSQL, vacuums). Bulk
+    /// loads call it: a planner that still believes the tables are empty picks plans that are
+    /// orders of magnitude slower.
     async fn refresh_statistics(&self) -> Result<(), StoreError>;
 
     /// Answers once the database does.

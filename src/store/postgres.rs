@@ -316,15 +316,17 @@ impl ResourceStore for PostgresStore {
     }
 
     async fn refresh_statistics(&self) -> Result<(), StoreError> {
-        // Autovacuum analyses on its own schedule, which lags far behind a bulk load. Only
-        // this store's tables: others sharing the database are not ours to lock.
+        // Autovacuum analyses on its own schedule, which lags far behind a bulk load. VACUUM
+        // too: it sets the visibility map (index-only scans stop visiting the heap) and hint
+        // bits (reads stop dirtying pages). Only this store's tables: others sharing the
+        // database are not ours to lock.
         let tables: Vec<String> = sqlx::query_scalar(
             "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema()",
         )
         .fetch_all(&self.pool)
         .await?;
         if !tables.is_empty() {
-            sqlx::query(&format!("ANALYZE {}", tables.join(", ")))
+            sqlx::query(&format!("VACUUM (ANALYZE) {}", tables.join(", ")))
                 .execute(&self.pool)
                 .await?;
         }
