@@ -9,6 +9,7 @@
 //! decode) is kept, and the measure engine applies its own filter to what is kept.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::fmt;
 use std::marker::PhantomData;
@@ -29,9 +30,15 @@ impl CodeFilter {
     /// Whether the resource whose JSON text is `body` may be wanted.
     pub fn keeps(&self, body: &str) -> bool {
         let mut deserializer = serde_json::Deserializer::from_str(body);
-        match (Top { filter: self }).deserialize(&mut deserializer) {
-            Ok(seen) => seen.keeps(),
-            Err(_) => true,
+        let decided = Cell::new(None);
+        let top = Top {
+            filter: self,
+            decided: &decided,
+        };
+        match (top.deserialize(&mut deserializer), decided.get()) {
+            (_, Some(keep)) => keep,
+            (Ok(seen), None) => seen.keeps(),
+            (Err(_), None) => true,
         }
     }
 
@@ -71,6 +78,10 @@ impl Seen {
 /// The resource object: every member skipped except the element.
 struct Top<'f> {
     filter: &'f CodeFilter,
+    /// Set when the element itself (not a choice variant) has been read: stored bodies are
+    /// written from a parsed JSON object (`store::write::stamp`), so no key occurs twice and
+    /// the rest of the body need not be scanned. Reading stops there with an error.
+    decided: &'f Cell<Option<bool>>,
 }
 
 impl<'de> DeserializeSeed<'de> for Top<'_> {
@@ -99,6 +110,10 @@ impl<'de> Visitor<'de> for Top<'_> {
                         codes.iter().for_each(|c| seen.code(self.filter, &c.0))
                     }
                     Element::Other => seen.unknown = true,
+                }
+                if *key == *self.filter.element {
+                    self.decided.set(Some(seen.keeps()));
+                    return Err(de::Error::custom("decided"));
                 }
             } else {
                 map.next_value::<IgnoredAny>()?;
