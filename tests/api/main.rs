@@ -14,6 +14,7 @@ mod import;
 mod measure_api;
 mod measure_more;
 mod measure_pushdown;
+mod measure_reads;
 mod search_bundle;
 mod search_conditional;
 mod search_conditional_race;
