@@ -141,16 +141,20 @@ fn in_numerator(case_dir: &Path) -> bool {
 
 async fn post_case(app: &TestApp, case_dir: &Path, suffix: &str) -> Case {
     let (case, entries) = case_entries(case_dir, suffix, false);
+    transaction(app, entries).await;
+    case
+}
+
+/// Posts the entries as one transaction Bundle, which must succeed.
+pub(crate) async fn transaction(app: &TestApp, entries: Vec<Value>) {
     let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": entries});
     let response = app.post("/", &bundle).await;
     assert_eq!(
         response.status(),
         StatusCode::OK,
-        "case {}: {}",
-        case_dir.display(),
+        "{}",
         response.text().await.unwrap_or_default()
     );
-    case
 }
 
 /// A test case's resources as transaction entries (PUT), and its expected counts. Ids other

@@ -11,8 +11,9 @@ use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, TestApp};
 use crate::measure_api::{
-    case_entries, counts, ecqm_dir, get_json, load, summed, Case, MEASURES, PERIOD,
+    case_entries, ecqm_dir, get_json, load, summed, transaction, Case, MEASURES,
 };
+use crate::measure_pushdown::population;
 
 /// Copies of each test case stored as further patients: with the original cases, more
 /// patients than one page of a population run (200) holds.
@@ -20,33 +21,6 @@ const COPIES: usize = 36;
 
 /// Text with JSON escapes and the characters a packed read separates fields with.
 const AWKWARD: &str = "quote \" backslash \\ tab\t newline\n \u{2028} é 😀 \\u001e }{ ,";
-
-async fn transaction(app: &TestApp, entries: Vec<Value>) {
-    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": entries});
-    let response = app.post("/", &bundle).await;
-    assert_eq!(
-        response.status(),
-        StatusCode::OK,
-        "{}",
-        response.text().await.unwrap_or_default()
-    );
-}
-
-async fn population(app: &TestApp, measure: &str, query: &str) -> Vec<BTreeMap<String, i64>> {
-    let (status, report) = get_json(
-        app,
-        &format!("/Measure/{measure}/$evaluate-measure?{PERIOD}&reportType=population{query}"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{report}");
-    assert!(
-        report
-            .get("contained")
-            .is_none_or(|c| !c.to_string().contains("evaluation-errors")),
-        "no patient may fail: {report}"
-    );
-    counts(&report)
-}
 
 /// Every test case of `measure`, each stored `COPIES` times as new patients whose resources
 /// carry awkward text; returns the copies' cases.
