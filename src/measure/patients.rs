@@ -41,13 +41,23 @@ pub async fn load(
             compartments[n].push(resource);
         }
     }
+    // Shared resources reach the engine only through retrieves of their type: a narrowed
+    // read that retrieves none of these types needs none, and its resources are not walked.
+    let referenced: Vec<&str> = REFERENCED
+        .into_iter()
+        .filter(|t| {
+            read.is_none_or(|read| read.types.iter().any(|r| r.resource_type.as_str() == *t))
+        })
+        .collect();
     let mut wanted: BTreeMap<ResourceType, BTreeSet<String>> = BTreeMap::new();
     let per_patient: Vec<Vec<(ResourceType, String)>> = compartments
         .iter()
         .map(|resources| {
             let mut refs = Vec::new();
-            for r in resources {
-                collect_refs(r, &mut refs);
+            if !referenced.is_empty() {
+                for r in resources {
+                    collect_refs(r, &referenced, &mut refs);
+                }
             }
             refs.sort();
             refs.dedup();
@@ -78,24 +88,24 @@ pub async fn load(
 }
 
 /// `Type/id` references to the shared types, anywhere in a resource.
-fn collect_refs(json: &Json, out: &mut Vec<(ResourceType, String)>) {
+fn collect_refs(json: &Json, types: &[&str], out: &mut Vec<(ResourceType, String)>) {
     match json {
         Json::Object(fields) => {
             for (key, value) in fields {
                 if let (true, Some(reference)) = (key == "reference", value.as_str()) {
                     if let Some((t, id)) = reference.split_once('/') {
-                        if REFERENCED.contains(&t) && !id.contains('/') {
+                        if types.contains(&t) && !id.contains('/') {
                             if let Ok(t) = t.parse::<ResourceType>() {
                                 out.push((t, id.to_owned()));
                             }
                         }
                     }
                 } else {
-                    collect_refs(value, out);
+                    collect_refs(value, types, out);
                 }
             }
         }
-        Json::Array(items) => items.iter().for_each(|item| collect_refs(item, out)),
+        Json::Array(items) => items.iter().for_each(|item| collect_refs(item, types, out)),
         _ => {}
     }
 }

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use serde_json::json;
 
 use super::patients::{self, Recording};
@@ -112,6 +113,8 @@ pub async fn run(
                 .iter()
                 .map(|r| r.patient_id().unwrap_or_default().to_owned())
                 .collect();
+            // Freeing a page's JSON trees costs about a tenth of evaluating them: on all cores.
+            records.into_par_iter().for_each(drop);
             (ids, results)
         }));
     }

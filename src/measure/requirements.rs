@@ -4,22 +4,23 @@
 //! looks at: the engine still applies every retrieve filter to what is read.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::native::Native;
 use super::node::{Def, Node, Op1, Retrieve, SortKey};
 use super::program::{CompiledMeasure, Program};
 use super::value::Value;
-use crate::store::{CompartmentRead, TypeRead};
+use crate::store::{CodeFilter, CompartmentRead, TypeRead};
 
 /// What to read of one resource type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Need {
     /// Every resource of the type.
     All,
-    /// Only resources whose token search parameter `param` has one of these code values
-    /// (systems are not compared: the engine checks them).
+    /// Only resources whose code element (the retrieve's code property) has one of these
+    /// code values, or no code (systems are not compared: the engine checks them).
     Codes {
-        param: &'static str,
+        element: &'static str,
         codes: BTreeSet<String>,
     },
 }
@@ -44,11 +45,14 @@ impl Requirements {
             read.push(match need {
                 Need::All => TypeRead {
                     resource_type,
-                    token: None,
+                    codes: None,
                 },
-                Need::Codes { param, codes } => TypeRead {
+                Need::Codes { element, codes } => TypeRead {
                     resource_type,
-                    token: Some((param, codes.iter().cloned().collect())),
+                    codes: Some(Arc::new(CodeFilter {
+                        element,
+                        codes: codes.iter().cloned().collect(),
+                    })),
                 },
             });
         }
@@ -56,21 +60,22 @@ impl Requirements {
     }
 }
 
-/// The token search parameter a retrieve's code property is indexed under.
-fn token_param(resource_type: &str, property: &str) -> Option<&'static str> {
+/// The code properties a read can be narrowed by: CodeableConcepts (or lists of them, or a
+/// `[x]` choice of one) whose codes the engine compares with the retrieve's codes.
+fn code_element(resource_type: &str, property: &str) -> Option<&'static str> {
     Some(match (resource_type, property) {
         ("Observation", "code")
         | ("Condition", "code")
         | ("Procedure", "code")
         | ("ServiceRequest", "code")
         | ("DiagnosticReport", "code")
-        | ("AllergyIntolerance", "code")
-        | ("MedicationRequest", "medication")
+        | ("AllergyIntolerance", "code") => "code",
+        ("MedicationRequest", "medication")
         | ("MedicationAdministration", "medication")
         | ("MedicationDispense", "medication")
-        | ("MedicationStatement", "medication") => "code",
+        | ("MedicationStatement", "medication") => "medication",
         ("Encounter", "type") => "type",
-        ("Immunization", "vaccineCode") => "vaccine-code",
+        ("Immunization", "vaccineCode") => "vaccineCode",
         _ => return None,
     })
 }
@@ -209,33 +214,35 @@ impl Walk<'_> {
         let need = self.types.entry(r.resource_type).or_insert_with(|| {
             narrowed
                 .clone()
-                .map_or(Need::All, |(param, _)| Need::Codes {
-                    param,
+                .map_or(Need::All, |(element, _)| Need::Codes {
+                    element,
                     codes: BTreeSet::new(),
                 })
         });
         match (need, narrowed) {
-            (Need::Codes { param, codes }, Some((p, more))) if *param == p => codes.extend(more),
+            (Need::Codes { element, codes }, Some((e, more))) if *element == e => {
+                codes.extend(more)
+            }
             (need, _) => *need = Need::All,
         }
     }
 
-    /// The token parameter and codes this retrieve is limited to, if it is and both are known.
+    /// The code element and codes this retrieve is limited to, if it is and both are known.
     fn narrowing(&self, r: &Retrieve) -> Option<(&'static str, BTreeSet<String>)> {
         // A negation may name its value set by extension, with no code to search on.
         if r.negation.is_some() {
             return None;
         }
         if let (Some(codes), Some(property)) = (&r.codes, &r.code_property) {
-            let param = token_param(r.resource_type, property)?;
+            let element = code_element(r.resource_type, property)?;
             let mut out = BTreeSet::new();
             self.static_codes(codes, &mut out, 0)?;
-            return Some((param, out));
+            return Some((element, out));
         }
         // A profile with a fixed LOINC code (vital signs) narrows `code` with no code filter.
         let loinc = r.fixed_loinc?;
-        let param = token_param(r.resource_type, "code")?;
-        Some((param, BTreeSet::from([loinc.to_owned()])))
+        let element = code_element(r.resource_type, "code")?;
+        Some((element, BTreeSet::from([loinc.to_owned()])))
     }
 
     /// Collects the codes a retrieve's code expression always stands for; `None` when it is

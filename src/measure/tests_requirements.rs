@@ -11,7 +11,7 @@ fn requirements(measure: &str) -> Requirements {
     )
 }
 
-/// `Type: all` or `Type: param in N codes`, per type read.
+/// `Type: all` or `Type: element in N codes`, per type read.
 fn summary(r: &Requirements) -> Vec<String> {
     let Requirements::Types(types) = r else {
         return vec!["everything".into()];
@@ -20,7 +20,7 @@ fn summary(r: &Requirements) -> Vec<String> {
         .iter()
         .map(|(t, need)| match need {
             Need::All => format!("{t}: all"),
-            Need::Codes { param, codes } => format!("{t}: {param} in {} codes", codes.len()),
+            Need::Codes { element, codes } => format!("{t}: {element} in {} codes", codes.len()),
         })
         .collect()
 }
@@ -45,7 +45,7 @@ fn breast_cancer_screening_reads_only_retrieved_codes() {
             // Retrieved without a code filter.
             "DeviceRequest: all",
             "Encounter: type in 134 codes",
-            "MedicationRequest: code in 33 codes",
+            "MedicationRequest: medication in 33 codes",
             "Observation: code in 220 codes",
             "Patient: all",
             "Procedure: code in 49 codes",
@@ -67,7 +67,7 @@ fn controlling_blood_pressure_keeps_unfiltered_retrieves_whole() {
             "DeviceRequest: all",
             // `getEncounter` retrieves every Encounter to find one by id.
             "Encounter: all",
-            "MedicationRequest: code in 33 codes",
+            "MedicationRequest: medication in 33 codes",
             "Observation: code in 124 codes",
             "Patient: all",
             "Procedure: code in 91 codes",
@@ -94,13 +94,18 @@ fn specialist_report_reads_only_retrieved_types() {
 }
 
 #[test]
-fn store_read_names_the_token_parameter() {
+fn store_read_names_the_code_element() {
     let r = requirements("CRLReceiptofSpecialistReportFHIR");
     let read = r.to_read().expect("the measure does not read everything");
     let types: Vec<(&str, Option<&str>)> = read
         .types
         .iter()
-        .map(|t| (t.resource_type.as_str(), t.token.as_ref().map(|(p, _)| *p)))
+        .map(|t| {
+            (
+                t.resource_type.as_str(),
+                t.codes.as_ref().map(|f| f.element),
+            )
+        })
         .collect();
     assert_eq!(
         types,

@@ -1,11 +1,20 @@
-//! Reading only part of many patients' compartments: the resource types a caller names, and
-//! for some types only resources carrying given token codes. Codes are matched on the
-//! (covering) token index first, so bodies are read and parsed only for resources that match.
+//! Reading many patients' compartments at once, for population runs: whole, or only the
+//! resource types a caller names and, for some types, only resources with given codes.
+//!
+//! Each query aggregates its resources into one text value (`type US patient US body`, joined
+//! by RS): the driver then hands over one value instead of building a row object per resource,
+//! thousands per page. Valid JSON never holds a raw control character (inside strings they must
+//! be escaped, and outside only space, tab, CR and LF are allowed), so the separators cannot
+//! occur in a body. The text is split, code-filtered and parsed on the rayon pool, in parallel
+//! and off the async runtime.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::sync::Arc;
 
+use rayon::prelude::*;
 use serde_json::Value;
 
+use super::code_filter::CodeFilter;
 use super::reads::Reader;
 use super::sql::{Bind, Statement};
 use super::StoreError;
@@ -17,132 +26,105 @@ pub struct CompartmentRead {
     pub types: Vec<TypeRead>,
 }
 
-/// One resource type to read; with `token`, only resources whose token search parameter
-/// (by code) has one of these values, or that have no value for it at all (its code may
-/// sit behind a reference, e.g. `MedicationRequest.medicationReference`).
+/// One resource type to read; with `codes`, only resources its filter keeps.
 #[derive(Debug, Clone)]
 pub struct TypeRead {
     pub resource_type: ResourceType,
-    pub token: Option<(&'static str, HashSet<String>)>,
+    pub codes: Option<Arc<CodeFilter>>,
 }
 
-/// Patients (or resource ids) per statement: keeps it far below both bind limits.
+/// Patients per statement: keeps it far below both bind limits, and the packed text of one
+/// statement to tens of megabytes.
 const PER_QUERY: usize = 500;
 
-pub(super) async fn compartments(
-    pool: &impl Reader,
+/// Between resources, and between the fields of one resource.
+const ROW: char = '\u{1e}';
+const FIELD: char = '\u{1f}';
+
+/// Every current resource in these patients' compartments (of the types `read` names, if
+/// given), as `(patient id, resource)` pairs in no particular order.
+pub(super) async fn compartments<P: Reader>(
+    pool: &P,
     body: &str,
     patient_ids: &[String],
-    read: &CompartmentRead,
+    read: Option<&CompartmentRead>,
 ) -> Result<Vec<(String, Value)>, StoreError> {
-    let whole: Vec<&str> = read
-        .types
-        .iter()
-        .filter(|t| t.token.is_none())
-        .map(|t| t.resource_type.as_str())
-        .collect();
-    let mut resources = Vec::new();
-    for chunk in patient_ids.chunks(PER_QUERY) {
-        if !whole.is_empty() {
-            let mut statement = Statement::new(&format!(
-                "SELECT r.patient, {body} FROM resource r JOIN resource_version v \
-                 ON v.seq = r.seq WHERE NOT r.deleted AND r.res_type IN ("
-            ));
-            list(&mut statement, whole.iter().copied());
-            statement.push(") AND r.patient IN (");
-            list(&mut statement, chunk.iter().map(String::as_str));
-            statement.push(")");
-            parse_into(pool.rows(&statement).await?, &mut resources)?;
-        }
-        for t in &read.types {
-            if let Some((param, codes)) = &t.token {
-                let ids = matching_ids(pool, t.resource_type, param, codes, chunk).await?;
-                bodies(pool, body, t.resource_type, &ids, &mut resources).await?;
-            }
-        }
-    }
-    Ok(resources)
-}
-
-/// Ids of the type's resources in these compartments with a `param` code in `codes`, or none.
-async fn matching_ids(
-    pool: &impl Reader,
-    resource_type: ResourceType,
-    param: &str,
-    codes: &HashSet<String>,
-    patients: &[String],
-) -> Result<Vec<String>, StoreError> {
-    let mut statement = Statement::new(
-        "SELECT r.res_id, t.value FROM resource r LEFT JOIN idx_token t \
-         ON t.res_type = r.res_type AND t.res_id = r.res_id AND t.code = ",
-    );
-    statement
-        .bind(Bind::Text(param))
-        .push(" WHERE NOT r.deleted AND r.res_type = ");
-    statement
-        .bind(Bind::Text(resource_type.as_str()))
-        .push(" AND r.patient IN (");
-    list(&mut statement, patients.iter().map(String::as_str));
-    statement.push(")");
-    let rows: Vec<(String, Option<String>)> = pool.rows(&statement).await?;
-    // Per resource: whether a code matched, whether it has any code (a row may carry only
-    // `CodeableConcept.text`, or there may be no row at all).
-    let mut seen: HashMap<String, (bool, bool)> = HashMap::new();
-    for (id, value) in rows {
-        let entry = seen.entry(id).or_default();
-        if let Some(value) = value {
-            entry.0 |= codes.contains(&value);
-            entry.1 = true;
-        }
-    }
-    let mut ids: Vec<String> = seen
+    let types: Option<Vec<&str>> =
+        read.map(|r| r.types.iter().map(|t| t.resource_type.as_str()).collect());
+    let filters: HashMap<&'static str, Arc<CodeFilter>> = read
         .into_iter()
-        .filter(|(_, (matched, coded))| *matched || !*coded)
-        .map(|(id, _)| id)
+        .flat_map(|r| &r.types)
+        .filter_map(|t| Some((t.resource_type.as_str(), t.codes.clone()?)))
         .collect();
-    ids.sort_unstable();
-    Ok(ids)
-}
-
-async fn bodies(
-    pool: &impl Reader,
-    body: &str,
-    resource_type: ResourceType,
-    ids: &[String],
-    out: &mut Vec<(String, Value)>,
-) -> Result<(), StoreError> {
-    for chunk in ids.chunks(PER_QUERY) {
-        let mut statement = Statement::new(&format!(
-            "SELECT r.patient, {body} FROM resource r JOIN resource_version v \
-             ON v.seq = r.seq WHERE NOT r.deleted AND r.res_type = "
-        ));
+    let (row, field) = (ROW.to_string(), FIELD.to_string());
+    let mut packed = Vec::new();
+    for chunk in patient_ids.chunks(PER_QUERY) {
+        let mut statement = Statement::new(&format!("SELECT {}(r.res_type || ", P::AGGREGATE));
+        statement.bind(Bind::Text(&field)).push(" || r.patient || ");
         statement
-            .bind(Bind::Text(resource_type.as_str()))
-            .push(" AND r.res_id IN (");
-        list(&mut statement, chunk.iter().map(String::as_str));
-        statement.push(")");
-        parse_into(pool.rows(&statement).await?, out)?;
-    }
-    Ok(())
-}
-
-fn list<'a>(statement: &mut Statement<'a>, items: impl Iterator<Item = &'a str>) {
-    for (n, item) in items.enumerate() {
-        if n > 0 {
-            statement.push(", ");
+            .bind(Bind::Text(&field))
+            .push(&format!(" || {body}, "));
+        statement.bind(Bind::Text(&row)).push(
+            ") FROM resource r JOIN resource_version v ON v.seq = r.seq WHERE NOT r.deleted AND ",
+        );
+        statement.in_list("r.patient", chunk.iter().map(String::as_str), P::ARRAYS);
+        if let Some(types) = &types {
+            statement.in_list(" AND r.res_type", types.iter().copied(), P::ARRAYS);
         }
-        statement.bind(Bind::Text(item));
+        let rows: Vec<(Option<String>,)> = pool.rows(&statement).await?;
+        packed.extend(rows.into_iter().filter_map(|(text,)| text));
     }
+    if packed.is_empty() {
+        return Ok(Vec::new());
+    }
+    on_rayon(move || unpack(&packed, &filters)).await?
 }
 
-fn parse_into(
-    rows: Vec<(String, String)>,
-    out: &mut Vec<(String, Value)>,
-) -> Result<(), StoreError> {
-    for (patient, text) in rows {
-        let resource =
-            serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        out.push((patient, resource));
-    }
-    Ok(())
+/// Runs CPU work on the rayon pool and waits for it without holding an async thread.
+async fn on_rayon<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, StoreError> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    rayon::spawn(move || {
+        // The receiver is gone only if the caller was cancelled; nobody wants the result then.
+        let _ = done.send(work());
+    });
+    result
+        .await
+        .map_err(|_| StoreError::Corrupt("parsing a page of stored resources failed".into()))
+}
+
+/// Splits packed texts into resources, drops those a code filter rules out, parses the rest.
+fn unpack(
+    packed: &[String],
+    filters: &HashMap<&'static str, Arc<CodeFilter>>,
+) -> Result<Vec<(String, Value)>, StoreError> {
+    let rows: Vec<&str> = packed
+        .iter()
+        .flat_map(|text| text.split(ROW))
+        .filter(|row| !row.is_empty())
+        .collect();
+    rows.par_iter()
+        .filter_map(|row| {
+            let mut fields = row.splitn(3, FIELD);
+            let (Some(resource_type), Some(patient), Some(body)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                return Some(Err(StoreError::Corrupt(
+                    "a packed compartment row lacks a field".into(),
+                )));
+            };
+            if filters
+                .get(resource_type)
+                .is_some_and(|filter| !filter.keeps(body))
+            {
+                return None;
+            }
+            Some(
+                serde_json::from_str(body)
+                    .map(|resource| (patient.to_owned(), resource))
+                    .map_err(|e| StoreError::Corrupt(e.to_string())),
+            )
+        })
+        .collect()
 }

@@ -3,6 +3,7 @@
 //! database transaction, and a multi-operation write commits all of its operations or none.
 
 mod checkpoint;
+mod code_filter;
 mod compartment_reads;
 mod conditional;
 mod everything;
@@ -23,6 +24,7 @@ use serde_json::Value;
 
 use crate::fhir::{Id, Instant, ResourceType};
 
+pub use code_filter::CodeFilter;
 pub use compartment_reads::{CompartmentRead, TypeRead};
 pub use conditional::{lock_key, CreateUnless, Criteria};
 pub use everything::{ClinicalRange, EverythingQuery};

@@ -229,7 +229,7 @@ impl ResourceStore for PostgresStore {
         &self,
         patient_ids: &[String],
     ) -> Result<Vec<(String, Value)>, StoreError> {
-        super::reads::compartments(&self.pool, "v.body::text", patient_ids).await
+        super::compartment_reads::compartments(&self.pool, "v.body::text", patient_ids, None).await
     }
 
     async fn patient_compartments_read(
@@ -237,7 +237,8 @@ impl ResourceStore for PostgresStore {
         patient_ids: &[String],
         read: &super::CompartmentRead,
     ) -> Result<Vec<(String, Value)>, StoreError> {
-        super::compartment_reads::compartments(&self.pool, "v.body::text", patient_ids, read).await
+        super::compartment_reads::compartments(&self.pool, "v.body::text", patient_ids, Some(read))
+            .await
     }
 
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError> {

@@ -16,6 +16,11 @@ use crate::fhir::{Id, ResourceType};
 /// bounds are stated once here rather than on every function.
 #[async_trait]
 pub(super) trait Reader: Sync {
+    /// Whether lists bind as one array parameter (see [`super::sql::ListBinds`]).
+    const ARRAYS: bool;
+    /// The aggregate that joins texts with a separator.
+    const AGGREGATE: &'static str;
+
     async fn rows<R>(&self, statement: &Statement<'_>) -> Result<Vec<R>, StoreError>
     where
         R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin;
@@ -23,6 +28,9 @@ pub(super) trait Reader: Sync {
 
 #[async_trait]
 impl Reader for SqlitePool {
+    const ARRAYS: bool = false;
+    const AGGREGATE: &'static str = "group_concat";
+
     async fn rows<R>(&self, statement: &Statement<'_>) -> Result<Vec<R>, StoreError>
     where
         R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
@@ -38,6 +46,9 @@ impl Reader for SqlitePool {
 
 #[async_trait]
 impl Reader for PgPool {
+    const ARRAYS: bool = true;
+    const AGGREGATE: &'static str = "string_agg";
+
     async fn rows<R>(&self, statement: &Statement<'_>) -> Result<Vec<R>, StoreError>
     where
         R: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
@@ -128,35 +139,4 @@ pub(super) async fn compartment(
         .iter()
         .map(|(body,)| serde_json::from_str(body).map_err(|e| StoreError::Corrupt(e.to_string())))
         .collect()
-}
-
-/// Rows per patient-compartment query: keeps the statement far below both bind limits.
-const PATIENTS_PER_QUERY: usize = 500;
-
-pub(super) async fn compartments(
-    pool: &impl Reader,
-    body: &str,
-    patient_ids: &[String],
-) -> Result<Vec<(String, Value)>, StoreError> {
-    let mut resources = Vec::new();
-    for chunk in patient_ids.chunks(PATIENTS_PER_QUERY) {
-        let mut statement = Statement::new(&format!(
-            "SELECT r.patient, {body} FROM resource r JOIN resource_version v ON v.seq = r.seq \
-             WHERE NOT r.deleted AND r.patient IN ("
-        ));
-        for (n, id) in chunk.iter().enumerate() {
-            if n > 0 {
-                statement.push(", ");
-            }
-            statement.bind(Bind::Text(id));
-        }
-        statement.push(")");
-        let rows: Vec<(String, String)> = pool.rows(&statement).await?;
-        for (patient, text) in rows {
-            let resource =
-                serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            resources.push((patient, resource));
-        }
-    }
-    Ok(resources)
 }

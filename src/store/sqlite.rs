@@ -187,7 +187,7 @@ impl ResourceStore for SqliteStore {
         &self,
         patient_ids: &[String],
     ) -> Result<Vec<(String, Value)>, StoreError> {
-        super::reads::compartments(&self.reader, "v.body", patient_ids).await
+        super::compartment_reads::compartments(&self.reader, "v.body", patient_ids, None).await
     }
 
     async fn patient_compartments_read(
@@ -195,7 +195,8 @@ impl ResourceStore for SqliteStore {
         patient_ids: &[String],
         read: &super::CompartmentRead,
     ) -> Result<Vec<(String, Value)>, StoreError> {
-        super::compartment_reads::compartments(&self.reader, "v.body", patient_ids, read).await
+        super::compartment_reads::compartments(&self.reader, "v.body", patient_ids, Some(read))
+            .await
     }
 
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError> {

@@ -15,6 +15,7 @@ mod measure_api;
 mod measure_more;
 mod measure_params;
 mod measure_pushdown;
+mod measure_reads;
 mod search_bundle;
 mod search_conditional;
 mod search_conditional_race;

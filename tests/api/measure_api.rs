@@ -32,11 +32,11 @@ pub(crate) fn ecqm_dir() -> Option<PathBuf> {
     }
 }
 
-fn read_json(path: &Path) -> Value {
+pub(crate) fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("readable file")).expect("JSON")
 }
 
-fn json_files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn json_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("readable directory")
         .map(|e| e.expect("directory entry").path())
@@ -140,6 +140,27 @@ fn in_numerator(case_dir: &Path) -> bool {
 }
 
 async fn post_case(app: &TestApp, case_dir: &Path, suffix: &str) -> Case {
+    let (case, entries) = case_entries(case_dir, suffix, false);
+    transaction(app, entries).await;
+    case
+}
+
+/// Posts the entries as one transaction Bundle, which must succeed.
+pub(crate) async fn transaction(app: &TestApp, entries: Vec<Value>) {
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": entries});
+    let response = app.post("/", &bundle).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
+}
+
+/// A test case's resources as transaction entries (PUT), and its expected counts. Ids other
+/// than the Patient's get `suffix` (cases reuse ids like Encounter-1); with `copy`, the
+/// Patient's too, so one case can be stored many times as different patients.
+pub(crate) fn case_entries(case_dir: &Path, suffix: &str, copy: bool) -> (Case, Vec<Value>) {
     let mut resources = Vec::new();
     let mut expected = Vec::new();
     for file in json_files(case_dir) {
@@ -157,13 +178,15 @@ async fn post_case(app: &TestApp, case_dir: &Path, suffix: &str) -> Case {
             r["resourceType"].as_str().expect("type"),
             r["id"].as_str().expect("id"),
         );
-        let new = if t == "Patient" {
-            patient = id.to_owned();
+        let new = if t == "Patient" && !copy {
             id.to_owned()
         } else {
             // Ids are ASCII and at most 64 characters; keep the suffix, shorten the id.
             format!("{}-{suffix}", &id[..id.len().min(63 - suffix.len())])
         };
+        if t == "Patient" {
+            patient = new.clone();
+        }
         ids.insert(format!("{t}/{id}"), format!("{t}/{new}"));
     }
     let entries: Vec<Value> = resources
@@ -180,16 +203,7 @@ async fn post_case(app: &TestApp, case_dir: &Path, suffix: &str) -> Case {
             json!({"resource": r, "request": {"method": "PUT", "url": new}})
         })
         .collect();
-    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": entries});
-    let response = app.post("/", &bundle).await;
-    assert_eq!(
-        response.status(),
-        StatusCode::OK,
-        "case {}: {}",
-        case_dir.display(),
-        response.text().await.unwrap_or_default()
-    );
-    Case { patient, expected }
+    (Case { patient, expected }, entries)
 }
 
 pub(crate) async fn get_json(app: &TestApp, path: &str) -> (StatusCode, Value) {

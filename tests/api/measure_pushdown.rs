@@ -44,8 +44,12 @@ async fn put(app: &TestApp, resource: &Value) {
     );
 }
 
-/// Counts of a summary report for `query`.
-async fn population(app: &TestApp, measure: &str, query: &str) -> Vec<BTreeMap<String, i64>> {
+/// Counts of a summary report for `query`, in which every patient was evaluated.
+pub(crate) async fn population(
+    app: &TestApp,
+    measure: &str,
+    query: &str,
+) -> Vec<BTreeMap<String, i64>> {
     let (status, report) = get_json(
         app,
         &format!("/Measure/{measure}/$evaluate-measure?{PERIOD}&reportType=population{query}"),
@@ -53,6 +57,12 @@ async fn population(app: &TestApp, measure: &str, query: &str) -> Vec<BTreeMap<S
     .await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["type"], "summary");
+    assert!(
+        report
+            .get("contained")
+            .is_none_or(|c| !c.to_string().contains("evaluation-errors")),
+        "no patient may fail: {report}"
+    );
     counts(&report)
 }
 

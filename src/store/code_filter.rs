@@ -1,0 +1,303 @@
+//! Deciding from a body's text, before it is parsed into a JSON tree, whether a resource may
+//! carry one of the codes a reader wants. Only the one element is decoded (serde skips the
+//! rest without building anything), which costs a fraction of a full parse; resources dropped
+//! here are never parsed at all.
+//!
+//! Exact in one direction only, which is the one that matters: a resource is dropped only when
+//! its element holds at least one code and none of them is wanted. Anything else (no code at
+//! all, say a `medicationReference`; an element in an unexpected shape; text that does not
+//! decode) is kept, and the measure engine applies its own filter to what is kept.
+
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::collections::HashSet;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+/// Keep only resources whose top-level `element` (a CodeableConcept, a list of them or a
+/// Coding; for a choice such as `medication[x]` the stem, so `medicationCodeableConcept`
+/// counts) has a `code` in `codes`, or has no code.
+#[derive(Debug, Clone)]
+pub struct CodeFilter {
+    pub element: &'static str,
+    pub codes: HashSet<String>,
+}
+
+impl CodeFilter {
+    /// Whether the resource whose JSON text is `body` may be wanted.
+    pub fn keeps(&self, body: &str) -> bool {
+        let mut deserializer = serde_json::Deserializer::from_str(body);
+        let decided = Cell::new(None);
+        let top = Top {
+            filter: self,
+            decided: &decided,
+        };
+        match (top.deserialize(&mut deserializer), decided.get()) {
+            (_, Some(keep)) => keep,
+            (Ok(seen), None) => seen.keeps(),
+            (Err(_), None) => true,
+        }
+    }
+
+    /// Whether `key` names the element: itself, or one of its choice-type variants.
+    fn names(&self, key: &str) -> bool {
+        key.strip_prefix(self.element).is_some_and(|rest| {
+            rest.is_empty() || rest.starts_with(|c: char| c.is_ascii_uppercase())
+        })
+    }
+}
+
+/// What the element held.
+#[derive(Default)]
+struct Seen {
+    /// How many keys named the element (several choice variants: keep, whatever they hold).
+    occurrences: u32,
+    coded: bool,
+    matched: bool,
+    /// The element had a shape codes are not read from.
+    unknown: bool,
+}
+
+impl Seen {
+    fn keeps(&self) -> bool {
+        self.occurrences != 1 || self.unknown || self.matched || !self.coded
+    }
+
+    fn code(&mut self, filter: &CodeFilter, code: &str) {
+        // The token index, which search shares, skips empty codes the same way.
+        if !code.is_empty() {
+            self.coded = true;
+            self.matched |= filter.codes.contains(code);
+        }
+    }
+}
+
+/// The resource object: every member skipped except the element.
+struct Top<'f> {
+    filter: &'f CodeFilter,
+    /// Set when the element itself (not a choice variant) has been read: stored bodies are
+    /// written from a parsed JSON object (`store::write::stamp`), so no key occurs twice and
+    /// the rest of the body need not be scanned. Reading stops there with an error.
+    decided: &'f Cell<Option<bool>>,
+}
+
+impl<'de> DeserializeSeed<'de> for Top<'_> {
+    type Value = Seen;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Seen, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Top<'_> {
+    type Value = Seen;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a resource object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Seen, A::Error> {
+        let mut seen = Seen::default();
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            if self.filter.names(&key) {
+                seen.occurrences += 1;
+                let element: Element = map.next_value()?;
+                match element {
+                    Element::Codes(codes) => {
+                        codes.iter().for_each(|c| seen.code(self.filter, &c.0))
+                    }
+                    Element::Other => seen.unknown = true,
+                }
+                if *key == *self.filter.element {
+                    self.decided.set(Some(seen.keeps()));
+                    return Err(de::Error::custom("decided"));
+                }
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(seen)
+    }
+}
+
+/// A string, borrowed from the body unless it had escapes (serde's `Cow` always copies).
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(TextVisitor(PhantomData))
+    }
+}
+
+struct TextVisitor<'a>(PhantomData<&'a str>);
+
+impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
+    type Value = Text<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Text<'a>, E> {
+        Ok(Text(Cow::Borrowed(text)))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Text<'a>, E> {
+        Ok(Text(Cow::Owned(text.to_owned())))
+    }
+}
+
+/// The codes of a CodeableConcept (`coding[].code`), a list of them, or a Coding (`code`).
+enum Element<'de> {
+    Codes(Vec<Text<'de>>),
+    Other,
+}
+
+#[derive(Deserialize)]
+struct Concept<'a> {
+    #[serde(borrow, default)]
+    coding: Vec<Coding<'a>>,
+    #[serde(borrow, default)]
+    code: Option<Text<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Coding<'a> {
+    #[serde(borrow, default)]
+    code: Option<Text<'a>>,
+}
+
+impl<'a> Concept<'a> {
+    fn codes(self, out: &mut Vec<Text<'a>>) {
+        out.extend(self.code);
+        out.extend(self.coding.into_iter().filter_map(|c| c.code));
+    }
+}
+
+impl<'de> Deserialize<'de> for Element<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ElementVisitor)
+    }
+}
+
+struct ElementVisitor;
+
+impl<'de> Visitor<'de> for ElementVisitor {
+    type Value = Element<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a CodeableConcept, a list of them or a Coding")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Element<'de>, A::Error> {
+        let concept = Concept::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        let mut codes = Vec::new();
+        concept.codes(&mut codes);
+        Ok(Element::Codes(codes))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Element<'de>, A::Error> {
+        let mut codes = Vec::new();
+        while let Some(concept) = seq.next_element::<Concept>()? {
+            concept.codes(&mut codes);
+        }
+        Ok(Element::Codes(codes))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Element<'de>, E> {
+        Ok(Element::Other)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Element<'de>, E> {
+        Ok(Element::Other)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Element<'de>, E> {
+        Ok(Element::Other)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Element<'de>, E> {
+        Ok(Element::Other)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Element<'de>, E> {
+        Ok(Element::Other)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Element<'de>, E> {
+        Ok(Element::Other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CodeFilter;
+
+    fn filter(element: &'static str, codes: &[&str]) -> CodeFilter {
+        CodeFilter {
+            element,
+            codes: codes.iter().map(|c| (*c).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn drops_only_resources_whose_codes_are_all_unwanted() {
+        let f = filter("code", &["8480-6", "85354-9"]);
+        let obs = |coding: &str| {
+            format!(
+                r#"{{"resourceType":"Observation","id":"a","code":{{"coding":[{coding}]}},"status":"final"}}"#
+            )
+        };
+        assert!(f.keeps(&obs(r#"{"system":"http://loinc.org","code":"85354-9"}"#)));
+        assert!(f.keeps(&obs(
+            r#"{"code":"1-1"},{"system":"http://loinc.org","code":"8480-6"}"#
+        )));
+        assert!(!f.keeps(&obs(r#"{"system":"http://loinc.org","code":"1-1"}"#)));
+        // A code written with escapes is the same code.
+        assert!(f.keeps(&obs(r#"{"code":"\u0038480-6"}"#)));
+        // The code somewhere else in the resource does not count; a code elsewhere is ignored.
+        let elsewhere = r#"{"resourceType":"Observation","code":{"coding":[{"code":"1-1"}]},"valueCodeableConcept":{"coding":[{"code":"8480-6"}]},"note":[{"text":"\"code\":\"8480-6\""}]}"#;
+        assert!(!f.keeps(elsewhere));
+    }
+
+    #[test]
+    fn keeps_resources_without_codes_or_in_unexpected_shapes() {
+        let f = filter("medication", &["123"]);
+        assert!(f.keeps(
+            r#"{"resourceType":"MedicationRequest","medicationReference":{"reference":"Medication/m"}}"#
+        ));
+        assert!(f.keeps(
+            r#"{"resourceType":"MedicationRequest","medicationCodeableConcept":{"text":"aspirin","coding":[{"code":""}]}}"#
+        ));
+        assert!(!f.keeps(
+            r#"{"resourceType":"MedicationRequest","medicationCodeableConcept":{"coding":[{"code":"9"}]}}"#
+        ));
+        assert!(f.keeps(r#"{"resourceType":"MedicationRequest"}"#));
+        // Two choice variants at once: not decided here.
+        assert!(f.keeps(
+            r#"{"medicationCodeableConcept":{"coding":[{"code":"9"}]},"medicationReference":{"reference":"Medication/m"}}"#
+        ));
+        // Not JSON the filter understands: kept, and the full parse reports it.
+        assert!(f.keeps(r#"{"medicationCodeableConcept":{"coding":[{"code":9}]}}"#));
+        assert!(f.keeps("not json"));
+        // A key that only starts like the element is another element.
+        assert!(!f.keeps(
+            r#"{"medicationCodeableConcept":{"coding":[{"code":"9"}]},"medicationsOther":{"coding":[{"code":"123"}]}}"#
+        ));
+    }
+
+    #[test]
+    fn reads_lists_of_concepts() {
+        let f = filter("type", &["185349003"]);
+        assert!(f.keeps(
+            r#"{"resourceType":"Encounter","type":[{"coding":[{"code":"1"}]},{"coding":[{"code":"185349003"}]}]}"#
+        ));
+        assert!(!f.keeps(
+            r#"{"resourceType":"Encounter","type":[{"coding":[{"code":"1"}]},{"text":"visit"}]}"#
+        ));
+        assert!(f.keeps(r#"{"resourceType":"Encounter","type":[]}"#));
+    }
+}

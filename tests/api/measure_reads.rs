@@ -1,0 +1,141 @@
+//! How population runs read patients: a page of compartments comes back packed into one text
+//! per query and code-filtered before parsing. Counts must not depend on any of that: many
+//! pages, patients with no data, bodies with separator-like and escaped text, resources that
+//! carry a wanted code only in a later coding.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, TestApp};
+use crate::measure_api::{
+    case_entries, ecqm_dir, get_json, load, summed, transaction, Case, MEASURES,
+};
+use crate::measure_pushdown::population;
+
+/// Copies of each test case stored as further patients: with the original cases, more
+/// patients than one page of a population run (200) holds.
+const COPIES: usize = 36;
+
+/// Text with JSON escapes and the characters a packed read separates fields with.
+const AWKWARD: &str = "quote \" backslash \\ tab\t newline\n \u{2028} é 😀 \\u001e }{ ,";
+
+/// Every test case of `measure`, each stored `COPIES` times as new patients whose resources
+/// carry awkward text; returns the copies' cases.
+async fn store_copies(app: &TestApp, dir: &std::path::Path, measure: &str) -> Vec<Case> {
+    let mut case_dirs: Vec<PathBuf> = std::fs::read_dir(dir.join("tests").join(measure))
+        .expect("test cases")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    case_dirs.sort();
+    let mut copies = Vec::new();
+    for copy in 0..COPIES {
+        let mut entries = Vec::new();
+        for (ci, case_dir) in case_dirs.iter().enumerate() {
+            let (case, mut more) = case_entries(case_dir, &format!("k{copy}c{ci}"), true);
+            for entry in &mut more {
+                let resource = &mut entry["resource"];
+                if resource["resourceType"] == "Patient" {
+                    resource["name"] = json!([{"family": AWKWARD}]);
+                } else if resource
+                    .get("code")
+                    .is_some_and(|c| c.get("coding").is_some())
+                {
+                    // A wanted code behind an unwanted one must still be found.
+                    let codings = resource["code"]["coding"].as_array_mut().expect("codings");
+                    codings.insert(
+                        0,
+                        json!({"system": "http://example.org/local", "code": "x-1"}),
+                    );
+                    resource["code"]["text"] = json!(AWKWARD);
+                }
+            }
+            entries.extend(more);
+            copies.push(case);
+        }
+        transaction(app, entries).await;
+    }
+    copies
+}
+
+#[tokio::test]
+async fn population_counts_hold_over_many_pages_and_awkward_bodies() {
+    let Some(dir) = ecqm_dir() else { return };
+    let app = spawn_app().await;
+    let cases = load(&app, &dir).await;
+    // Patients with nothing but their Patient resource, in every page.
+    let bare: Vec<Value> = (0..5)
+        .map(|n| {
+            json!({"resource": {"resourceType": "Patient", "id": format!("bare-{n}"),
+                "gender": "female", "birthDate": "1960-01-01"},
+                "request": {"method": "PUT", "url": format!("Patient/bare-{n}")}})
+        })
+        .collect();
+    transaction(&app, bare).await;
+    let mut before = BTreeMap::new();
+    for measure in MEASURES {
+        before.insert(measure, population(&app, measure, "").await);
+    }
+
+    let measure = MEASURES[0];
+    let copies = store_copies(&app, &dir, measure).await;
+    assert!(copies.len() > 200, "{} copies", copies.len());
+    let added = summed(&copies);
+
+    // Every stored patient: what was there, plus the copies' expected counts.
+    let mut expected = before[measure].clone();
+    for (total, group) in expected.iter_mut().zip(&added) {
+        for (code, n) in group {
+            *total.entry(code.clone()).or_default() += n;
+        }
+    }
+    assert_eq!(
+        population(&app, measure, "").await,
+        expected,
+        "all patients"
+    );
+
+    // A Group of the copies, the bare patients and a member with no data at all: a fixed
+    // list read page by page.
+    let mut members: Vec<String> = copies.iter().map(|c| c.patient.clone()).collect();
+    members.extend((0..5).map(|n| format!("bare-{n}")));
+    members.push("never-stored".to_owned());
+    let group = json!({"resourceType": "Group", "id": "copies", "type": "person", "actual": true,
+        "member": members.iter().map(|m| json!({"entity": {"reference": format!("Patient/{m}")}})).collect::<Vec<_>>()});
+    let response = app.put("/Group/copies", &group).await;
+    assert!(response.status().is_success());
+    assert_eq!(
+        population(&app, measure, "&subject=Group/copies").await,
+        added,
+        "the copies"
+    );
+
+    // The other measures read other types and codes of the same pages: no patient fails.
+    for other in &MEASURES[1..] {
+        assert!(!cases[other].is_empty());
+        assert_eq!(population(&app, other, "").await.len(), before[other].len());
+    }
+}
+
+/// Packed reads separate resources with U+001E and U+001F. Stored JSON text escapes control
+/// characters anyway, and the validator refuses them in the first place (tab, CR and LF aside).
+#[tokio::test]
+async fn control_characters_in_text_are_refused() {
+    let app = spawn_app().await;
+    for (n, text) in ["\u{1e}", "a\u{1f}b", "\u{1}"].into_iter().enumerate() {
+        let patient = json!({"resourceType": "Patient", "id": format!("ctl-{n}"),
+            "name": [{"family": text}]});
+        let response = app.put(&format!("Patient/ctl-{n}"), &patient).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let outcome: Value = response.json().await.expect("JSON");
+        assert_eq!(outcome["resourceType"], "OperationOutcome");
+        assert!(
+            outcome.to_string().contains("control characters"),
+            "{outcome}"
+        );
+        let (status, _) = get_json(&app, &format!("/Patient/ctl-{n}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}
