@@ -27,8 +27,8 @@ impl PostgresStore {
         // Plan every execution with its values: a prepared search's generic plan assumes an
         // average code and patient, and for a common code it scanned 115k index rows (2.5 s)
         // where the custom plan starts from the patient's 28 (1 ms, planning included).
-        let mut connect = PgConnectOptions::from_str(url)?
-            .options([("plan_cache_mode", "force_custom_plan")]);
+        let mut connect =
+            PgConnectOptions::from_str(url)?.options([("plan_cache_mode", "force_custom_plan")]);
         if let Some(schema) = &options.pg_schema {
             let setup = PgPoolOptions::new()
                 .max_connections(1)

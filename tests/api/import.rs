@@ -2,20 +2,26 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::spawn_app_with;
+use crate::helpers::{spawn_app_with, TestApp};
 
 fn line(value: Value) -> String {
     format!("{value}\n")
 }
 
-#[tokio::test]
-async fn import_stores_every_valid_line_and_names_each_refused_one() {
+/// A running server and the database it serves, for `hearth::import` to load into beside it.
+async fn app_and_database() -> (TestApp, String, hearth::store::StoreOptions) {
     let mut database = None;
     let app = spawn_app_with(|config| {
         database = Some((config.database_url.clone(), config.store.clone()));
     })
     .await;
     let (url, options) = database.expect("the test database");
+    (app, url, options)
+}
+
+#[tokio::test]
+async fn import_stores_every_valid_line_and_names_each_refused_one() {
+    let (app, url, options) = app_and_database().await;
 
     let dir = tempfile::tempdir().unwrap();
     let patients = dir.path().join("Patient.ndjson");
@@ -98,12 +104,7 @@ async fn import_stores_every_valid_line_and_names_each_refused_one() {
 /// statistics PostgreSQL picked plans for patient-scoped searches 100× slower.
 #[tokio::test]
 async fn import_leaves_planner_statistics_behind() {
-    let mut database = None;
-    let _app = spawn_app_with(|config| {
-        database = Some((config.database_url.clone(), config.store.clone()));
-    })
-    .await;
-    let (url, options) = database.expect("the test database");
+    let (_app, url, options) = app_and_database().await;
     let dir = tempfile::tempdir().unwrap();
     let patients: String = (0..20)
         .map(|n| line(json!({"resourceType": "Patient", "id": format!("stat-{n}")})))
