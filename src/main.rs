@@ -1,11 +1,17 @@
 //! The `hearth` command line. It only parses arguments and calls the library.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use hearth::config::{Config, DEFAULT_DATABASE_URL, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES};
 use hearth::store::StoreOptions;
+
+/// glibc malloc was a fifth to a third of the instructions of a read request (many small,
+/// short-lived allocations per request); mimalloc serves them with far fewer.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
@@ -169,6 +175,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| "hearth=info,tower_http=warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal: they cost CPU on every span.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
