@@ -85,7 +85,10 @@ fn push_index<'a>(
         _ => {
             statement.push(if negate { "NOT EXISTS (" } else { "EXISTS (" });
             push_index_ids(statement, m, "i.res_id", &[]);
-            statement.push(" AND i.res_id = r.res_id");
+            // `OFFSET 0` keeps PostgreSQL from turning the probe into a semi join, which at
+            // 10k patients merged every active Condition's token row into one patient's
+            // search (415 buffers, not 88); SQLite probes per row either way.
+            statement.push(" AND i.res_id = r.res_id LIMIT 1 OFFSET 0");
         }
     }
     statement.push(")");

@@ -149,3 +149,39 @@ async fn history_at_returns_versions_current_then() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn history_entries_carry_each_version_as_read() {
+    let app = spawn_app().await;
+    let first = json!({
+        "resourceType": "Patient",
+        "name": [{"family": "Ó'Brien \"Jr\"", "given": ["Zoë"]}],
+        "birthDate": "1970-01-01",
+        "extension": [{"url": "http://example.org/weight", "valueDecimal": 70.50}]
+    });
+    let id = app.create(&first).await;
+    let mut second = first.clone();
+    second["id"] = json!(id);
+    second["active"] = json!(true);
+    app.put(&format!("Patient/{id}"), &second).await;
+    let (status, bundle) = status_and_json(app.get(&format!("Patient/{id}/_history")).await).await;
+    assert_eq!(status, StatusCode::OK);
+    let entries = bundle["entry"].as_array().cloned().unwrap_or_default();
+    assert_eq!(entries.len(), 2);
+    for entry in entries {
+        let version = entry["resource"]["meta"]["versionId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (_, read) =
+            status_and_json(app.get(&format!("Patient/{id}/_history/{version}")).await).await;
+        assert_eq!(
+            entry["resource"], read,
+            "version {version} differs from its vread"
+        );
+        assert!(entry["fullUrl"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/Patient/{id}")));
+    }
+}

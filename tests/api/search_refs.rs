@@ -192,3 +192,39 @@ async fn bundle_parameters_on_documents_and_messages() {
         .await
         .is_empty());
 }
+
+/// A patient's search with further criteria: the patient drives, each other criterion (and a
+/// `:not`) is checked per match, on both backends alike.
+#[tokio::test]
+async fn patient_scoped_search_checks_every_other_criterion() {
+    let app = spawn_app().await;
+    let at = |date: &str| json!({"effectiveDateTime": date});
+    put_all(
+        &app,
+        &[
+            json!({"resourceType": "Patient", "id": "p1"}),
+            json!({"resourceType": "Patient", "id": "p2"}),
+            observation("a", "Patient/p1", (LOINC, "85354-9"), at("2024-02-01")),
+            observation("b", "Patient/p1", (LOINC, "85354-9"), at("2022-02-01")),
+            observation("c", "Patient/p1", (LOINC, "8867-4"), at("2024-02-01")),
+            observation("d", "Patient/p2", (LOINC, "85354-9"), at("2024-02-01")),
+        ],
+    )
+    .await;
+    assert_eq!(
+        ids(
+            &app,
+            "Observation?patient=p1&code=http://loinc.org|85354-9&date=ge2023-01-01"
+        )
+        .await,
+        names(&["a"])
+    );
+    assert_eq!(
+        ids(&app, "Observation?patient=p1&code:not=85354-9").await,
+        names(&["c"])
+    );
+    assert_eq!(
+        ids(&app, "Observation?patient=p2&date=lt2023-01-01").await,
+        Vec::<String>::new()
+    );
+}

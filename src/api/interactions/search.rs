@@ -241,6 +241,15 @@ fn bundle(result: &SearchResult, base: &str, path: &str) -> Result<String, ApiEr
         head["total"] = json!(total);
     }
     let mut text = head.to_string();
+    // One allocation for the whole Bundle rather than a doubling per entry.
+    let bodies: usize = result
+        .page
+        .entries
+        .iter()
+        .chain(&result.included)
+        .map(|s| s.body.as_ref().map_or(4, String::len) + base.len() + 96)
+        .sum();
+    text.reserve(bodies + 2);
     let entries = result
         .page
         .entries
@@ -287,9 +296,9 @@ fn write_entry(
     mode: &str,
     shape: &Shape,
 ) -> Result<(), ApiError> {
-    let full_url = Value::String(format!("{base}/{}/{}", stored.resource_type, stored.id));
+    let full_url = format!("{base}/{}/{}", stored.resource_type, stored.id);
     text.push_str("{\"fullUrl\":");
-    text.push_str(&full_url.to_string());
+    push_json_string(text, &full_url);
     text.push_str(",\"resource\":");
     let body = stored.body.as_deref().unwrap_or("null");
     match shape {
@@ -304,4 +313,35 @@ fn write_entry(
     text.push_str(mode);
     text.push_str("\"}}");
     Ok(())
+}
+
+/// `value` as a JSON string. Ids and type names never need escaping, so the escaper runs
+/// only for an unusual base URL.
+fn push_json_string(text: &mut String, value: &str) {
+    if value.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        text.push_str(&Value::from(value).to_string());
+    } else {
+        text.push('"');
+        text.push_str(value);
+        text.push('"');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_json_string;
+
+    #[test]
+    fn full_urls_are_valid_json_strings() {
+        for url in [
+            "http://h/fhir/Patient/1",
+            "http://h/\"q\"\\/Patient/1",
+            "a\nb",
+        ] {
+            let mut text = String::new();
+            push_json_string(&mut text, url);
+            let back: String = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, url);
+        }
+    }
 }
