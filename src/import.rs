@@ -31,12 +31,18 @@ pub struct ImportSettings {
     pub concurrency: usize,
     /// The base URL the server runs with: absolute references to it are indexed as local.
     pub base_url: Option<String>,
+    /// Into a store that has never held a resource, drop the indexes over random ids for the
+    /// load and build them at its end.
+    pub defer_indexes: bool,
 }
 
 /// What an import did.
 #[derive(Debug, Default)]
 pub struct ImportSummary {
     pub stored: u64,
+    /// Indexes dropped for the load and built after it, and how long building them took.
+    pub deferred_indexes: usize,
+    pub index_build: Duration,
     /// `file:line: reason` of every refused resource, in file and line order.
     pub refused: Vec<String>,
     pub elapsed: Duration,

@@ -100,14 +100,25 @@ pub async fn import(
     let store = store::open(url, options).await?;
     let (checks, marker) = load_checks(store.as_ref(), settings.base_url.as_deref()).await?;
     let records = Records::loaded_at(store.clone(), Arc::new(checks), Some(marker));
+    let deferred = match settings.defer_indexes {
+        true => store.defer_indexes().await?,
+        false => 0,
+    };
     let summary = import::import(&records, &files, settings, progress).await;
-    let analysed = match summary {
-        Ok(_) => store.refresh_statistics().await,
-        Err(_) => Ok(()),
+    // Built whether or not the load went through: what it committed must be searchable.
+    let building = std::time::Instant::now();
+    let built = store.build_deferred_indexes().await;
+    let index_build = building.elapsed();
+    let analysed = match (&summary, &built) {
+        (Ok(_), Ok(_)) => store.refresh_statistics().await,
+        _ => Ok(()),
     };
     store.close().await;
-    let summary = summary?;
+    let mut summary = summary?;
+    built?;
     analysed?;
+    summary.deferred_indexes = deferred;
+    summary.index_build = index_build;
     Ok(summary)
 }
 

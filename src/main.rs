@@ -142,6 +142,11 @@ struct ImportArgs {
     /// The base URL the server is configured with: absolute references to it index as local.
     #[arg(long, env = "HEARTH_BASE_URL")]
     base_url: Option<String>,
+    /// Keep every index in place during a load into an empty database (by default the indexes
+    /// over random ids are dropped and built once at the end, which is several times faster;
+    /// a server serving that database meanwhile would search without them).
+    #[arg(long)]
+    keep_indexes: bool,
 }
 
 #[derive(Args)]
@@ -281,6 +286,7 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
             batch: args.batch,
             concurrency: args.concurrency,
             base_url: args.base_url,
+            defer_indexes: !args.keep_indexes,
         },
         &progress,
     )
@@ -297,6 +303,13 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
         summary.stored as f64 / seconds.max(1e-9),
         summary.refused.len()
     );
+    if summary.deferred_indexes > 0 {
+        println!(
+            "built {} indexes deferred for the load in {:.1} s",
+            summary.deferred_indexes,
+            summary.index_build.as_secs_f64()
+        );
+    }
     if !summary.refused.is_empty() {
         anyhow::bail!("{} resources were refused", summary.refused.len());
     }

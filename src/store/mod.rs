@@ -6,6 +6,7 @@ mod checkpoint;
 mod code_filter;
 mod compartment_reads;
 mod conditional;
+mod deferred_index;
 mod everything;
 mod group_commit;
 mod history;
@@ -225,6 +226,14 @@ pub trait ResourceStore: Send + Sync + 'static {
     /// loads call it: a planner that still believes the tables are empty picks plans that are
     /// orders of magnitude slower.
     async fn refresh_statistics(&self) -> Result<(), StoreError>;
+
+    /// Before a bulk load: when the store has never held a resource, drops the indexes a load
+    /// would insert into at random places and records them for [`Self::build_deferred_indexes`];
+    /// the number dropped (0 when the store has data).
+    async fn defer_indexes(&self) -> Result<usize, StoreError>;
+
+    /// Builds the indexes a bulk load deferred; every open does it too, after a killed load.
+    async fn build_deferred_indexes(&self) -> Result<usize, StoreError>;
 
     /// Answers once the database does.
     async fn ping(&self) -> Result<(), StoreError>;

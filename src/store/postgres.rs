@@ -9,6 +9,7 @@ use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Executor;
 
+use super::deferred_index;
 use super::sql::SqlTx;
 use super::write::apply_all;
 use super::{HistoryPage, HistoryQuery, ResourceStore, StoreError, StoreOptions, StoredResource};
@@ -52,6 +53,7 @@ impl PostgresStore {
             .connect_with(connect)
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        deferred_index::build(&pool, &dialect()).await?;
         Ok(PostgresStore { pool })
     }
 
@@ -334,6 +336,14 @@ impl ResourceStore for PostgresStore {
         Ok(())
     }
 
+    async fn defer_indexes(&self) -> Result<usize, StoreError> {
+        deferred_index::defer(&self.pool, &dialect()).await
+    }
+
+    async fn build_deferred_indexes(&self) -> Result<usize, StoreError> {
+        deferred_index::build(&self.pool, &dialect()).await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
@@ -341,5 +351,17 @@ impl ResourceStore for PostgresStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Index builds sort in memory up to 1 GiB; replicas opening together build each index once.
+fn dialect() -> deferred_index::Dialect {
+    deferred_index::Dialect {
+        record: "INSERT INTO deferred_index (name, definition) SELECT indexname, indexdef \
+                 FROM pg_indexes WHERE schemaname = current_schema() \
+                 AND (tablename LIKE 'idx\\_%' OR indexname IN ($1, $2))",
+        setup: vec!["SET maintenance_work_mem = '1GB'".into()],
+        teardown: &["RESET maintenance_work_mem"],
+        lock: Some("SELECT pg_advisory_xact_lock(4849017236)"),
     }
 }

@@ -11,6 +11,7 @@ use sqlx::sqlite::{
 };
 
 use super::checkpoint::{Checkpointer, RestartWanted};
+use super::deferred_index;
 use super::group_commit::GroupCommit;
 use super::sql::SqlTx;
 use super::{HistoryPage, HistoryQuery, ResourceStore, StoreError, StoreOptions, StoredResource};
@@ -62,6 +63,7 @@ impl SqliteStore {
             .connect_with(base.clone().pragma("wal_autocheckpoint", "0"))
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&writer).await?;
+        deferred_index::build(&writer, &dialect()).await?;
         let checkpoints = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(base.clone())
@@ -291,6 +293,14 @@ impl ResourceStore for SqliteStore {
         Ok(())
     }
 
+    async fn defer_indexes(&self) -> Result<usize, StoreError> {
+        deferred_index::defer(&self.writer, &dialect()).await
+    }
+
+    async fn build_deferred_indexes(&self) -> Result<usize, StoreError> {
+        deferred_index::build(&self.writer, &dialect()).await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
@@ -307,5 +317,23 @@ impl ResourceStore for SqliteStore {
             tracing::warn!(error = %error, "the final WAL checkpoint failed");
         }
         self.writer.close().await;
+    }
+}
+
+/// Index builds sort in temporary files (tens of millions of keys do not belong in memory) with
+/// helper threads on every core.
+fn dialect() -> deferred_index::Dialect {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    deferred_index::Dialect {
+        record:
+            "INSERT INTO deferred_index (name, definition) SELECT name, sql FROM sqlite_master \
+                 WHERE type = 'index' AND sql IS NOT NULL \
+                 AND (tbl_name LIKE 'idx\\_%' ESCAPE '\\' OR name IN ($1, $2))",
+        setup: vec![
+            "PRAGMA temp_store = FILE".into(),
+            format!("PRAGMA threads = {threads}"),
+        ],
+        teardown: &["PRAGMA temp_store = MEMORY", "PRAGMA threads = 0"],
+        lock: None,
     }
 }

@@ -53,6 +53,7 @@ async fn import_stores_every_valid_line_and_names_each_refused_one() {
         batch,
         concurrency,
         base_url: None,
+        defer_indexes: true,
     };
     let summary = hearth::import(
         &url,
@@ -91,6 +92,10 @@ async fn import_stores_every_valid_line_and_names_each_refused_one() {
         .await
         .expect("import runs");
     assert_eq!(again.stored, 2);
+    assert_eq!(
+        again.deferred_indexes, 0,
+        "a store with data keeps its indexes"
+    );
     let everyone: Value = app
         .get("Patient?_summary=count")
         .await
@@ -114,6 +119,7 @@ async fn import_leaves_planner_statistics_behind() {
         batch: 10,
         concurrency: 1,
         base_url: None,
+        defer_indexes: true,
     };
     let summary = hearth::import(
         &url,
@@ -144,4 +150,102 @@ async fn import_leaves_planner_statistics_behind() {
             .unwrap()
     };
     assert!(analysed_tables > 0, "no planner statistics after import");
+}
+
+/// Every index of the database, by name, as its catalog lists them.
+async fn index_names(url: &str, options: &hearth::store::StoreOptions) -> Vec<String> {
+    if let Some(schema) = &options.pg_schema {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query_scalar(
+            "SELECT indexname::text FROM pg_indexes WHERE schemaname = $1 ORDER BY 1",
+        )
+        .bind(schema)
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    } else {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY 1")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+    }
+}
+
+/// A load into an empty store drops the indexes over random ids and builds them at its end:
+/// afterwards the database has exactly the indexes it had, and searches use them.
+#[tokio::test]
+async fn a_load_into_an_empty_store_builds_every_index_it_deferred() {
+    let (app, url, options) = app_and_database().await;
+    let before = index_names(&url, &options).await;
+    assert!(before.iter().any(|name| name == "idx_token_value"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let observations: String = (0..30)
+        .map(|n| {
+            line(json!({
+                "resourceType": "Observation", "id": format!("def-{n}"), "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": if n % 3 == 0 { "4548-4" } else { "8480-6" }}]},
+                "subject": {"reference": format!("Patient/def-p{}", n % 2)}
+            }))
+        })
+        .collect();
+    std::fs::write(dir.path().join("Observation.ndjson"), observations).unwrap();
+    let settings = hearth::import::ImportSettings {
+        batch: 7,
+        concurrency: 2,
+        base_url: None,
+        defer_indexes: true,
+    };
+    let summary = hearth::import(
+        &url,
+        &options,
+        &[dir.path().to_path_buf()],
+        &settings,
+        &|_| {},
+    )
+    .await
+    .expect("import runs");
+    assert_eq!(summary.stored, 30);
+    // Every search-index table's indexes, and the two over random ids of the resource tables.
+    assert!(
+        summary.deferred_indexes >= 18,
+        "{}",
+        summary.deferred_indexes
+    );
+
+    assert_eq!(index_names(&url, &options).await, before);
+    let found: Value = app
+        .get("Observation?patient=Patient/def-p0&code=http://loinc.org|4548-4&_sort=_id")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = found["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["def-0", "def-12", "def-18", "def-24", "def-6"]);
+}
+
+/// A load killed after dropping its indexes leaves them listed; the next open of the store
+/// builds them before anything is served.
+#[tokio::test]
+async fn indexes_a_killed_load_deferred_are_built_by_the_next_open() {
+    let (_app, url, options) = app_and_database().await;
+    let before = index_names(&url, &options).await;
+
+    let store = hearth::store::open(&url, &options).await.unwrap();
+    let dropped = store.defer_indexes().await.unwrap();
+    assert!(dropped >= 18, "{dropped}");
+    store.close().await;
+    let during = index_names(&url, &options).await;
+    assert_eq!(during.len() + dropped, before.len(), "{during:?}");
+
+    let reopened = hearth::store::open(&url, &options).await.unwrap();
+    assert_eq!(index_names(&url, &options).await, before);
+    assert_eq!(reopened.build_deferred_indexes().await.unwrap(), 0);
+    reopened.close().await;
 }
