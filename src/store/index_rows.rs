@@ -138,6 +138,7 @@ type Row<'a> = (ResourceType, &'a Id, &'a str, Vec<Bind<'a>>);
 /// Multi-row INSERTs of the entries of `rows`, one statement per table and chunk.
 pub(super) fn insert_index<'a>(
     rows: &[(ResourceType, &'a Id, &'a [IndexEntry<'static>])],
+    insert: &str,
 ) -> Vec<Statement<'a>> {
     let mut per_table: Vec<Vec<Row<'a>>> = (0..COLUMNS.len()).map(|_| Vec::new()).collect();
     for (resource_type, id, entries) in rows {
@@ -153,7 +154,7 @@ pub(super) fn insert_index<'a>(
         let mut rows = table_rows.into_iter().peekable();
         while rows.peek().is_some() {
             let mut statement = Statement::new(&format!(
-                "INSERT INTO {table} (res_type, res_id, code, {columns}) VALUES "
+                "{insert} {table} (res_type, res_id, code, {columns}) VALUES "
             ));
             // Keep each statement under the bind limits whatever the table's width.
             let per_statement = (CHUNK * 6 / width).max(1);
