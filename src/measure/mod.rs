@@ -125,7 +125,7 @@ impl PatientRecord {
     pub fn new(resources: impl IntoIterator<Item = Json>) -> PatientRecord {
         let mut by_type: HashMap<String, Vec<Json>> = HashMap::new();
         for r in resources {
-            if let Some(t) = r.get("resourceType").and_then(Json::as_str) {
+            if let Some(t) = model::get(&r, "resourceType").and_then(Json::as_str) {
                 by_type.entry(t.to_owned()).or_default().push(r);
             }
         }
