@@ -48,8 +48,13 @@ pub enum Subjects {
     All,
 }
 
-/// Patient ids and their results, for one page.
-type PageResults = (Vec<String>, Vec<Result<PatientResult, super::MeasureError>>);
+/// Patient ids and their results, for one page, and why a stored resource of the page could
+/// not be parsed, if one could not.
+type PageResults = (
+    Vec<String>,
+    Vec<Result<PatientResult, super::MeasureError>>,
+    Option<String>,
+);
 
 /// Called after each page with the number of patients evaluated so far.
 pub type Progress<'a> = &'a (dyn Fn(u64) + Send + Sync);
@@ -92,7 +97,10 @@ pub async fn run(
             None => None,
         };
         if let Some(page) = evaluating.take() {
-            let (ids, results) = page.await.map_err(|_| ServiceError::Interrupted)?;
+            let (ids, results, corrupt) = page.await.map_err(|_| ServiceError::Interrupted)?;
+            if let Some(why) = corrupt {
+                return Err(crate::store::StoreError::Corrupt(why).into());
+            }
             for (id, result) in ids.into_iter().zip(results) {
                 match result {
                     Ok(r) => tally.add(&id, &r),
@@ -113,9 +121,14 @@ pub async fn run(
                 .iter()
                 .map(|r| r.patient_id().unwrap_or_default().to_owned())
                 .collect();
+            // Resources are parsed as evaluation retrieves them: a body that does not parse
+            // fails the run, as it did when pages were parsed before evaluation.
+            let corrupt = records
+                .iter()
+                .find_map(|r| r.corrupt().map(str::to_owned));
             // Freeing a page's JSON trees costs about a tenth of evaluating them: on all cores.
             records.into_par_iter().for_each(drop);
-            (ids, results)
+            (ids, results, corrupt)
         }));
     }
     if tally.failed > 0 {
