@@ -147,7 +147,13 @@ impl PatientRecord {
             .into_iter()
             .map(|(t, list)| {
                 let parsed = OnceLock::from(list);
-                (t, Resources { raw: Vec::new(), parsed })
+                (
+                    t,
+                    Resources {
+                        raw: Vec::new(),
+                        parsed,
+                    },
+                )
             })
             .collect();
         PatientRecord {

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use super::datetime::{days_from_civil, DateTime, Precision};
 use super::eval::{distinct, rt_err, same, Cx, R};
 use super::interval::{self, and, or, B};
+use super::model;
 use super::node::{Node, Op2};
 use super::ops::list_contains;
 use super::program::Program;
 use super::units;
-use super::model;
 use super::value::{self, Json, Quantity, Text, Value};
 
 fn b<'a>(x: B) -> Value<'a> {

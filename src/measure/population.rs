@@ -123,9 +123,7 @@ pub async fn run(
                 .collect();
             // Resources are parsed as evaluation retrieves them: a body that does not parse
             // fails the run, as it did when pages were parsed before evaluation.
-            let corrupt = records
-                .iter()
-                .find_map(|r| r.corrupt().map(str::to_owned));
+            let corrupt = records.iter().find_map(|r| r.corrupt().map(str::to_owned));
             // Freeing a page's JSON trees costs about a tenth of evaluating them: on all cores.
             records.into_par_iter().for_each(drop);
             (ids, results, corrupt)

@@ -472,7 +472,9 @@ impl CompiledMeasure {
             for p in &g.populations {
                 let outside = skippable
                     && p.code != "initial-population"
-                    && raw.iter().all(|v| super::scoring::is_empty(v, g.boolean_basis));
+                    && raw
+                        .iter()
+                        .all(|v| super::scoring::is_empty(v, g.boolean_basis));
                 raw.push(if outside {
                     Value::Null
                 } else {

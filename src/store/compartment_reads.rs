@@ -172,7 +172,9 @@ fn split(
             let first = row.find(FIELD).ok_or_else(lacks)?;
             let second = first
                 + FIELD.len_utf8()
-                + row[first + FIELD.len_utf8()..].find(FIELD).ok_or_else(lacks)?;
+                + row[first + FIELD.len_utf8()..]
+                    .find(FIELD)
+                    .ok_or_else(lacks)?;
             let at = |from: usize, to: usize| range.start + from..range.start + to;
             let resource_type = at(0, first);
             out.push(RawResource {

@@ -195,8 +195,7 @@ impl ResourceStore for SqliteStore {
         patient_ids: &[String],
         read: &super::CompartmentRead,
     ) -> Result<Vec<super::RawResource>, StoreError> {
-        super::compartment_reads::compartments_raw(&self.reader, "v.body", patient_ids, read)
-            .await
+        super::compartment_reads::compartments_raw(&self.reader, "v.body", patient_ids, read).await
     }
 
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError> {
