@@ -87,6 +87,9 @@ pub mod value;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use crate::store::RawResource;
 
 pub use parameters::Bindings;
 pub use program::{CompiledMeasure, Engine, GroupResult, PatientResult, Period, Stratum};
@@ -115,30 +118,118 @@ pub trait PatientData: Sync {
     fn resources(&self, resource_type: &str) -> &[Json];
 }
 
-/// An in-memory `PatientData` built from a list of resources.
+/// An in-memory `PatientData`: resources parsed up front, or stored text parsed a type at a
+/// time when evaluation first retrieves the type (population runs: most patients fall out of
+/// the initial population after a few retrieves, and the types they never reach cost only
+/// the read).
 #[derive(Debug, Default, Clone)]
 pub struct PatientRecord {
-    by_type: HashMap<String, Vec<Json>>,
+    by_type: HashMap<String, Resources>,
+    /// Why a stored resource could not be parsed, if one could not: the caller fails the run.
+    corrupt: OnceLock<String>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Resources {
+    raw: Vec<RawResource>,
+    parsed: OnceLock<Vec<Json>>,
 }
 
 impl PatientRecord {
     pub fn new(resources: impl IntoIterator<Item = Json>) -> PatientRecord {
         let mut by_type: HashMap<String, Vec<Json>> = HashMap::new();
         for r in resources {
-            if let Some(t) = r.get("resourceType").and_then(Json::as_str) {
+            if let Some(t) = model::get(&r, "resourceType").and_then(Json::as_str) {
                 by_type.entry(t.to_owned()).or_default().push(r);
             }
         }
-        PatientRecord { by_type }
+        let by_type = by_type
+            .into_iter()
+            .map(|(t, list)| {
+                let parsed = OnceLock::from(list);
+                (
+                    t,
+                    Resources {
+                        raw: Vec::new(),
+                        parsed,
+                    },
+                )
+            })
+            .collect();
+        PatientRecord {
+            by_type,
+            corrupt: OnceLock::new(),
+        }
+    }
+
+    /// A record of stored resources, each type parsed when first asked for.
+    pub fn unparsed(resources: impl IntoIterator<Item = RawResource>) -> PatientRecord {
+        let mut by_type: HashMap<String, Resources> = HashMap::new();
+        for r in resources {
+            match by_type.get_mut(r.resource_type()) {
+                Some(entry) => entry.raw.push(r),
+                None => {
+                    let t = r.resource_type().to_owned();
+                    let entry = Resources {
+                        raw: vec![r],
+                        parsed: OnceLock::new(),
+                    };
+                    by_type.insert(t, entry);
+                }
+            }
+        }
+        PatientRecord {
+            by_type,
+            corrupt: OnceLock::new(),
+        }
     }
 
     pub fn patient_id(&self) -> Option<&str> {
-        self.by_type.get("Patient")?.first()?.get("id")?.as_str()
+        self.resources("Patient").first()?.get("id")?.as_str()
+    }
+
+    /// Every resource, all types parsed.
+    pub fn all(&self) -> impl Iterator<Item = &Json> {
+        self.by_type.keys().flat_map(|t| self.resources(t))
+    }
+
+    /// Adds a parsed resource (a shared one a compartment references) to its type.
+    pub fn push(&mut self, resource: Json) {
+        let Some(t) = model::get(&resource, "resourceType").and_then(Json::as_str) else {
+            return;
+        };
+        let t = t.to_owned();
+        self.resources(&t);
+        let entry = self.by_type.entry(t).or_default();
+        match entry.parsed.get_mut() {
+            Some(list) => list.push(resource),
+            None => entry.parsed = OnceLock::from(vec![resource]),
+        }
+    }
+
+    /// Why a stored resource of this record could not be parsed, if one was asked for and
+    /// could not be.
+    pub fn corrupt(&self) -> Option<&str> {
+        self.corrupt.get().map(String::as_str)
     }
 }
 
 impl PatientData for PatientRecord {
     fn resources(&self, resource_type: &str) -> &[Json] {
-        self.by_type.get(resource_type).map_or(&[], Vec::as_slice)
+        let Some(entry) = self.by_type.get(resource_type) else {
+            return &[];
+        };
+        entry.parsed.get_or_init(|| {
+            let mut list = Vec::with_capacity(entry.raw.len());
+            for parsed in entry.raw.iter().filter_map(RawResource::parse) {
+                match parsed {
+                    Ok(r) => list.push(r),
+                    Err(e) => {
+                        let _ = self.corrupt.set(e.to_string());
+                    }
+                }
+            }
+            list
+        })
     }
 }

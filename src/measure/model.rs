@@ -261,8 +261,9 @@ fn primitive_suffix(key: &str) -> Option<&'static str> {
         .copied()
 }
 
-/// `node[key]`: a linear scan beats hashing for the small objects FHIR is made of.
-fn get<'a>(node: &'a Json, key: &str) -> Option<&'a Json> {
+/// `node[key]`: a linear scan beats hashing (SipHash, as `serde_json`'s `preserve_order` map
+/// uses) for the small objects FHIR is made of.
+pub(crate) fn get<'a>(node: &'a Json, key: &str) -> Option<&'a Json> {
     match node {
         Json::Object(m) if m.len() <= 16 => {
             m.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)

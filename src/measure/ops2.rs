@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::datetime::{days_from_civil, DateTime, Precision};
 use super::eval::{distinct, rt_err, same, Cx, R};
 use super::interval::{self, and, or, B};
+use super::model;
 use super::node::{Node, Op2};
 use super::ops::list_contains;
 use super::program::Program;
@@ -199,7 +200,15 @@ pub fn binary<'a>(
         },
         O::Split => match (&x, &y) {
             (Value::Str(s), Value::Str(sep)) => {
-                Value::list(s.split(&**sep).map(Value::str).collect())
+                // A one-character separator (`Split(reference, '/')`, evaluated per resource
+                // in some measures) by the char searcher: the same pieces, without the
+                // substring searcher's setup on every call.
+                let mut chars = sep.chars();
+                let parts = match (chars.next(), chars.next()) {
+                    (Some(c), None) => s.split(c).map(Value::str).collect(),
+                    _ => s.split(&**sep).map(Value::str).collect(),
+                };
+                Value::list(parts)
             }
             _ => Value::Null,
         },
@@ -557,12 +566,12 @@ fn fhir_codes(node: &Json, f: &mut dyn FnMut(Option<&str>, &str) -> bool) -> boo
     match node {
         Json::String(s) => f(None, s),
         Json::Array(a) => a.iter().any(|n| fhir_codes(n, f)),
-        Json::Object(m) => {
-            if let Some(Json::Array(codings)) = m.get("coding") {
+        Json::Object(_) => {
+            if let Some(Json::Array(codings)) = model::get(node, "coding") {
                 return codings.iter().any(|c| fhir_codes(c, f));
             }
-            match m.get("code").and_then(Json::as_str) {
-                Some(code) => f(m.get("system").and_then(Json::as_str), code),
+            match model::get(node, "code").and_then(Json::as_str) {
+                Some(code) => f(model::get(node, "system").and_then(Json::as_str), code),
                 None => false,
             }
         }

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use super::{Json, PatientData, PatientRecord};
 use crate::fhir::ResourceType;
-use crate::store::{CompartmentRead, ResourceStore, StoreError};
+use crate::store::{CompartmentRead, RawResource, ResourceStore, StoreError};
 
 /// Non-compartment types that measures look up through references.
 const REFERENCED: [&str; 5] = [
@@ -19,7 +19,8 @@ const REFERENCED: [&str; 5] = [
 ];
 
 /// The records of these patients, in order; a patient with no data at all is left out.
-/// With `read`, only the types and codes it names are read of each compartment.
+/// With `read`, only the types and codes it names are read of each compartment, and each
+/// type is parsed when evaluation first retrieves it.
 pub async fn load(
     store: &dyn ResourceStore,
     ids: &[String],
@@ -31,16 +32,34 @@ pub async fn load(
         .enumerate()
         .map(|(n, id)| (id.as_str(), n))
         .collect();
-    let mut compartments: Vec<Vec<Json>> = vec![Vec::new(); ids.len()];
-    let rows = match read {
-        Some(read) => store.patient_compartments_read(ids, read).await?,
-        None => store.patient_compartments(ids).await?,
-    };
-    for (patient, resource) in rows {
-        if let Some(&n) = position.get(patient.as_str()) {
-            compartments[n].push(resource);
+    let mut records: Vec<PatientRecord> = match read {
+        Some(read) => {
+            let mut compartments: Vec<Vec<RawResource>> = vec![Vec::new(); ids.len()];
+            for resource in store.patient_compartments_read(ids, read).await? {
+                if let Some(&n) = position.get(resource.patient()) {
+                    compartments[n].push(resource);
+                }
+            }
+            compartments
+                .into_iter()
+                .filter(|resources| !resources.is_empty())
+                .map(PatientRecord::unparsed)
+                .collect()
         }
-    }
+        None => {
+            let mut compartments: Vec<Vec<Json>> = vec![Vec::new(); ids.len()];
+            for (patient, resource) in store.patient_compartments(ids).await? {
+                if let Some(&n) = position.get(patient.as_str()) {
+                    compartments[n].push(resource);
+                }
+            }
+            compartments
+                .into_iter()
+                .filter(|resources| !resources.is_empty())
+                .map(PatientRecord::new)
+                .collect()
+        }
+    };
     // Shared resources reach the engine only through retrieves of their type: a narrowed
     // read that retrieves none of these types needs none, and its resources are not walked.
     let referenced: Vec<&str> = REFERENCED
@@ -49,24 +68,26 @@ pub async fn load(
             read.is_none_or(|read| read.types.iter().any(|r| r.resource_type.as_str() == *t))
         })
         .collect();
+    if referenced.is_empty() {
+        return Ok(records);
+    }
     let mut wanted: BTreeMap<ResourceType, BTreeSet<String>> = BTreeMap::new();
-    let per_patient: Vec<Vec<(ResourceType, String)>> = compartments
-        .iter()
-        .map(|resources| {
-            let mut refs = Vec::new();
-            if !referenced.is_empty() {
-                for r in resources {
-                    collect_refs(r, &referenced, &mut refs);
-                }
-            }
-            refs.sort();
-            refs.dedup();
-            for (t, id) in &refs {
-                wanted.entry(*t).or_default().insert(id.clone());
-            }
-            refs
-        })
-        .collect();
+    let mut per_patient: Vec<Vec<(ResourceType, String)>> = Vec::with_capacity(records.len());
+    for record in &records {
+        let mut refs = Vec::new();
+        for r in record.all() {
+            collect_refs(r, &referenced, &mut refs);
+        }
+        if let Some(why) = record.corrupt() {
+            return Err(StoreError::Corrupt(why.to_owned()));
+        }
+        refs.sort();
+        refs.dedup();
+        for (t, id) in &refs {
+            wanted.entry(*t).or_default().insert(id.clone());
+        }
+        per_patient.push(refs);
+    }
     let mut shared: HashMap<(ResourceType, String), Json> = HashMap::new();
     for (resource_type, ids) in wanted {
         let ids: Vec<String> = ids.into_iter().collect();
@@ -76,15 +97,14 @@ pub async fn load(
             }
         }
     }
-    Ok(compartments
-        .into_iter()
-        .zip(per_patient)
-        .filter(|(resources, _)| !resources.is_empty())
-        .map(|(mut resources, refs)| {
-            resources.extend(refs.into_iter().filter_map(|key| shared.get(&key).cloned()));
-            PatientRecord::new(resources)
-        })
-        .collect())
+    for (record, refs) in records.iter_mut().zip(per_patient) {
+        for key in refs {
+            if let Some(r) = shared.get(&key) {
+                record.push(r.clone());
+            }
+        }
+    }
+    Ok(records)
 }
 
 /// `Type/id` references to the shared types, anywhere in a resource.

@@ -4,6 +4,7 @@
 //! pages finish, so memory stays flat however large the population (subject lists excepted:
 //! they hold one id per member).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -15,7 +16,7 @@ use super::service::{resource_type, ServiceError};
 use super::strata::StrataTally;
 use super::{Bindings, CompiledMeasure, GroupResult, Json, PatientRecord, PatientResult, Period};
 use crate::fhir::Id;
-use crate::store::ResourceStore;
+use crate::store::{CompartmentRead, ResourceStore};
 
 /// Patients read and evaluated per step of a population run.
 pub(crate) const PAGE: u32 = 200;
@@ -48,8 +49,13 @@ pub enum Subjects {
     All,
 }
 
-/// Patient ids and their results, for one page.
-type PageResults = (Vec<String>, Vec<Result<PatientResult, super::MeasureError>>);
+/// Patient ids and their results, for one page, and why a stored resource of the page could
+/// not be parsed, if one could not.
+type PageResults = (
+    Vec<String>,
+    Vec<Result<PatientResult, super::MeasureError>>,
+    Option<String>,
+);
 
 /// Called after each page with the number of patients evaluated so far.
 pub type Progress<'a> = &'a (dyn Fn(u64) + Send + Sync);
@@ -75,15 +81,24 @@ pub async fn run(
     }
     let mut source = Source::new(store.as_ref(), subjects).await?;
     // Only what the measure retrieves is read (individual reports, above, list every
-    // resource of each retrieved type, so they read whole compartments).
-    let read = super::requirements::derive(&measure).to_read();
+    // resource of each retrieved type, so they read whole compartments). When patients
+    // outside every initial population need less, a page is read in two steps: that much
+    // for everyone, the rest for the patients inside one.
+    let read = super::requirements::derive(&measure)
+        .to_read()
+        .map(Arc::new);
+    let first = super::requirements::derive_initial(&measure).map(|r| r.to_read());
+    let (first, rest) = match first {
+        Some(first) => (first.map(Arc::new), Some(read)),
+        None => (read, None),
+    };
     let mut tally = Tally::new(&measure, report_type == ReportType::SubjectList);
     // The next page is read from the store while the current one is evaluated.
-    let mut evaluating: Option<tokio::task::JoinHandle<PageResults>> = None;
+    let mut evaluating: Option<tokio::task::JoinHandle<Result<PageResults, ServiceError>>> = None;
     loop {
         let next = match source.next_page(store.as_ref()).await? {
             Some(ids) => {
-                let mut records = patients::load(store.as_ref(), &ids, read.as_ref()).await?;
+                let mut records = patients::load(store.as_ref(), &ids, first.as_deref()).await?;
                 if let Some(practitioner) = &source.practitioner {
                     records.retain(|r| patients::has_practitioner(r, practitioner));
                 }
@@ -92,7 +107,10 @@ pub async fn run(
             None => None,
         };
         if let Some(page) = evaluating.take() {
-            let (ids, results) = page.await.map_err(|_| ServiceError::Interrupted)?;
+            let (ids, results, corrupt) = page.await.map_err(|_| ServiceError::Interrupted)??;
+            if let Some(why) = corrupt {
+                return Err(crate::store::StoreError::Corrupt(why).into());
+            }
             for (id, result) in ids.into_iter().zip(results) {
                 match result {
                     Ok(r) => tally.add(&id, &r),
@@ -105,18 +123,16 @@ pub async fn run(
             }
         }
         let Some(records) = next else { break };
-        let measure = measure.clone();
-        let bindings = bindings.clone();
-        evaluating = Some(tokio::task::spawn_blocking(move || {
-            let results = measure.evaluate_patients(&records, &period, &bindings);
-            let ids = records
-                .iter()
-                .map(|r| r.patient_id().unwrap_or_default().to_owned())
-                .collect();
-            // Freeing a page's JSON trees costs about a tenth of evaluating them: on all cores.
-            records.into_par_iter().for_each(drop);
-            (ids, results)
-        }));
+        let page = Page {
+            measure: measure.clone(),
+            period,
+            bindings: bindings.clone(),
+        };
+        evaluating = Some(tokio::spawn(page.evaluate(
+            store.clone(),
+            records,
+            rest.clone(),
+        )));
     }
     if tally.failed > 0 {
         tracing::warn!(
@@ -126,6 +142,82 @@ pub async fn run(
         );
     }
     Ok(tally.render(&measure, &period))
+}
+
+/// What evaluating a page of a population run takes.
+struct Page {
+    measure: Arc<CompiledMeasure>,
+    period: Period,
+    bindings: Bindings,
+}
+
+impl Page {
+    /// Evaluates `records`; with `rest` (the full read, `None` inside meaning whole
+    /// compartments), they hold only what the initial populations retrieve, and the patients
+    /// found inside one are read again in full and evaluated again.
+    async fn evaluate(
+        self,
+        store: Arc<dyn ResourceStore>,
+        records: Vec<PatientRecord>,
+        rest: Option<Option<Arc<CompartmentRead>>>,
+    ) -> Result<PageResults, ServiceError> {
+        let (ids, mut results, corrupt) = self.blocking(records).await?;
+        let Some(rest) = rest else {
+            return Ok((ids, results, corrupt));
+        };
+        let inside: Vec<String> = ids
+            .iter()
+            .zip(&results)
+            .filter(|(_, r)| r.as_ref().is_ok_and(in_initial_population))
+            .map(|(id, _)| id.clone())
+            .collect();
+        if corrupt.is_some() || inside.is_empty() {
+            return Ok((ids, results, corrupt));
+        }
+        let records = patients::load(store.as_ref(), &inside, rest.as_deref()).await?;
+        let (again, full, corrupt) = self.blocking(records).await?;
+        let position: HashMap<&str, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(n, id)| (id.as_str(), n))
+            .collect();
+        for (id, result) in again.iter().zip(full) {
+            if let Some(&n) = position.get(id.as_str()) {
+                results[n] = result;
+            }
+        }
+        Ok((ids, results, corrupt))
+    }
+
+    /// Evaluates records on the rayon pool, from a blocking thread.
+    async fn blocking(&self, records: Vec<PatientRecord>) -> Result<PageResults, ServiceError> {
+        let measure = self.measure.clone();
+        let (period, bindings) = (self.period, self.bindings.clone());
+        tokio::task::spawn_blocking(move || {
+            let results = measure.evaluate_patients(&records, &period, &bindings);
+            let ids = records
+                .iter()
+                .map(|r| r.patient_id().unwrap_or_default().to_owned())
+                .collect();
+            // Resources are parsed as evaluation retrieves them: a body that does not parse
+            // fails the run, as it did when pages were parsed before evaluation.
+            let corrupt = records.iter().find_map(|r| r.corrupt().map(str::to_owned));
+            // Freeing a page's JSON trees costs about a tenth of evaluating them: on all cores.
+            records.into_par_iter().for_each(drop);
+            (ids, results, corrupt)
+        })
+        .await
+        .map_err(|_| ServiceError::Interrupted)
+    }
+}
+
+/// Whether a patient's result puts it in some initial population.
+fn in_initial_population(result: &PatientResult) -> bool {
+    result.groups.iter().any(|g| {
+        g.counts
+            .iter()
+            .any(|(code, n)| code == "initial-population" && *n > 0)
+    })
 }
 
 /// One patient's individual report and its group results.

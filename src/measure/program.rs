@@ -430,7 +430,7 @@ impl CompiledMeasure {
         patient: &dyn PatientData,
         period: &Period,
     ) -> Result<Vec<GroupResult>, MeasureError> {
-        self.run(patient, period, &Bindings::default(), false)
+        self.run(patient, period, &Bindings::default(), false, false)
             .map(|r| r.groups)
     }
 
@@ -440,7 +440,7 @@ impl CompiledMeasure {
         patient: &dyn PatientData,
         period: &Period,
     ) -> Result<PatientResult, MeasureError> {
-        self.run(patient, period, &Bindings::default(), true)
+        self.run(patient, period, &Bindings::default(), true, false)
     }
 
     /// `evaluate_patient` with CQL parameter values bound.
@@ -450,7 +450,7 @@ impl CompiledMeasure {
         period: &Period,
         bindings: &Bindings,
     ) -> Result<PatientResult, MeasureError> {
-        self.run(patient, period, bindings, true)
+        self.run(patient, period, bindings, true, false)
     }
 
     fn run(
@@ -459,13 +459,27 @@ impl CompiledMeasure {
         period: &Period,
         bindings: &Bindings,
         with_supplemental: bool,
+        counts_only: bool,
     ) -> Result<PatientResult, MeasureError> {
         let mut cx = Cx::new(&self.program, patient, self.params(period, bindings));
         let mut out = Vec::with_capacity(self.groups.len());
         for g in &self.groups {
-            let mut raw = Vec::with_capacity(g.populations.len());
+            // Outside every initial population, every count is zero whatever the other
+            // criteria say (see `scoring::skippable`), so a run that only adds up counts
+            // leaves them unevaluated, and so are the retrieves only they make.
+            let skippable = counts_only && super::scoring::skippable(g);
+            let mut raw: Vec<Value> = Vec::with_capacity(g.populations.len());
             for p in &g.populations {
-                raw.push(cx.expression(p.def)?);
+                let outside = skippable
+                    && p.code != "initial-population"
+                    && raw
+                        .iter()
+                        .all(|v| super::scoring::is_empty(v, g.boolean_basis));
+                raw.push(if outside {
+                    Value::Null
+                } else {
+                    cx.expression(p.def)?
+                });
             }
             let (counts, members) = super::scoring::populations(g, &raw);
             let observed = super::observation::observe(&mut cx, g, &members)?;
@@ -522,7 +536,7 @@ impl CompiledMeasure {
     ) -> Vec<Result<PatientResult, MeasureError>> {
         patients
             .par_iter()
-            .map(|p| self.evaluate_patient_with(p, period, bindings))
+            .map(|p| self.run(p, period, bindings, true, true))
             .collect()
     }
 

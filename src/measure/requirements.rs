@@ -95,6 +95,30 @@ pub fn derive(measure: &CompiledMeasure) -> Requirements {
     from_roots(measure.program(), &roots)
 }
 
+/// What a population run needs of a patient outside every initial population, when that is
+/// less than `derive` (every group `scoring::skippable`, so such a patient's results come
+/// from its initial populations and stratifiers alone): `None` otherwise.
+pub fn derive_initial(measure: &CompiledMeasure) -> Option<Requirements> {
+    if !measure.groups.iter().all(super::scoring::skippable) {
+        return None;
+    }
+    let mut roots: Vec<usize> = Vec::new();
+    for g in &measure.groups {
+        let initial = g
+            .populations
+            .iter()
+            .filter(|p| p.code == "initial-population");
+        roots.extend(initial.map(|p| p.def));
+        roots.extend(
+            g.stratifiers
+                .iter()
+                .flat_map(|s| s.parts.iter().map(|p| p.def)),
+        );
+    }
+    let initial = from_roots(measure.program(), &roots);
+    (initial != derive(measure)).then_some(initial)
+}
+
 fn from_roots(prog: &Program, roots: &[usize]) -> Requirements {
     let mut walk = Walk {
         prog,

@@ -39,6 +39,45 @@ fn members<'v, 'a>(v: &'v Value<'a>, boolean: bool) -> Members<'v, 'a> {
     }
 }
 
+/// Whether a criteria result has no members.
+pub fn is_empty(v: &Value, boolean: bool) -> bool {
+    members(v, boolean).is_empty()
+}
+
+/// Codes `populations` counts only within an initial population: when every initial
+/// population is empty, each of them counts zero.
+const WITHIN_INITIAL: [&str; 8] = [
+    "initial-population",
+    "denominator",
+    "denominator-exclusion",
+    "denominator-exception",
+    "numerator",
+    "numerator-exclusion",
+    "measure-population",
+    "measure-population-exclusion",
+];
+
+/// Whether a patient outside every initial population of `g` gets the same result with its
+/// other criteria left as null: the initial populations come first, every population is one
+/// `populations` counts within them, no measure observation looks at members, and
+/// stratifiers (if any) take the patient's counts, not episodes.
+pub fn skippable(g: &Group) -> bool {
+    let initial = g
+        .populations
+        .iter()
+        .take_while(|p| p.code == "initial-population")
+        .count();
+    initial > 0
+        && g.populations[initial..]
+            .iter()
+            .all(|p| p.code != "initial-population")
+        && g.populations
+            .iter()
+            .all(|p| WITHIN_INITIAL.contains(&p.code.as_str()))
+        && g.observations.is_empty()
+        && (g.stratifiers.is_empty() || g.boolean_basis)
+}
+
 /// Counts per population, in the Measure's population order; `raw` holds the
 /// criteria results in the same order.
 #[cfg(test)]

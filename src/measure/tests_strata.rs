@@ -291,3 +291,54 @@ fn patient_based_observations_of_the_patient_are_stratified_too() {
     assert_eq!(s[1]["value"]["text"], "null");
     assert_eq!(s[1]["measureScore"]["value"], 9.0);
 }
+
+/// Population runs leave a patient's criteria after the initial population unevaluated when
+/// the patient is in none: counts, strata (zero-count ones included) and observations must
+/// still be those of a full evaluation, for every kind of group.
+#[test]
+fn population_runs_match_full_evaluation_outside_the_initial_population() {
+    let patients = [
+        patient("1980-05-01", &[("office", "2025-03-01", "finished")]),
+        patient("1980-05-01", &[("office", "2025-03-01", "planned")]),
+        // Too young, no qualifying visit, no visit at all: outside the initial population.
+        patient("2015-05-01", &[("office", "2025-03-01", "finished")]),
+        patient("1980-05-01", &[("other", "2025-03-01", "finished")]),
+        female(patient("1980-05-01", &[])),
+    ];
+    let strata = json!([{"id": "gender", "criteria": {"expression": "Gender Of"}},
+        {"id": "band", "criteria": {"expression": "Band"}}]);
+    let setups: [&dyn Fn(&mut J); 5] = [
+        &|_| {},
+        &|m| m["group"][0]["stratifier"] = strata.clone(),
+        &|m| {
+            episode_basis(m, "proportion");
+            m["group"] = json!([{"population": [
+                pop("initial-population", "Qualifying Visits"),
+                pop("denominator", "Qualifying Visits"),
+                pop("numerator", "Qualifying Visits")]}]);
+        },
+        &|m| {
+            episode_basis(m, "proportion");
+            m["group"] = json!([{"population": [
+                pop("initial-population", "Qualifying Visits"),
+                pop("denominator", "Qualifying Visits"),
+                pop("numerator", "Qualifying Visits")],
+                "stratifier": [{"id": "status", "criteria": {"expression": "Visit Status"}}]}]);
+        },
+        &|m| {
+            episode_basis(m, "continuous-variable");
+            m["group"] = json!([{"population": [
+                pop("initial-population", "Qualifying Visits"),
+                pop("measure-population", "Qualifying Visits"),
+                observation("Visit Day", "median", "measure-population")]}]);
+        },
+    ];
+    for (n, setup) in setups.into_iter().enumerate() {
+        let m = compiled(setup);
+        let batch = m.evaluate_patients(&patients, &period(), &Default::default());
+        for (i, (p, r)) in patients.iter().zip(batch).enumerate() {
+            let r = r.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(r, evaluate(&m, p), "measure {n}, patient {i}");
+        }
+    }
+}

@@ -217,7 +217,7 @@ impl<'a> Value<'a> {
 /// Reads the `.value` of a FHIR primitive of type `ty` as a system value.
 pub fn primitive_value<'a>(node: &'a Json, ty: &str) -> Value<'a> {
     let node = match node {
-        Json::Object(m) => match m.get("value") {
+        Json::Object(_) => match model::get(node, "value") {
             Some(v) => v,
             None => return Value::Null,
         },
@@ -248,7 +248,7 @@ pub fn primitive_value<'a>(node: &'a Json, ty: &str) -> Value<'a> {
 }
 
 fn json_str(node: &Json, key: &str) -> Option<Arc<str>> {
-    node.get(key).and_then(Json::as_str).map(Arc::from)
+    model::get(node, key).and_then(Json::as_str).map(Arc::from)
 }
 
 pub fn coding_to_code(node: &Json) -> Option<Code> {
@@ -261,8 +261,7 @@ pub fn coding_to_code(node: &Json) -> Option<Code> {
 }
 
 pub fn concept_of(node: &Json) -> Concept {
-    let codes = node
-        .get("coding")
+    let codes = model::get(node, "coding")
         .and_then(Json::as_array)
         .map(|a| a.iter().filter_map(coding_to_code).collect())
         .unwrap_or_default();
@@ -281,10 +280,9 @@ fn fhir_to_system<'a>(node: &'a Json, ty: &str) -> Option<Value<'a>> {
         "CodeableConcept" => Value::Concept(Arc::new(concept_of(node))),
         "Quantity" | "Age" | "Duration" | "Distance" | "Count" | "SimpleQuantity"
         | "MoneyQuantity" => {
-            let value = node.get("value").and_then(Json::as_f64)?;
-            let unit = node
-                .get("code")
-                .or_else(|| node.get("unit"))
+            let value = model::get(node, "value").and_then(Json::as_f64)?;
+            let unit = model::get(node, "code")
+                .or_else(|| model::get(node, "unit"))
                 .and_then(Json::as_str)
                 .unwrap_or("1");
             Value::Quantity(Quantity {
@@ -293,8 +291,8 @@ fn fhir_to_system<'a>(node: &'a Json, ty: &str) -> Option<Value<'a>> {
             })
         }
         "Period" => {
-            let start = node.get("start").map(|s| primitive_value(s, "dateTime"));
-            let end = node.get("end").map(|s| primitive_value(s, "dateTime"));
+            let start = model::get(node, "start").map(|s| primitive_value(s, "dateTime"));
+            let end = model::get(node, "end").map(|s| primitive_value(s, "dateTime"));
             match (start, end) {
                 (None, end) => Value::interval(Value::Null, end.unwrap_or_default(), false, true),
                 (Some(s), end) => Value::interval(s, end.unwrap_or_default(), true, true),

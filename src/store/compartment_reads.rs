@@ -9,6 +9,7 @@
 //! and off the async runtime.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -41,6 +42,47 @@ const PER_QUERY: usize = 500;
 const ROW: char = '\u{1e}';
 const FIELD: char = '\u{1f}';
 
+/// One stored resource of a packed read, split out but not parsed: its fields are slices of
+/// the page's packed text, which every resource of the page shares. Parsing (and the code
+/// filter) waits until a reader asks for the type, so types a patient's evaluation never
+/// reaches are never parsed.
+#[derive(Clone)]
+pub struct RawResource {
+    text: Arc<String>,
+    resource_type: Range<usize>,
+    patient: Range<usize>,
+    body: Range<usize>,
+    codes: Option<Arc<CodeFilter>>,
+}
+
+impl RawResource {
+    pub fn resource_type(&self) -> &str {
+        &self.text[self.resource_type.clone()]
+    }
+
+    pub fn patient(&self) -> &str {
+        &self.text[self.patient.clone()]
+    }
+
+    /// The resource, unless the read's code filter for its type rules it out.
+    pub fn parse(&self) -> Option<Result<Value, StoreError>> {
+        let body = &self.text[self.body.clone()];
+        if self.codes.as_ref().is_some_and(|f| !f.keeps(body)) {
+            return None;
+        }
+        Some(serde_json::from_str(body).map_err(|e| StoreError::Corrupt(e.to_string())))
+    }
+}
+
+impl std::fmt::Debug for RawResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.debug_struct("RawResource")
+            .field("resource_type", &self.resource_type())
+            .field("patient", &self.patient())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Every current resource in these patients' compartments (of the types `read` names, if
 /// given), as `(patient id, resource)` pairs in no particular order.
 pub(super) async fn compartments<P: Reader>(
@@ -49,13 +91,47 @@ pub(super) async fn compartments<P: Reader>(
     patient_ids: &[String],
     read: Option<&CompartmentRead>,
 ) -> Result<Vec<(String, Value)>, StoreError> {
-    let types: Option<Vec<&str>> =
-        read.map(|r| r.types.iter().map(|t| t.resource_type.as_str()).collect());
     let filters: HashMap<&'static str, Arc<CodeFilter>> = read
         .into_iter()
         .flat_map(|r| &r.types)
         .filter_map(|t| Some((t.resource_type.as_str(), t.codes.clone()?)))
         .collect();
+    let packed = packed(pool, body, patient_ids, read).await?;
+    if packed.is_empty() {
+        return Ok(Vec::new());
+    }
+    on_rayon(move || unpack(&packed, &filters)).await?
+}
+
+/// The resources of the types `read` names in these patients' compartments, split but not
+/// parsed (see [`RawResource`]), in no particular order.
+pub(super) async fn compartments_raw<P: Reader>(
+    pool: &P,
+    body: &str,
+    patient_ids: &[String],
+    read: &CompartmentRead,
+) -> Result<Vec<RawResource>, StoreError> {
+    let filters: HashMap<&'static str, Arc<CodeFilter>> = read
+        .types
+        .iter()
+        .filter_map(|t| Some((t.resource_type.as_str(), t.codes.clone()?)))
+        .collect();
+    let packed = packed(pool, body, patient_ids, Some(read)).await?;
+    if packed.is_empty() {
+        return Ok(Vec::new());
+    }
+    on_rayon(move || split(packed, &filters)).await?
+}
+
+/// One packed text per statement (see the module comment).
+async fn packed<P: Reader>(
+    pool: &P,
+    body: &str,
+    patient_ids: &[String],
+    read: Option<&CompartmentRead>,
+) -> Result<Vec<String>, StoreError> {
+    let types: Option<Vec<&str>> =
+        read.map(|r| r.types.iter().map(|t| t.resource_type.as_str()).collect());
     let (row, field) = (ROW.to_string(), FIELD.to_string());
     let mut packed = Vec::new();
     for chunk in patient_ids.chunks(PER_QUERY) {
@@ -74,10 +150,43 @@ pub(super) async fn compartments<P: Reader>(
         let rows: Vec<(Option<String>,)> = pool.rows(&statement).await?;
         packed.extend(rows.into_iter().filter_map(|(text,)| text));
     }
-    if packed.is_empty() {
-        return Ok(Vec::new());
+    Ok(packed)
+}
+
+/// Splits packed texts into unparsed resources, each carrying its type's code filter.
+fn split(
+    packed: Vec<String>,
+    filters: &HashMap<&'static str, Arc<CodeFilter>>,
+) -> Result<Vec<RawResource>, StoreError> {
+    let mut out = Vec::new();
+    for text in packed {
+        let text = Arc::new(text);
+        let mut start = 0;
+        for row in text.split(ROW) {
+            let range = start..start + row.len();
+            start = range.end + ROW.len_utf8();
+            if row.is_empty() {
+                continue;
+            }
+            let lacks = || StoreError::Corrupt("a packed compartment row lacks a field".into());
+            let first = row.find(FIELD).ok_or_else(lacks)?;
+            let second = first
+                + FIELD.len_utf8()
+                + row[first + FIELD.len_utf8()..]
+                    .find(FIELD)
+                    .ok_or_else(lacks)?;
+            let at = |from: usize, to: usize| range.start + from..range.start + to;
+            let resource_type = at(0, first);
+            out.push(RawResource {
+                codes: filters.get(&text[resource_type.clone()]).cloned(),
+                resource_type,
+                patient: at(first + FIELD.len_utf8(), second),
+                body: at(second + FIELD.len_utf8(), row.len()),
+                text: text.clone(),
+            });
+        }
     }
-    on_rayon(move || unpack(&packed, &filters)).await?
+    Ok(out)
 }
 
 /// Runs CPU work on the rayon pool and waits for it without holding an async thread.

@@ -26,7 +26,7 @@ use serde_json::Value;
 use crate::fhir::{Id, Instant, ResourceType};
 
 pub use code_filter::CodeFilter;
-pub use compartment_reads::{CompartmentRead, TypeRead};
+pub use compartment_reads::{CompartmentRead, RawResource, TypeRead};
 pub use conditional::{lock_key, CreateUnless, Criteria};
 pub use everything::{ClinicalRange, EverythingQuery};
 pub use history::{HistoryPage, HistoryQuery, HistoryScope};
@@ -191,12 +191,13 @@ pub trait ResourceStore: Send + Sync + 'static {
         patient_ids: &[String],
     ) -> Result<Vec<(String, Value)>, StoreError>;
 
-    /// Like `patient_compartments`, but only the types (and codes) `read` names.
+    /// Like `patient_compartments`, but only the types (and codes) `read` names, and
+    /// unparsed: each resource is parsed (and code-filtered) when a caller asks for it.
     async fn patient_compartments_read(
         &self,
         patient_ids: &[String],
         read: &CompartmentRead,
-    ) -> Result<Vec<(String, Value)>, StoreError>;
+    ) -> Result<Vec<RawResource>, StoreError>;
 
     /// Ids of the current, non-deleted resources of one type, in id order, after `after`:
     /// pages through a type (population runs stream patients this way).

@@ -238,8 +238,8 @@ impl ResourceStore for PostgresStore {
         &self,
         patient_ids: &[String],
         read: &super::CompartmentRead,
-    ) -> Result<Vec<(String, Value)>, StoreError> {
-        super::compartment_reads::compartments(&self.pool, "v.body::text", patient_ids, Some(read))
+    ) -> Result<Vec<super::RawResource>, StoreError> {
+        super::compartment_reads::compartments_raw(&self.pool, "v.body::text", patient_ids, read)
             .await
     }
 

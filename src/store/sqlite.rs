@@ -196,9 +196,8 @@ impl ResourceStore for SqliteStore {
         &self,
         patient_ids: &[String],
         read: &super::CompartmentRead,
-    ) -> Result<Vec<(String, Value)>, StoreError> {
-        super::compartment_reads::compartments(&self.reader, "v.body", patient_ids, Some(read))
-            .await
+    ) -> Result<Vec<super::RawResource>, StoreError> {
+        super::compartment_reads::compartments_raw(&self.reader, "v.body", patient_ids, read).await
     }
 
     async fn patient_compartment(&self, patient_id: &str) -> Result<Vec<Value>, StoreError> {
