@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use super::{Json, PatientData, PatientRecord};
 use crate::fhir::ResourceType;
-use crate::store::{CompartmentRead, RawResource, ResourceStore, StoreError};
+use crate::store::{CompartmentRead, ResourceStore, StoreError};
 
 /// Non-compartment types that measures look up through references.
 const REFERENCED: [&str; 5] = [
@@ -34,30 +34,20 @@ pub async fn load(
         .collect();
     let mut records: Vec<PatientRecord> = match read {
         Some(read) => {
-            let mut compartments: Vec<Vec<RawResource>> = vec![Vec::new(); ids.len()];
-            for resource in store.patient_compartments_read(ids, read).await? {
-                if let Some(&n) = position.get(resource.patient()) {
-                    compartments[n].push(resource);
-                }
-            }
-            compartments
+            let resources = store.patient_compartments_read(ids, read).await?;
+            let placed = resources
                 .into_iter()
-                .filter(|resources| !resources.is_empty())
+                .map(|resource| (position.get(resource.patient()).copied(), resource));
+            grouped(ids.len(), placed)
                 .map(PatientRecord::unparsed)
                 .collect()
         }
         None => {
-            let mut compartments: Vec<Vec<Json>> = vec![Vec::new(); ids.len()];
-            for (patient, resource) in store.patient_compartments(ids).await? {
-                if let Some(&n) = position.get(patient.as_str()) {
-                    compartments[n].push(resource);
-                }
-            }
-            compartments
+            let resources = store.patient_compartments(ids).await?;
+            let placed = resources
                 .into_iter()
-                .filter(|resources| !resources.is_empty())
-                .map(PatientRecord::new)
-                .collect()
+                .map(|(patient, resource)| (position.get(patient.as_str()).copied(), resource));
+            grouped(ids.len(), placed).map(PatientRecord::new).collect()
         }
     };
     // Shared resources reach the engine only through retrieves of their type: a narrowed
@@ -236,4 +226,20 @@ impl PatientData for Recording<'_> {
         }
         self.inner.resources(resource_type)
     }
+}
+
+/// Resources placed by patient position, as one list per patient that has any, in id order.
+fn grouped<T>(
+    patients: usize,
+    placed: impl Iterator<Item = (Option<usize>, T)>,
+) -> impl Iterator<Item = Vec<T>> {
+    let mut compartments: Vec<Vec<T>> = (0..patients).map(|_| Vec::new()).collect();
+    for (position, resource) in placed {
+        if let Some(list) = position.and_then(|n| compartments.get_mut(n)) {
+            list.push(resource);
+        }
+    }
+    compartments
+        .into_iter()
+        .filter(|resources| !resources.is_empty())
 }

@@ -19,6 +19,34 @@ async fn app_and_database() -> (TestApp, String, hearth::store::StoreOptions) {
     (app, url, options)
 }
 
+/// Imports `lines` as one NDJSON file named `name`, deferring indexes into an empty store.
+async fn import_file(
+    url: &str,
+    options: &hearth::store::StoreOptions,
+    name: &str,
+    lines: &str,
+    batch: usize,
+    concurrency: usize,
+) -> hearth::import::ImportSummary {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), lines).unwrap();
+    let settings = hearth::import::ImportSettings {
+        batch,
+        concurrency,
+        base_url: None,
+        defer_indexes: true,
+    };
+    hearth::import(
+        url,
+        options,
+        &[dir.path().to_path_buf()],
+        &settings,
+        &|_| {},
+    )
+    .await
+    .expect("import runs")
+}
+
 #[tokio::test]
 async fn import_stores_every_valid_line_and_names_each_refused_one() {
     let (app, url, options) = app_and_database().await;
@@ -110,26 +138,10 @@ async fn import_stores_every_valid_line_and_names_each_refused_one() {
 #[tokio::test]
 async fn import_leaves_planner_statistics_behind() {
     let (_app, url, options) = app_and_database().await;
-    let dir = tempfile::tempdir().unwrap();
     let patients: String = (0..20)
         .map(|n| line(json!({"resourceType": "Patient", "id": format!("stat-{n}")})))
         .collect();
-    std::fs::write(dir.path().join("Patient.ndjson"), patients).unwrap();
-    let settings = hearth::import::ImportSettings {
-        batch: 10,
-        concurrency: 1,
-        base_url: None,
-        defer_indexes: true,
-    };
-    let summary = hearth::import(
-        &url,
-        &options,
-        &[dir.path().to_path_buf()],
-        &settings,
-        &|_| {},
-    )
-    .await
-    .expect("import runs");
+    let summary = import_file(&url, &options, "Patient.ndjson", &patients, 10, 1).await;
     assert_eq!(summary.stored, 20);
 
     let analysed_tables: i64 = if let Some(schema) = &options.pg_schema {
@@ -180,7 +192,6 @@ async fn a_load_into_an_empty_store_builds_every_index_it_deferred() {
     let before = index_names(&url, &options).await;
     assert!(before.iter().any(|name| name == "idx_token_value"));
 
-    let dir = tempfile::tempdir().unwrap();
     let observations: String = (0..30)
         .map(|n| {
             line(json!({
@@ -190,22 +201,7 @@ async fn a_load_into_an_empty_store_builds_every_index_it_deferred() {
             }))
         })
         .collect();
-    std::fs::write(dir.path().join("Observation.ndjson"), observations).unwrap();
-    let settings = hearth::import::ImportSettings {
-        batch: 7,
-        concurrency: 2,
-        base_url: None,
-        defer_indexes: true,
-    };
-    let summary = hearth::import(
-        &url,
-        &options,
-        &[dir.path().to_path_buf()],
-        &settings,
-        &|_| {},
-    )
-    .await
-    .expect("import runs");
+    let summary = import_file(&url, &options, "Observation.ndjson", &observations, 7, 2).await;
     assert_eq!(summary.stored, 30);
     // Every search-index table's indexes, and the two over random ids of the resource tables.
     assert!(
