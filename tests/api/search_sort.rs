@@ -232,3 +232,21 @@ async fn last_updated_window_alone_pages_in_change_order() {
         names(&["Patient/a", "Patient/b", "Patient/c"])
     );
 }
+
+/// Everything that changed, across every type, oldest first: a sync client's feed. Served by
+/// the `(last_updated, res_type, res_id)` index, and pages under writes as typed lists do.
+#[tokio::test]
+async fn every_type_sorted_by_last_updated_pages_in_write_order() {
+    let app = spawn_app().await;
+    let patient = |id: &str| json!({"resourceType": "Patient", "id": id});
+    let obs =
+        |id: &str, subject: &str| observation(id, subject, ("http://loinc.org", "1"), json!({}));
+    put_all(&app, &[patient("m"), obs("k", "Patient/m"), patient("l")]).await;
+    let (status, page) = status_and_json(app.get("?_sort=_lastUpdated&_count=2").await).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(typed(&page), names(&["Patient/m", "Observation/k"]));
+    let (all, _) = typed_pages(&app, "?_sort=_lastUpdated&_count=2").await;
+    assert_eq!(all, names(&["Patient/m", "Observation/k", "Patient/l"]));
+    let (newest, _) = typed_pages(&app, "?_sort=-_lastUpdated&_count=2").await;
+    assert_eq!(newest, names(&["Patient/l", "Observation/k", "Patient/m"]));
+}
