@@ -199,6 +199,7 @@ impl PatientRecord {
             return;
         };
         let t = t.to_owned();
+        // Parse the type's stored text first: once `parsed` is set, `raw` is never read again.
         self.resources(&t);
         let entry = self.by_type.entry(t).or_default();
         match entry.parsed.get_mut() {
