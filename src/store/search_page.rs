@@ -2,31 +2,93 @@
 //! that continues after (or goes back before) a cursor, and the page SELECT.
 
 use super::search::{Clause, SearchQuery, SortBy, SortKey};
-use super::search_sql::{push_value, push_where};
+use super::search_sql::{push_value, push_where, push_where_of_type};
 use super::sql::{Bind, Statement};
+use crate::fhir::ResourceType;
 
 /// The page SELECT: one row more than the page, to know whether there is another page.
 /// Going back (`before`), the order is reversed; the caller restores it.
 pub(super) fn page_sql<'a>(query: &'a SearchQuery, body_column: &str) -> Statement<'a> {
-    let mut statement = Statement::new(&format!(
+    let sort = order(query);
+    let Some(types) = types_to_merge(query, sort) else {
+        let mut statement = Statement::new("");
+        push_page(&mut statement, query, sort, body_column, None);
+        return statement;
+    };
+    // Each type's page comes in order from its `(res_type, last_updated, res_id)` range; one
+    // range over several types would be read whole and sorted (6.5 s at 4.3 M resources).
+    let mut statement = Statement::new("");
+    for (n, resource_type) in types.into_iter().enumerate() {
+        if n > 0 {
+            statement.push(" UNION ALL ");
+        }
+        statement.push("SELECT * FROM (");
+        push_page(
+            &mut statement,
+            query,
+            sort,
+            body_column,
+            Some(resource_type),
+        );
+        statement.push(&format!(") AS page_of_type_{n}"));
+    }
+    let (asc, desc) = directions(query);
+    let last_updated = if sort[0].descending { desc } else { asc };
+    statement.push(&format!(
+        " ORDER BY last_updated{last_updated}, res_type{asc}, res_id{asc} LIMIT "
+    ));
+    statement.bind(Bind::Int(limit(query)));
+    statement
+}
+
+/// The types of a search across a `_type` list ordered by `_lastUpdated` alone, whose pages
+/// are read per type and merged; `None` for any other search.
+fn types_to_merge(query: &SearchQuery, sort: &[SortKey]) -> Option<Vec<ResourceType>> {
+    let types = query.system.as_ref().filter(|types| types.len() > 1)?;
+    if !matches!(
+        sort,
+        [SortKey {
+            by: SortBy::LastUpdated,
+            ..
+        }]
+    ) {
+        return None;
+    }
+    let mut types = types.clone();
+    types.sort_unstable_by_key(|t| t.as_str());
+    types.dedup();
+    Some(types)
+}
+
+/// The SELECT of one page: of the search, or of one of its types.
+fn push_page<'a>(
+    statement: &mut Statement<'a>,
+    query: &'a SearchQuery,
+    sort: &'a [SortKey],
+    body_column: &str,
+    only: Option<ResourceType>,
+) {
+    statement.push(&format!(
         "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, {body_column} \
          FROM resource r JOIN resource_version v ON v.seq = r.seq"
     ));
-    push_where(&mut statement, query);
-    let sort = order(query);
-    let backward = query.after.is_none() && query.before.is_some();
+    match only {
+        Some(resource_type) => push_where_of_type(statement, query, resource_type),
+        None => push_where(statement, query),
+    }
+    let (asc, desc) = directions(query);
     if let Some(cursor) = query.after.as_deref().or(query.before.as_deref()) {
         statement.push(" AND ");
-        push_keyset(&mut statement, sort, Cursor::parse(query, cursor), backward);
+        push_keyset(
+            statement,
+            sort,
+            Cursor::parse(query, cursor),
+            backward(query),
+        );
     }
-    let (asc, desc) = if backward {
-        (" DESC", " ASC")
-    } else {
-        (" ASC", " DESC")
-    };
     statement.push(" ORDER BY ");
     for key in sort {
-        push_key(&mut statement, key, None);
+        push_key(statement, key, None);
         statement.push(if key.descending { desc } else { asc });
         statement.push(", ");
     }
@@ -34,11 +96,26 @@ pub(super) fn page_sql<'a>(query: &'a SearchQuery, body_column: &str) -> Stateme
         statement.push(&format!("r.res_type{asc}, "));
     }
     statement.push(&format!("r.res_id{asc} LIMIT "));
-    let limit = i64::try_from(query.count)
+    statement.bind(Bind::Int(limit(query)));
+}
+
+fn backward(query: &SearchQuery) -> bool {
+    query.after.is_none() && query.before.is_some()
+}
+
+/// Ascending and descending as written in SQL: swapped when paging back (`before`).
+fn directions(query: &SearchQuery) -> (&'static str, &'static str) {
+    if backward(query) {
+        (" DESC", " ASC")
+    } else {
+        (" ASC", " DESC")
+    }
+}
+
+fn limit(query: &SearchQuery) -> i64 {
+    i64::try_from(query.count)
         .unwrap_or(i64::MAX)
-        .saturating_add(1);
-    statement.bind(Bind::Int(limit));
-    statement
+        .saturating_add(1)
 }
 
 /// Oldest change first: a type search's default order when a `_lastUpdated` window is its

@@ -270,6 +270,32 @@ pub(super) fn push_where<'a>(statement: &mut Statement<'a>, query: &'a SearchQue
             statement.push(" WHERE 1=1");
         }
     }
+    // Across every type, the driving index match still probes per type (its index leads
+    // with the type).
+    let types: Vec<ResourceType> = match &query.system {
+        Some(types) if types.is_empty() => ResourceType::all().collect(),
+        Some(types) => types.clone(),
+        None => Vec::new(),
+    };
+    push_criteria(statement, query, &types);
+}
+
+/// The WHERE clause of one type of a search across types.
+pub(super) fn push_where_of_type<'a>(
+    statement: &mut Statement<'a>,
+    query: &'a SearchQuery,
+    resource_type: ResourceType,
+) {
+    statement.push(" WHERE r.res_type = ");
+    statement.bind(Bind::Text(resource_type.as_str()));
+    push_criteria(statement, query, &[resource_type]);
+}
+
+fn push_criteria<'a>(
+    statement: &mut Statement<'a>,
+    query: &'a SearchQuery,
+    types: &[ResourceType],
+) {
     statement.push(" AND NOT r.deleted");
     // References (a patient, a focus) are the most selective: let the first one drive.
     let mut clauses: Vec<&Clause> = query.clauses.iter().collect();
@@ -281,16 +307,9 @@ pub(super) fn push_where<'a>(statement: &mut Statement<'a>, query: &'a SearchQue
         _ => 4,
     });
     let drive = clauses.iter().position(|c| matches!(c, Clause::Has(_)));
-    // Across every type, the driving index match still probes per type (its index leads
-    // with the type).
-    let types: Vec<ResourceType> = match &query.system {
-        Some(types) if types.is_empty() => ResourceType::all().collect(),
-        Some(types) => types.clone(),
-        None => Vec::new(),
-    };
     for (n, clause) in clauses.into_iter().enumerate() {
         statement.push(" AND ");
-        push_clause(statement, clause, Some(n) == drive && n == 0, &types);
+        push_clause(statement, clause, Some(n) == drive && n == 0, types);
     }
 }
 

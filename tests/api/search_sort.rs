@@ -250,3 +250,56 @@ async fn every_type_sorted_by_last_updated_pages_in_write_order() {
     let (newest, _) = typed_pages(&app, "?_sort=-_lastUpdated&_count=2").await;
     assert_eq!(newest, names(&["Patient/l", "Observation/k", "Patient/m"]));
 }
+
+#[tokio::test]
+async fn a_type_list_sorted_by_last_updated_pages_in_write_order() {
+    let app = spawn_app().await;
+    let patient = |id: &str| json!({"resourceType": "Patient", "id": id});
+    let obs =
+        |id: &str, subject: &str| observation(id, subject, ("http://loinc.org", "1"), json!({}));
+    let condition =
+        json!({"resourceType": "Condition", "id": "c", "subject": {"reference": "Patient/m"}});
+    put_all(
+        &app,
+        &[
+            patient("m"),
+            obs("k", "Patient/m"),
+            condition,
+            patient("l"),
+            obs("j", "Patient/l"),
+        ],
+    )
+    .await;
+    let query = "?_type=Observation,Patient,Observation&_sort=_lastUpdated&_count=2";
+    let (oldest, _) = typed_pages(&app, query).await;
+    assert_eq!(
+        oldest,
+        names(&["Patient/m", "Observation/k", "Patient/l", "Observation/j"])
+    );
+    let (newest, last) = typed_pages(
+        &app,
+        "?_type=Patient,Observation&_sort=-_lastUpdated&_count=3",
+    )
+    .await;
+    assert_eq!(
+        newest,
+        names(&["Observation/j", "Patient/l", "Observation/k", "Patient/m"])
+    );
+    // Back from the last page: the page before it, in the same order.
+    let previous = link(&last, "previous").expect("a previous link on the last page");
+    let path = previous.strip_prefix(&app.base).unwrap_or(&previous);
+    let (status, page) = status_and_json(app.get(path).await).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(
+        typed(&page),
+        names(&["Observation/j", "Patient/l", "Observation/k"])
+    );
+    // Other criteria still apply within each type.
+    let (status, page) = status_and_json(
+        app.get("?_type=Patient,Observation&_id=k,l&_sort=_lastUpdated")
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(typed(&page), names(&["Observation/k", "Patient/l"]));
+}
