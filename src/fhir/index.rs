@@ -168,6 +168,19 @@ pub struct ReferenceValue<'a> {
     pub identifier: Option<Token<'a>>,
 }
 
+impl ReferenceValue<'_> {
+    /// The reference as written when a search can name it only by URL: an absolute URL, a
+    /// `urn:`, or a canonical. A relative `Type/id` is searched by its target type and id.
+    pub fn searched_url(&self) -> Option<&str> {
+        self.url.as_deref().filter(|url| is_absolute_reference(url))
+    }
+}
+
+/// Whether a reference is written as an absolute URL or a URN rather than `Type/id`.
+pub fn is_absolute_reference(text: &str) -> bool {
+    text.contains("://") || text.starts_with("urn:")
+}
+
 /// A quantity with its UCUM-canonical form when the unit converts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuantityValue<'a> {

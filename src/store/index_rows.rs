@@ -73,7 +73,7 @@ fn reference<'a>(r: &'a ReferenceValue<'static>) -> Vec<Bind<'a>> {
     vec![
         opt(&r.resource_type),
         opt(&r.id),
-        opt(&r.url),
+        Bind::OptText(r.searched_url()),
         system,
         value,
     ]

@@ -360,3 +360,23 @@ fn implicit_ranges_follow_precision() {
     assert_eq!(implicit_range("abc"), None);
     assert_eq!(implicit_range("inf"), None);
 }
+
+#[test]
+fn only_absolute_references_are_searched_by_url() {
+    fn written(url: &str) -> ReferenceValue<'_> {
+        ReferenceValue {
+            url: b(url),
+            ..ReferenceValue::default()
+        }
+    }
+    assert_eq!(written("Patient/p1").searched_url(), None);
+    assert_eq!(written("Patient/p1/_history/2").searched_url(), None);
+    for absolute in [
+        "https://ehr.example/fhir/Patient/p1",
+        "urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0",
+        "http://example.org/Questionnaire/q|2.0",
+    ] {
+        assert_eq!(written(absolute).searched_url(), Some(absolute));
+    }
+    assert_eq!(ReferenceValue::default().searched_url(), None);
+}

@@ -212,7 +212,7 @@ pub(super) fn reference(modifier: Option<&str>, text: &str) -> Vec<Cond> {
     if modifier == Some("identifier") {
         return token("ident_system", "ident_value", text);
     }
-    if text.contains("://") || text.starts_with("urn:") {
+    if crate::fhir::index::is_absolute_reference(text) {
         return vec![Cond::text("url", text)];
     }
     match text.rsplit_once('/') {
