@@ -35,9 +35,11 @@ pub mod datetime;
 mod eval;
 mod eval_query;
 mod eval_retrieve;
+mod hoist;
 mod interval;
 pub mod library;
 mod measure_def;
+mod memo;
 pub mod model;
 mod native;
 mod node;
@@ -74,6 +76,8 @@ mod tests_elm_ops;
 mod tests_elm_queries;
 #[cfg(test)]
 mod tests_fhirhelpers;
+#[cfg(test)]
+mod tests_memo;
 #[cfg(test)]
 mod tests_params;
 #[cfg(test)]
