@@ -212,6 +212,16 @@ impl PatientRecord {
         }
     }
 
+    /// Moves the `types` entries of `other` into this record, parsed or not (a type this
+    /// record has already stays as it is).
+    pub(crate) fn adopt(&mut self, other: &mut PatientRecord, types: &[&str]) {
+        for t in types {
+            if let Some(entry) = other.by_type.remove(*t) {
+                self.by_type.entry((*t).to_owned()).or_insert(entry);
+            }
+        }
+    }
+
     /// Why a stored resource of this record could not be parsed, if one was asked for and
     /// could not be.
     pub fn corrupt(&self) -> Option<&str> {
