@@ -14,10 +14,12 @@ impl Compiler<'_> {
         let r = self.query_inner(e);
         self.scopes.truncate(scope_mark);
         self.next_slot = slot_mark;
-        r
+        let mut q = r?;
+        super::hoist::query(&mut q, slot_mark);
+        Ok(Node::Query(Box::new(q)))
     }
 
-    fn query_inner(&mut self, e: &Json) -> Result<Node, MeasureError> {
+    fn query_inner(&mut self, e: &Json) -> Result<Query, MeasureError> {
         let mut sources = Vec::new();
         for src in e
             .get("source")
@@ -121,7 +123,7 @@ impl Compiler<'_> {
             };
             sort.push(SortItem { desc, key });
         }
-        Ok(Node::Query(Box::new(Query {
+        Ok(Query {
             sources,
             lets,
             relationships,
@@ -129,7 +131,8 @@ impl Compiler<'_> {
             ret,
             aggregate,
             sort,
-        })))
+            hoisted: 0,
+        })
     }
 
     /// Compiles a sort expression, turning bare `IdentifierRef`s into

@@ -105,7 +105,7 @@ impl Compiler<'_> {
             Some((p, n)) => (Some(p), Some(n)),
             None => (None, None),
         };
-        Ok(Node::Retrieve(Box::new(Retrieve {
+        let mut retrieve = Retrieve {
             resource_type,
             profile: profile.map(str::to_owned),
             fixed_loinc,
@@ -116,7 +116,10 @@ impl Compiler<'_> {
             more_codes: filters.collect(),
             dates,
             context,
-        })))
+            fixed: false,
+        };
+        retrieve.fixed = super::hoist::retrieve_is_fixed(&retrieve);
+        Ok(Node::Retrieve(Box::new(retrieve)))
     }
 
     pub(crate) fn valueset_ref(&self, e: &Json) -> Result<u32, MeasureError> {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::datetime::{DateTime, Precision};
 pub use super::eval_query::{distinct, same, sort_cmp};
+use super::memo::{self, Memo};
 use super::model::model;
 use super::node::{Node, OpN, TypeSpec};
 use super::program::Program;
@@ -22,6 +23,11 @@ pub struct Cx<'a> {
     base: usize,
     /// The evaluation instant for `Now()`/`Today()`.
     now: DateTime,
+    /// Row-invariant query parts (`Node::Hoisted`), one table per query being evaluated,
+    /// the innermost starting at `hoist_base`; `None` until first used.
+    hoisted: Vec<Option<Value<'a>>>,
+    hoist_base: usize,
+    memo: Memo<'a>,
 }
 
 fn now_utc() -> DateTime {
@@ -59,7 +65,16 @@ impl<'a> Cx<'a> {
             stack: Vec::with_capacity(64),
             base: 0,
             now: now_utc(),
+            hoisted: Vec::new(),
+            hoist_base: 0,
+            memo: Memo::default(),
         }
+    }
+
+    /// How many function results and retrieves this evaluation remembers (for tests).
+    #[cfg(test)]
+    pub(crate) fn remembered(&self) -> (usize, usize) {
+        (self.memo.calls.len(), self.memo.retrieves.len())
     }
 
     pub fn expression(&mut self, id: usize) -> R<'a> {
@@ -101,13 +116,34 @@ impl<'a> Cx<'a> {
         self.enter(id, new_base)
     }
 
-    /// Runs definition `id` with its arguments already at `new_base..`.
+    /// Runs definition `id` with its arguments already at `new_base..`; a function's result
+    /// is remembered for the patient by its arguments (see `memo`).
     fn enter(&mut self, id: usize, new_base: usize) -> R<'a> {
         let prog = self.prog;
         let Some(def) = prog.defs.get(id).and_then(Option::as_ref) else {
             self.stack.truncate(new_base);
             return Err(rt_err(format!("definition #{id} was not compiled")));
         };
+        let key = if def.function {
+            self.stack
+                .get(new_base..)
+                .and_then(|args| memo::key(id, args))
+        } else {
+            None
+        };
+        if let Some(v) = key.and_then(|k| self.memo.calls.get(&k)) {
+            let v = v.clone();
+            self.stack.truncate(new_base);
+            return Ok(v);
+        }
+        let r = self.run_def(def, new_base);
+        if let (Some(k), Ok(v)) = (key, &r) {
+            self.memo.calls.insert(k, v.clone());
+        }
+        r
+    }
+
+    fn run_def(&mut self, def: &'a super::node::Def, new_base: usize) -> R<'a> {
         self.stack
             .resize(new_base + def.frame.max(def.operands.len()), Value::Null);
         let saved = std::mem::replace(&mut self.base, new_base);
@@ -194,8 +230,37 @@ impl<'a> Cx<'a> {
                 let v = self.eval(src)?;
                 Ok(property(&v, name))
             }
+            Node::Retrieve(r) if r.fixed => {
+                let key = std::ptr::from_ref(&**r) as usize;
+                if let Some(v) = self.memo.retrieves.get(&key) {
+                    return Ok(v.clone());
+                }
+                let v = self.retrieve(r)?;
+                self.memo.retrieves.insert(key, v.clone());
+                Ok(v)
+            }
             Node::Retrieve(r) => self.retrieve(r),
+            Node::Query(q) if q.hoisted > 0 => {
+                let (saved, start) = (self.hoist_base, self.hoisted.len());
+                self.hoisted.resize(start + q.hoisted, None);
+                self.hoist_base = start;
+                let r = self.query(q);
+                self.hoisted.truncate(start);
+                self.hoist_base = saved;
+                r
+            }
             Node::Query(q) => self.query(q),
+            Node::Hoisted(i, expr) => {
+                let at = self.hoist_base + i;
+                if let Some(Some(v)) = self.hoisted.get(at) {
+                    return Ok(v.clone());
+                }
+                let v = self.eval(expr)?;
+                if let Some(slot) = self.hoisted.get_mut(at) {
+                    *slot = Some(v.clone());
+                }
+                Ok(v)
+            }
             Node::If(parts) => {
                 let [c, t, e] = &**parts;
                 if self.eval(c)?.as_bool() == Some(true) {

@@ -6,8 +6,9 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use super::eval::{instance, property, rt_err, Cx, R};
+use super::model::get;
 use super::node::{IterKind, Iterate, Query, SortKey};
-use super::value::{self, Value};
+use super::value::{self, Json, Value};
 use super::MeasureError;
 
 impl<'a> Cx<'a> {
@@ -260,8 +261,20 @@ pub fn sort_cmp(a: &Value, b: &Value) -> Ordering {
 pub fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Null, Value::Null) => true,
-        (Value::Fhir(x, _), Value::Fhir(y, _)) => std::ptr::eq(*x, *y) || x == y,
+        (Value::Fhir(x, _), Value::Fhir(y, _)) => {
+            std::ptr::eq(*x, *y) || (!ids_differ(x, y) && x == y)
+        }
         _ => value::equal(a, b) == Some(true),
+    }
+}
+
+/// Whether two FHIR elements both carry an `id` and the ids differ: then they are not
+/// equal, which a union of a patient's resources (all different, rarely the same element)
+/// learns without comparing whole resources key by hashed key.
+fn ids_differ(x: &Json, y: &Json) -> bool {
+    match (get(x, "id"), get(y, "id")) {
+        (Some(a), Some(b)) => a != b,
+        _ => false,
     }
 }
 

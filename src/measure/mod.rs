@@ -35,9 +35,11 @@ pub mod datetime;
 mod eval;
 mod eval_query;
 mod eval_retrieve;
+mod hoist;
 mod interval;
 pub mod library;
 mod measure_def;
+mod memo;
 pub mod model;
 mod native;
 mod node;
@@ -74,6 +76,8 @@ mod tests_elm_ops;
 mod tests_elm_queries;
 #[cfg(test)]
 mod tests_fhirhelpers;
+#[cfg(test)]
+mod tests_memo;
 #[cfg(test)]
 mod tests_params;
 #[cfg(test)]
@@ -205,6 +209,16 @@ impl PatientRecord {
         match entry.parsed.get_mut() {
             Some(list) => list.push(resource),
             None => entry.parsed = OnceLock::from(vec![resource]),
+        }
+    }
+
+    /// Moves the `types` entries of `other` into this record, parsed or not (a type this
+    /// record has already stays as it is).
+    pub(crate) fn adopt(&mut self, other: &mut PatientRecord, types: &[&str]) {
+        for t in types {
+            if let Some(entry) = other.by_type.remove(*t) {
+                self.by_type.entry((*t).to_owned()).or_insert(entry);
+            }
         }
     }
 

@@ -229,6 +229,9 @@ pub enum Node {
     Native(super::native::Native, Vec<Node>),
     /// `Filter`, `ForEach`, `Repeat` and `Aggregate`: `body` evaluated per element.
     Iterate(Box<Iterate>),
+    /// A row-invariant part of the enclosing query's clauses (see `hoist`): evaluated on
+    /// first use in each evaluation of the query, then read from the query's table at the index.
+    Hoisted(usize, Box<Node>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,6 +282,9 @@ pub struct Retrieve {
     pub dates: Vec<DateFilter>,
     /// `context`: the retrieve is empty unless it evaluates to a value.
     pub context: Option<Node>,
+    /// The filters read nothing that changes within a patient's evaluation, so the result
+    /// is kept for the patient (see `hoist::retrieve_is_fixed`).
+    pub fixed: bool,
 }
 
 /// `dateProperty`/`dateRange` or a `dateFilter` entry.
@@ -336,6 +342,8 @@ pub struct Query {
     pub ret: Option<(Node, bool)>,
     pub aggregate: Option<Aggregate>,
     pub sort: Vec<SortItem>,
+    /// How many row-invariant parts the clauses hold (`Node::Hoisted` indexes).
+    pub hoisted: usize,
 }
 
 /// A compiled expression definition or function.

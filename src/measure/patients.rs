@@ -3,11 +3,11 @@
 //! Medication, Practitioner, Organization), fetched once per page of patients.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::{Json, PatientData, PatientRecord};
 use crate::fhir::ResourceType;
-use crate::store::{CompartmentRead, ResourceStore, StoreError};
+use crate::store::{CompartmentRead, RawResource, ResourceStore, StoreError, TypeRead};
 
 /// Non-compartment types that measures look up through references.
 const REFERENCED: [&str; 5] = [
@@ -32,7 +32,7 @@ pub async fn load(
         .enumerate()
         .map(|(n, id)| (id.as_str(), n))
         .collect();
-    let mut records: Vec<PatientRecord> = match read {
+    let records: Vec<PatientRecord> = match read {
         Some(read) => {
             let resources = store.patient_compartments_read(ids, read).await?;
             let placed = resources
@@ -50,6 +50,84 @@ pub async fn load(
             grouped(ids.len(), placed).map(PatientRecord::new).collect()
         }
     };
+    add_shared(store, records, read).await
+}
+
+/// Completes the records of patients read with `first` (with their ids) to what `full` reads
+/// (`None`: whole compartments): the types `first` read exactly as `full` does are kept as
+/// they are, parsed or not, and only the others are read.
+pub async fn complete(
+    store: &dyn ResourceStore,
+    kept: Vec<(String, PatientRecord)>,
+    first: Option<&CompartmentRead>,
+    full: Option<&CompartmentRead>,
+) -> Result<Vec<PatientRecord>, StoreError> {
+    let ids: Vec<String> = kept.iter().map(|(id, _)| id.clone()).collect();
+    let (Some(first), Some(full)) = (first, full) else {
+        return load(store, &ids, full).await;
+    };
+    // Shared types are pushed in after the read: they are read again with the rest.
+    let reused: Vec<&str> = full
+        .types
+        .iter()
+        .filter(|t| !REFERENCED.contains(&t.resource_type.as_str()))
+        .filter(|t| first.types.iter().any(|f| same_read(f, t)))
+        .map(|t| t.resource_type.as_str())
+        .collect();
+    let rest = CompartmentRead {
+        types: full
+            .types
+            .iter()
+            .filter(|t| !reused.contains(&t.resource_type.as_str()))
+            .cloned()
+            .collect(),
+    };
+    let mut fresh: Vec<Vec<RawResource>> = ids.iter().map(|_| Vec::new()).collect();
+    if !rest.types.is_empty() {
+        let position: HashMap<&str, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(n, id)| (id.as_str(), n))
+            .collect();
+        for resource in store.patient_compartments_read(&ids, &rest).await? {
+            if let Some(list) = position
+                .get(resource.patient())
+                .and_then(|&n| fresh.get_mut(n))
+            {
+                list.push(resource);
+            }
+        }
+    }
+    let records = kept
+        .into_iter()
+        .zip(fresh)
+        .map(|((_, mut earlier), resources)| {
+            let mut record = PatientRecord::unparsed(resources);
+            record.adopt(&mut earlier, &reused);
+            record
+        })
+        .collect();
+    add_shared(store, records, Some(full)).await
+}
+
+/// Whether two reads of a type keep the same resources.
+fn same_read(a: &TypeRead, b: &TypeRead) -> bool {
+    a.resource_type == b.resource_type
+        && match (&a.codes, &b.codes) {
+            (None, None) => true,
+            (Some(x), Some(y)) => {
+                Arc::ptr_eq(x, y) || (x.element == y.element && x.codes == y.codes)
+            }
+            _ => false,
+        }
+}
+
+/// Adds the shared resources the records reference to them, fetched once for all.
+async fn add_shared(
+    store: &dyn ResourceStore,
+    mut records: Vec<PatientRecord>,
+    read: Option<&CompartmentRead>,
+) -> Result<Vec<PatientRecord>, StoreError> {
     // Shared resources reach the engine only through retrieves of their type: a narrowed
     // read that retrieves none of these types needs none, and its resources are not walked.
     let referenced: Vec<&str> = REFERENCED
@@ -242,4 +320,64 @@ fn grouped<T>(
     compartments
         .into_iter()
         .filter(|resources| !resources.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::{same_read, PatientData, PatientRecord, TypeRead};
+    use crate::store::CodeFilter;
+
+    fn read(ty: &str, codes: Option<&[&str]>) -> TypeRead {
+        TypeRead {
+            resource_type: ty.parse().unwrap(),
+            codes: codes.map(|c| {
+                Arc::new(CodeFilter {
+                    element: "code",
+                    codes: c.iter().map(|s| (*s).to_owned()).collect::<HashSet<_>>(),
+                })
+            }),
+        }
+    }
+
+    #[test]
+    fn reads_are_alike_only_with_the_same_type_and_codes() {
+        assert!(same_read(
+            &read("Encounter", None),
+            &read("Encounter", None)
+        ));
+        let a = read("Condition", Some(&["1", "2"]));
+        assert!(same_read(&a, &read("Condition", Some(&["2", "1"]))));
+        assert!(!same_read(&a, &read("Condition", Some(&["1"]))));
+        assert!(!same_read(&a, &read("Condition", None)));
+        assert!(!same_read(&a, &read("Observation", Some(&["1", "2"]))));
+    }
+
+    #[test]
+    fn a_completed_record_adopts_the_types_read_alike() {
+        let mut earlier = PatientRecord::new([
+            json!({"resourceType": "Patient", "id": "p"}),
+            json!({"resourceType": "Encounter", "id": "e-first"}),
+        ]);
+        let mut record = PatientRecord::new([
+            json!({"resourceType": "Encounter", "id": "e-full"}),
+            json!({"resourceType": "Observation", "id": "o"}),
+        ]);
+        record.adopt(&mut earlier, &["Patient", "Encounter"]);
+        let ids = |r: &PatientRecord, t: &str| -> Vec<String> {
+            r.resources(t)
+                .iter()
+                .filter_map(|x| x["id"].as_str().map(str::to_owned))
+                .collect()
+        };
+        assert_eq!(ids(&record, "Patient"), ["p"]);
+        // A type the record read itself stays as read.
+        assert_eq!(ids(&record, "Encounter"), ["e-full"]);
+        assert_eq!(ids(&record, "Observation"), ["o"]);
+        assert!(ids(&earlier, "Patient").is_empty());
+    }
 }

@@ -51,11 +51,7 @@ pub enum Subjects {
 
 /// Patient ids and their results, for one page, and why a stored resource of the page could
 /// not be parsed, if one could not.
-type PageResults = (
-    Vec<String>,
-    Vec<Result<PatientResult, super::MeasureError>>,
-    Option<String>,
-);
+type PageResults = (Ids, Results, Option<String>);
 
 /// Called after each page with the number of patients evaluated so far.
 pub type Progress<'a> = &'a (dyn Fn(u64) + Send + Sync);
@@ -84,13 +80,15 @@ pub async fn run(
     // resource of each retrieved type, so they read whole compartments). When patients
     // outside every initial population need less, a page is read in two steps: that much
     // for everyone, the rest for the patients inside one.
-    let read = super::requirements::derive(&measure)
+    let full = super::requirements::derive(&measure)
         .to_read()
         .map(Arc::new);
-    let first = super::requirements::derive_initial(&measure).map(|r| r.to_read());
-    let (first, rest) = match first {
-        Some(first) => (first.map(Arc::new), Some(read)),
-        None => (read, None),
+    let plan = match super::requirements::derive_initial(&measure).map(|r| r.to_read()) {
+        Some(first) => PageRead::TwoSteps {
+            first: first.map(Arc::new),
+            full,
+        },
+        None => PageRead::Once(full),
     };
     let mut tally = Tally::new(&measure, report_type == ReportType::SubjectList);
     // The next page is read from the store while the current one is evaluated.
@@ -98,7 +96,7 @@ pub async fn run(
     loop {
         let next = match source.next_page(store.as_ref()).await? {
             Some(ids) => {
-                let mut records = patients::load(store.as_ref(), &ids, first.as_deref()).await?;
+                let mut records = patients::load(store.as_ref(), &ids, plan.first()).await?;
                 if let Some(practitioner) = &source.practitioner {
                     records.retain(|r| patients::has_practitioner(r, practitioner));
                 }
@@ -131,7 +129,7 @@ pub async fn run(
         evaluating = Some(tokio::spawn(page.evaluate(
             store.clone(),
             records,
-            rest.clone(),
+            plan.clone(),
         )));
     }
     if tally.failed > 0 {
@@ -144,6 +142,29 @@ pub async fn run(
     Ok(tally.render(&measure, &period))
 }
 
+/// How a population run reads each page of patients.
+#[derive(Debug, Clone)]
+enum PageRead {
+    /// What the measure retrieves (`None`: whole compartments), for every patient at once.
+    Once(Option<Arc<CompartmentRead>>),
+    /// `first`, what the initial populations and stratifiers retrieve, for every patient;
+    /// then `full` for the patients inside an initial population, less the types `first`
+    /// already read alike (`None`: whole compartments).
+    TwoSteps {
+        first: Option<Arc<CompartmentRead>>,
+        full: Option<Arc<CompartmentRead>>,
+    },
+}
+
+impl PageRead {
+    /// What is read of every patient of a page.
+    fn first(&self) -> Option<&CompartmentRead> {
+        match self {
+            PageRead::Once(read) | PageRead::TwoSteps { first: read, .. } => read.as_deref(),
+        }
+    }
+}
+
 /// What evaluating a page of a population run takes.
 struct Page {
     measure: Arc<CompiledMeasure>,
@@ -152,30 +173,26 @@ struct Page {
 }
 
 impl Page {
-    /// Evaluates `records`; with `rest` (the full read, `None` inside meaning whole
-    /// compartments), they hold only what the initial populations retrieve, and the patients
-    /// found inside one are read again in full and evaluated again.
+    /// Evaluates `records`, read as `plan`'s first step says; in two steps, the patients
+    /// found inside an initial population are completed with the rest of the full read
+    /// (their records keep what the first step read and parsed) and evaluated again.
     async fn evaluate(
         self,
         store: Arc<dyn ResourceStore>,
         records: Vec<PatientRecord>,
-        rest: Option<Option<Arc<CompartmentRead>>>,
+        plan: PageRead,
     ) -> Result<PageResults, ServiceError> {
-        let (ids, mut results, corrupt) = self.blocking(records).await?;
-        let Some(rest) = rest else {
+        let PageRead::TwoSteps { first, full } = plan else {
+            let (ids, results, corrupt, _) = self.blocking(records, false).await?;
             return Ok((ids, results, corrupt));
         };
-        let inside: Vec<String> = ids
-            .iter()
-            .zip(&results)
-            .filter(|(_, r)| r.as_ref().is_ok_and(in_initial_population))
-            .map(|(id, _)| id.clone())
-            .collect();
+        let (ids, mut results, corrupt, inside) = self.blocking(records, true).await?;
         if corrupt.is_some() || inside.is_empty() {
             return Ok((ids, results, corrupt));
         }
-        let records = patients::load(store.as_ref(), &inside, rest.as_deref()).await?;
-        let (again, full, corrupt) = self.blocking(records).await?;
+        let records =
+            patients::complete(store.as_ref(), inside, first.as_deref(), full.as_deref()).await?;
+        let (again, full, corrupt, _) = self.blocking(records, false).await?;
         let position: HashMap<&str, usize> = ids
             .iter()
             .enumerate()
@@ -189,27 +206,44 @@ impl Page {
         Ok((ids, results, corrupt))
     }
 
-    /// Evaluates records on the rayon pool, from a blocking thread.
-    async fn blocking(&self, records: Vec<PatientRecord>) -> Result<PageResults, ServiceError> {
+    /// Evaluates records on the rayon pool, from a blocking thread; with `keep_inside`, hands
+    /// back (with their ids) the records of the patients inside an initial population.
+    async fn blocking(
+        &self,
+        records: Vec<PatientRecord>,
+        keep_inside: bool,
+    ) -> Result<(Ids, Results, Option<String>, Vec<(String, PatientRecord)>), ServiceError> {
         let measure = self.measure.clone();
         let (period, bindings) = (self.period, self.bindings.clone());
         tokio::task::spawn_blocking(move || {
             let results = measure.evaluate_patients(&records, &period, &bindings);
-            let ids = records
+            let ids: Ids = records
                 .iter()
                 .map(|r| r.patient_id().unwrap_or_default().to_owned())
                 .collect();
             // Resources are parsed as evaluation retrieves them: a body that does not parse
             // fails the run, as it did when pages were parsed before evaluation.
             let corrupt = records.iter().find_map(|r| r.corrupt().map(str::to_owned));
+            let mut inside = Vec::new();
+            let mut done = Vec::with_capacity(records.len());
+            for ((id, record), result) in ids.iter().zip(records).zip(&results) {
+                if keep_inside && result.as_ref().is_ok_and(in_initial_population) {
+                    inside.push((id.clone(), record));
+                } else {
+                    done.push(record);
+                }
+            }
             // Freeing a page's JSON trees costs about a tenth of evaluating them: on all cores.
-            records.into_par_iter().for_each(drop);
-            (ids, results, corrupt)
+            done.into_par_iter().for_each(drop);
+            (ids, results, corrupt, inside)
         })
         .await
         .map_err(|_| ServiceError::Interrupted)
     }
 }
+
+type Ids = Vec<String>;
+type Results = Vec<Result<PatientResult, super::MeasureError>>;
 
 /// Whether a patient's result puts it in some initial population.
 fn in_initial_population(result: &PatientResult) -> bool {

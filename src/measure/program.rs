@@ -540,6 +540,16 @@ impl CompiledMeasure {
             .collect()
     }
 
+    /// A fresh evaluation of this measure for one patient (for tests that look inside).
+    #[cfg(test)]
+    pub(crate) fn cx<'a>(&'a self, patient: &'a dyn PatientData, period: &Period) -> Cx<'a> {
+        Cx::new(
+            &self.program,
+            patient,
+            self.params(period, &Bindings::default()),
+        )
+    }
+
     pub(crate) fn program(&self) -> &Program {
         &self.program
     }

@@ -172,9 +172,11 @@ impl Walk<'_> {
                 is.iter().for_each(|i| self.def(*i));
                 self.node(a);
             }
-            Node::Property(a, _) | Node::Op1(_, a) | Node::Is(a, _) | Node::As(a, _, _) => {
-                self.node(a)
-            }
+            Node::Property(a, _)
+            | Node::Op1(_, a)
+            | Node::Is(a, _)
+            | Node::As(a, _, _)
+            | Node::Hoisted(_, a) => self.node(a),
             Node::Retrieve(r) => self.retrieve(r),
             Node::Query(q) => {
                 for s in q.sources.iter().chain(&q.lets) {
