@@ -29,6 +29,8 @@ pub(super) struct Dialect {
     pub teardown: &'static [&'static str],
     /// Run first in each build's transaction, so replicas starting together build an index once.
     pub lock: Option<&'static str>,
+    /// Run after each build's commit, so the log it wrote is emptied before the next build.
+    pub after_each: Option<&'static str>,
 }
 
 /// When the store has never held a resource, drops the deferred indexes and records them; the
@@ -112,6 +114,9 @@ where
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        if let Some(statement) = dialect.after_each {
+            sqlx::query(statement).execute(&mut *connection).await?;
+        }
         built += 1;
         tracing::info!(
             index = %name,

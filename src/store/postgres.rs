@@ -363,5 +363,6 @@ fn dialect() -> deferred_index::Dialect {
         setup: vec!["SET maintenance_work_mem = '1GB'".into()],
         teardown: &["RESET maintenance_work_mem"],
         lock: Some("SELECT pg_advisory_xact_lock(4849017236)"),
+        after_each: None,
     }
 }
