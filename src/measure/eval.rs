@@ -8,7 +8,7 @@ use super::memo::{self, Memo};
 use super::model::model;
 use super::node::{Node, OpN, TypeSpec};
 use super::program::Program;
-use super::value::{self, Json, Text, Tuple, Value};
+use super::value::{self, Doc, Text, Tuple, Value};
 use super::{MeasureError, PatientData};
 
 pub type R<'a> = Result<Value<'a>, MeasureError>;
@@ -524,13 +524,13 @@ pub fn is_type(v: &Value, t: &TypeSpec) -> bool {
 /// Whether `Value::to_system` gives exactly what FHIRHelpers' ELM would for
 /// this FHIR value: primitives, Coding, CodeableConcept, Period, and UCUM or
 /// unit-less Quantities without a comparator.
-fn native_conversion(node: &Json, ty: &str) -> bool {
+fn native_conversion(node: &Doc, ty: &str) -> bool {
     match ty {
         "Coding" | "CodeableConcept" | "Period" => true,
         "Quantity" | "Age" | "Duration" | "Distance" | "Count" | "SimpleQuantity" => {
             node.get("comparator").is_none()
                 && node.get("value").is_some()
-                && node.get("system").and_then(Json::as_str).is_none_or(|s| {
+                && node.get("system").and_then(Doc::as_str).is_none_or(|s| {
                     s == "http://unitsofmeasure.org"
                         || s == "http://hl7.org/fhirpath/CodeSystem/calendar-units"
                 })

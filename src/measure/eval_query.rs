@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::eval::{instance, property, rt_err, Cx, R};
 use super::model::get;
 use super::node::{IterKind, Iterate, Query, SortKey};
-use super::value::{self, Json, Value};
+use super::value::{self, Doc, Value};
 use super::MeasureError;
 
 impl<'a> Cx<'a> {
@@ -271,7 +271,7 @@ pub fn same(a: &Value, b: &Value) -> bool {
 /// Whether two FHIR elements both carry an `id` and the ids differ: then they are not
 /// equal, which a union of a patient's resources (all different, rarely the same element)
 /// learns without comparing whole resources key by hashed key.
-fn ids_differ(x: &Json, y: &Json) -> bool {
+fn ids_differ(x: &Doc, y: &Doc) -> bool {
     match (get(x, "id"), get(y, "id")) {
         (Some(a), Some(b)) => a != b,
         _ => false,

@@ -7,7 +7,7 @@ use super::interval;
 use super::model::{get, model};
 use super::node::{DateFilter, Retrieve};
 use super::ops2::code_matches;
-use super::value::{Json, Value};
+use super::value::{Doc, Value};
 use super::MeasureError;
 
 impl<'a> Cx<'a> {
@@ -22,7 +22,7 @@ impl<'a> Cx<'a> {
             }
             if let Some(other) = context_patient(&context) {
                 let current = self.data.resources("Patient").first();
-                if current.and_then(|p| p.get("id")).and_then(Json::as_str) != Some(&*other) {
+                if current.and_then(|p| p.get("id")).and_then(Doc::as_str) != Some(&*other) {
                     return Err(MeasureError::Eval(format!(
                         "related-context retrieve of {} for another patient: \
                          only the evaluated patient's data is loaded",
@@ -47,7 +47,7 @@ impl<'a> Cx<'a> {
             if let Some(profile) = &r.profile {
                 let declared = get(res, "meta")
                     .and_then(|m| get(m, "profile"))
-                    .and_then(Json::as_array)
+                    .and_then(Doc::as_array)
                     .is_some_and(|ps| ps.iter().any(|p| p.as_str() == Some(profile.as_str())));
                 if !declared {
                     continue;
@@ -102,7 +102,7 @@ impl Cx<'_> {
     /// Whether the element `prop` of a negation resource names, by the
     /// `notDoneValueSet` extension, the value set being filtered on: what was not
     /// done is a whole value set, which then stands in for a code.
-    fn names_not_done_value_set(&self, res: &Json, prop: &str, codes: &Value) -> bool {
+    fn names_not_done_value_set(&self, res: &Doc, prop: &str, codes: &Value) -> bool {
         let Value::ValueSet(wanted) = codes else {
             return false;
         };
@@ -111,7 +111,7 @@ impl Cx<'_> {
             .or_else(|| res.get(format!("{prop}CodeableConcept").as_str()));
         let Some(exts) = element
             .and_then(|e| e.get("extension"))
-            .and_then(Json::as_array)
+            .and_then(Doc::as_array)
         else {
             return false;
         };
@@ -119,11 +119,11 @@ impl Cx<'_> {
         exts.iter().any(|x| {
             let named = x
                 .get("url")
-                .and_then(Json::as_str)
+                .and_then(Doc::as_str)
                 .is_some_and(|u| u.ends_with("notDoneValueSet"));
             let url = ["valueCanonical", "valueUri", "valueString"]
                 .iter()
-                .find_map(|k| x.get(*k).and_then(Json::as_str));
+                .find_map(|k| x.get(k).and_then(Doc::as_str));
             named
                 && url.is_some_and(|u| {
                     let u = u.split('|').next().unwrap_or(u);
@@ -180,34 +180,34 @@ fn date_in_range(res: &Value, d: &DateFilter, range: &Value) -> Result<bool, Mea
 }
 
 /// Whether `resource.code` has a LOINC coding with `code`.
-fn has_loinc(resource: &Json, code: &str) -> bool {
+fn has_loinc(resource: &Doc, code: &str) -> bool {
     get(resource, "code")
         .and_then(|c| get(c, "coding"))
-        .and_then(Json::as_array)
+        .and_then(Doc::as_array)
         .is_some_and(|cs| {
             cs.iter().any(|c| {
-                get(c, "system").and_then(Json::as_str) == Some("http://loinc.org")
-                    && get(c, "code").and_then(Json::as_str) == Some(code)
+                get(c, "system").and_then(Doc::as_str) == Some("http://loinc.org")
+                    && get(c, "code").and_then(Doc::as_str) == Some(code)
             })
         })
 }
 
 /// Whether the resource carries the element value a negation profile fixes.
-fn has_fixed(resource: &Json, fixed: FixedElement) -> bool {
+fn has_fixed(resource: &Doc, fixed: FixedElement) -> bool {
     match fixed {
-        FixedElement::Status(code) => get(resource, "status").and_then(Json::as_str) == Some(code),
+        FixedElement::Status(code) => get(resource, "status").and_then(Doc::as_str) == Some(code),
         FixedElement::DoNotPerform => {
-            get(resource, "doNotPerform").and_then(Json::as_bool) == Some(true)
+            get(resource, "doNotPerform").and_then(Doc::as_bool) == Some(true)
         }
         FixedElement::DoNotPerformExtension => resource
             .get("modifierExtension")
-            .and_then(Json::as_array)
+            .and_then(Doc::as_array)
             .is_some_and(|exts| {
                 exts.iter().any(|x| {
                     x.get("url")
-                        .and_then(Json::as_str)
+                        .and_then(Doc::as_str)
                         .is_some_and(|u| u.ends_with("doNotPerform"))
-                        && x.get("valueBoolean").and_then(Json::as_bool) == Some(true)
+                        && x.get("valueBoolean").and_then(Doc::as_bool) == Some(true)
                 })
             }),
     }
@@ -215,20 +215,20 @@ fn has_fixed(resource: &Json, fixed: FixedElement) -> bool {
 
 /// Whether the resource declares a negation profile in `meta.profile` and not
 /// `positive`: it then states it is, say, a request not made rather than a request.
-fn declares_only_negation(resource: &Json, positive: &str) -> bool {
+fn declares_only_negation(resource: &Doc, positive: &str) -> bool {
     let Some(profiles) = get(resource, "meta")
         .and_then(|m| get(m, "profile"))
-        .and_then(Json::as_array)
+        .and_then(Doc::as_array)
     else {
         return false;
     };
     profiles
         .iter()
-        .filter_map(Json::as_str)
+        .filter_map(Doc::as_str)
         .any(|p| negation_profile(p).is_some())
         && !profiles
             .iter()
-            .filter_map(Json::as_str)
+            .filter_map(Doc::as_str)
             .any(|p| p == positive)
 }
 
@@ -237,7 +237,7 @@ fn declares_only_negation(resource: &Json, positive: &str) -> bool {
 fn context_patient(context: &Value) -> Option<String> {
     let reference = match context {
         Value::Fhir(node, "Patient") => {
-            return node.get("id").and_then(Json::as_str).map(str::to_owned)
+            return node.get("id").and_then(Doc::as_str).map(str::to_owned)
         }
         Value::Fhir(..) | Value::Tuple(_) => property(context, "reference").to_system(),
         other => other.to_system(),

@@ -32,6 +32,7 @@ mod compile_tables;
 pub mod conformance;
 mod conformance_case;
 pub mod datetime;
+pub mod doc;
 mod eval;
 mod eval_query;
 mod eval_retrieve;
@@ -95,6 +96,7 @@ use std::sync::OnceLock;
 
 use crate::store::RawResource;
 
+pub use doc::Doc;
 pub use parameters::Bindings;
 pub use program::{CompiledMeasure, Engine, GroupResult, PatientResult, Period, Stratum};
 pub use value::Json;
@@ -119,7 +121,7 @@ pub enum MeasureError {
 
 /// One patient's data: every resource of the patient's compartment, by type.
 pub trait PatientData: Sync {
-    fn resources(&self, resource_type: &str) -> &[Json];
+    fn resources(&self, resource_type: &str) -> &[Doc];
 }
 
 /// An in-memory `PatientData`: resources parsed up front, or stored text parsed a type at a
@@ -136,15 +138,15 @@ pub struct PatientRecord {
 #[derive(Debug, Default, Clone)]
 struct Resources {
     raw: Vec<RawResource>,
-    parsed: OnceLock<Vec<Json>>,
+    parsed: OnceLock<Vec<Doc>>,
 }
 
 impl PatientRecord {
     pub fn new(resources: impl IntoIterator<Item = Json>) -> PatientRecord {
-        let mut by_type: HashMap<String, Vec<Json>> = HashMap::new();
+        let mut by_type: HashMap<String, Vec<Doc>> = HashMap::new();
         for r in resources {
-            if let Some(t) = model::get(&r, "resourceType").and_then(Json::as_str) {
-                by_type.entry(t.to_owned()).or_default().push(r);
+            if let Some(t) = r.get("resourceType").and_then(Json::as_str) {
+                by_type.entry(t.to_owned()).or_default().push(Doc::from(&r));
             }
         }
         let by_type = by_type
@@ -193,13 +195,13 @@ impl PatientRecord {
     }
 
     /// Every resource, all types parsed.
-    pub fn all(&self) -> impl Iterator<Item = &Json> {
+    pub fn all(&self) -> impl Iterator<Item = &Doc> {
         self.by_type.keys().flat_map(|t| self.resources(t))
     }
 
     /// Adds a parsed resource (a shared one a compartment references) to its type.
-    pub fn push(&mut self, resource: Json) {
-        let Some(t) = model::get(&resource, "resourceType").and_then(Json::as_str) else {
+    pub fn push(&mut self, resource: Doc) {
+        let Some(t) = resource.get("resourceType").and_then(Doc::as_str) else {
             return;
         };
         let t = t.to_owned();
@@ -230,13 +232,13 @@ impl PatientRecord {
 }
 
 impl PatientData for PatientRecord {
-    fn resources(&self, resource_type: &str) -> &[Json] {
+    fn resources(&self, resource_type: &str) -> &[Doc] {
         let Some(entry) = self.by_type.get(resource_type) else {
             return &[];
         };
         entry.parsed.get_or_init(|| {
             let mut list = Vec::with_capacity(entry.raw.len());
-            for parsed in entry.raw.iter().filter_map(RawResource::parse) {
+            for parsed in entry.raw.iter().filter_map(RawResource::parse::<Doc>) {
                 match parsed {
                     Ok(r) => list.push(r),
                     Err(e) => {

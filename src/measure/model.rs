@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use super::value::{primitive_value, Json, Value};
+use super::value::{primitive_value, Doc, Json, Value};
 
 const SCHEMA: &str = include_str!("../../fhir-profiles/fhir.schema.json");
 
@@ -196,7 +196,7 @@ impl Model {
     }
 
     /// `node.name` for a FHIR node of type `ty`.
-    pub fn child<'a>(&'static self, node: &'a Json, ty: &'static str, name: &str) -> Value<'a> {
+    pub fn child<'a>(&'static self, node: &'a Doc, ty: &'static str, name: &str) -> Value<'a> {
         if is_primitive(ty) {
             return if name == "value" {
                 primitive_value(node, ty)
@@ -221,7 +221,7 @@ impl Model {
         } else if info.is_none() {
             // Unknown type: find a choice-style key `name` + TypeName.
             if let Some(obj) = node.as_object() {
-                for (k, v) in obj {
+                for (k, v) in obj.iter() {
                     if let Some(rest) = k.strip_prefix(name) {
                         if rest.starts_with(|c: char| c.is_ascii_uppercase()) {
                             let lower = lower_first(rest);
@@ -239,10 +239,10 @@ impl Model {
     }
 
     /// A resource as a FHIR value typed by its `resourceType`.
-    pub fn resource<'a>(&'static self, node: &'a Json) -> Value<'a> {
+    pub fn resource<'a>(&'static self, node: &'a Doc) -> Value<'a> {
         let ty = node
             .get("resourceType")
-            .and_then(Json::as_str)
+            .and_then(Doc::as_str)
             .and_then(|t| self.intern(t))
             .unwrap_or("Resource");
         Value::Fhir(node, ty)
@@ -261,15 +261,9 @@ fn primitive_suffix(key: &str) -> Option<&'static str> {
         .copied()
 }
 
-/// `node[key]`: a linear scan beats hashing (SipHash, as `serde_json`'s `preserve_order` map
-/// uses) for the small objects FHIR is made of.
-pub(crate) fn get<'a>(node: &'a Json, key: &str) -> Option<&'a Json> {
-    match node {
-        Json::Object(m) if m.len() <= 16 => {
-            m.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
-        }
-        n => n.get(key),
-    }
+/// `node[key]` of FHIR data.
+pub(crate) fn get<'a>(node: &'a Doc, key: &str) -> Option<&'a Doc> {
+    node.get(key)
 }
 
 fn lower_first(s: &str) -> String {
@@ -279,18 +273,18 @@ fn lower_first(s: &str) -> String {
         .unwrap_or_default()
 }
 
-fn guess_type(v: &Json) -> &'static str {
+fn guess_type(v: &Doc) -> &'static str {
     match v {
-        Json::Bool(_) => "boolean",
-        Json::Number(n) if n.is_i64() => "integer",
-        Json::Number(_) => "decimal",
-        Json::String(_) => "string",
+        Doc::Bool(_) => "boolean",
+        Doc::Number(n) if n.is_i64() => "integer",
+        Doc::Number(_) => "decimal",
+        Doc::String(_) => "string",
         _ => "Element",
     }
 }
 
-fn wrap<'a>(v: &'a Json, ty: &'static str, list: bool) -> Value<'a> {
-    let one = |x: &'a Json| {
+fn wrap<'a>(v: &'a Doc, ty: &'static str, list: bool) -> Value<'a> {
+    let one = |x: &'a Doc| {
         if ty == "Resource" {
             model().resource(x)
         } else {
@@ -298,8 +292,8 @@ fn wrap<'a>(v: &'a Json, ty: &'static str, list: bool) -> Value<'a> {
         }
     };
     match v {
-        Json::Array(items) => Value::List(Arc::new(items.iter().map(one).collect())),
-        Json::Null => Value::Null,
+        Doc::Array(items) => Value::List(Arc::new(items.iter().map(one).collect())),
+        Doc::Null => Value::Null,
         x if list => Value::List(Arc::new(vec![one(x)])),
         x => one(x),
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::eval::{property, rt_err, Cx, R};
 use super::model::model;
-use super::value::{Json, Tuple, Value};
+use super::value::{Doc, Tuple, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Native {
@@ -84,14 +84,14 @@ pub fn call<'a>(cx: &mut Cx<'a>, native: Native, args: Vec<Value<'a>>) -> R<'a> 
             Ok(data
                 .resources(ty)
                 .iter()
-                .find(|r| r.get("id").and_then(Json::as_str) == Some(id))
+                .find(|r| r.get("id").and_then(Doc::as_str) == Some(id))
                 .map_or(Value::Null, |r| model().resource(r)))
         }
         Native::Reference => {
             let Value::Fhir(node, ty) = first else {
                 return Err(rt_err("reference() of a non-resource"));
             };
-            let id = node.get("id").and_then(Json::as_str).unwrap_or_default();
+            let id = node.get("id").and_then(Doc::as_str).unwrap_or_default();
             let string = Value::Tuple(Arc::new(Tuple {
                 class: Some(Arc::from("string")),
                 fields: vec![(Arc::from("value"), Value::str(&format!("{ty}/{id}")))],
@@ -149,7 +149,7 @@ pub fn call<'a>(cx: &mut Cx<'a>, native: Native, args: Vec<Value<'a>>) -> R<'a> 
             let declared = node
                 .get("meta")
                 .and_then(|m| m.get("profile"))
-                .and_then(Json::as_array)
+                .and_then(Doc::as_array)
                 .is_some_and(|ps| ps.iter().any(|p| p.as_str() == Some(&*url)));
             Ok(Value::Bool(*url == base || declared))
         }

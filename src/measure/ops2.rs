@@ -12,7 +12,7 @@ use super::node::{Node, Op2};
 use super::ops::list_contains;
 use super::program::Program;
 use super::units;
-use super::value::{self, Json, Quantity, Text, Value};
+use super::value::{self, Doc, Quantity, Text, Value};
 
 fn b<'a>(x: B) -> Value<'a> {
     x.map_or(Value::Null, Value::Bool)
@@ -562,16 +562,16 @@ fn any_code(v: &Value, f: &mut dyn FnMut(Option<&str>, &str) -> bool) -> bool {
     }
 }
 
-fn fhir_codes(node: &Json, f: &mut dyn FnMut(Option<&str>, &str) -> bool) -> bool {
+fn fhir_codes(node: &Doc, f: &mut dyn FnMut(Option<&str>, &str) -> bool) -> bool {
     match node {
-        Json::String(s) => f(None, s),
-        Json::Array(a) => a.iter().any(|n| fhir_codes(n, f)),
-        Json::Object(_) => {
-            if let Some(Json::Array(codings)) = model::get(node, "coding") {
+        Doc::String(s) => f(None, s),
+        Doc::Array(a) => a.iter().any(|n| fhir_codes(n, f)),
+        Doc::Object(_) => {
+            if let Some(Doc::Array(codings)) = model::get(node, "coding") {
                 return codings.iter().any(|c| fhir_codes(c, f));
             }
-            match model::get(node, "code").and_then(Json::as_str) {
-                Some(code) => f(model::get(node, "system").and_then(Json::as_str), code),
+            match model::get(node, "code").and_then(Doc::as_str) {
+                Some(code) => f(model::get(node, "system").and_then(Doc::as_str), code),
                 None => false,
             }
         }

@@ -9,7 +9,7 @@ use super::datetime::{days_in_month, DateTime, Precision};
 use super::eval::{rt_err, R};
 use super::model::model;
 use super::node::{Op1, Op2};
-use super::value::{self, Json, Text, Tuple, Value};
+use super::value::{self, Doc, Text, Tuple, Value};
 
 fn text(s: &str) -> Value<'static> {
     Value::Str(Text::Shared(Arc::from(s)))
@@ -72,7 +72,7 @@ pub fn children<'a>(v: &Value<'a>) -> Vec<Value<'a>> {
     let mut out = Vec::new();
     match v {
         Value::Fhir(node, ty) => {
-            if let Json::Object(m) = node {
+            if let Doc::Object(m) = node {
                 for k in m.keys() {
                     if k.starts_with('_') || k == "resourceType" {
                         continue;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::compile::Param;
 use super::datetime::{parse_time, DateTime, Precision};
-use super::value::{self, Json, Quantity, Value};
+use super::value::{self, Doc, Json, Quantity, Value};
 
 /// The parameter the measurement period binds; never given by `parameters`.
 pub const MEASUREMENT_PERIOD: &str = "Measurement Period";
@@ -134,8 +134,14 @@ fn from_fhir(key: &str, v: &Json) -> Option<(Value<'static>, &'static str)> {
         "valueDateTime" | "valueInstant" => (Value::DateTime(date(v)?), "DateTime"),
         "valueTime" => (Value::Time(parse_time(v.as_str()?)?), "Time"),
         "valueQuantity" => (Value::Quantity(quantity(v)?), "Quantity"),
-        "valueCoding" => (Value::Code(Arc::new(value::coding_to_code(v)?)), "Code"),
-        "valueCodeableConcept" => (Value::Concept(Arc::new(value::concept_of(v))), "Concept"),
+        "valueCoding" => (
+            Value::Code(Arc::new(value::coding_to_code(&Doc::from(v))?)),
+            "Code",
+        ),
+        "valueCodeableConcept" => (
+            Value::Concept(Arc::new(value::concept_of(&Doc::from(v)))),
+            "Concept",
+        ),
         "valuePeriod" => (
             closed(v, ["start", "end"], |s| date(s).map(Value::DateTime))?,
             "Interval<DateTime>",

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-use super::{Json, PatientData, PatientRecord};
+use super::{Doc, Json, PatientData, PatientRecord};
 use crate::fhir::ResourceType;
 use crate::store::{CompartmentRead, RawResource, ResourceStore, StoreError, TypeRead};
 
@@ -156,12 +156,12 @@ async fn add_shared(
         }
         per_patient.push(refs);
     }
-    let mut shared: HashMap<(ResourceType, String), Json> = HashMap::new();
+    let mut shared: HashMap<(ResourceType, String), Doc> = HashMap::new();
     for (resource_type, ids) in wanted {
         let ids: Vec<String> = ids.into_iter().collect();
         for r in store.read_many(resource_type, &ids).await? {
             if let Some(id) = r.get("id").and_then(Json::as_str) {
-                shared.insert((resource_type, id.to_owned()), r.clone());
+                shared.insert((resource_type, id.to_owned()), Doc::from(&r));
             }
         }
     }
@@ -176,10 +176,10 @@ async fn add_shared(
 }
 
 /// `Type/id` references to the shared types, anywhere in a resource.
-fn collect_refs(json: &Json, types: &[&str], out: &mut Vec<(ResourceType, String)>) {
+fn collect_refs(json: &Doc, types: &[&str], out: &mut Vec<(ResourceType, String)>) {
     match json {
-        Json::Object(fields) => {
-            for (key, value) in fields {
+        Doc::Object(fields) => {
+            for (key, value) in fields.iter() {
                 if let (true, Some(reference)) = (key == "reference", value.as_str()) {
                     if let Some((t, id)) = reference.split_once('/') {
                         if types.contains(&t) && !id.contains('/') {
@@ -193,7 +193,7 @@ fn collect_refs(json: &Json, types: &[&str], out: &mut Vec<(ResourceType, String
                 }
             }
         }
-        Json::Array(items) => items.iter().for_each(|item| collect_refs(item, types, out)),
+        Doc::Array(items) => items.iter().for_each(|item| collect_refs(item, types, out)),
         _ => {}
     }
 }
@@ -203,10 +203,10 @@ pub fn has_practitioner(record: &PatientRecord, practitioner: &str) -> bool {
     let wanted = practitioner.trim_start_matches("Practitioner/");
     record.resources("Patient").iter().any(|p| {
         p.get("generalPractitioner")
-            .and_then(Json::as_array)
+            .and_then(Doc::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|r| r.get("reference").and_then(Json::as_str))
+            .filter_map(|r| r.get("reference").and_then(Doc::as_str))
             .any(|r| r.trim_start_matches("Practitioner/") == wanted)
     })
 }
@@ -287,8 +287,8 @@ impl<'a> Recording<'a> {
         seen.iter()
             .flat_map(|t| self.inner.resources(t))
             .filter_map(|r| {
-                let t = r.get("resourceType").and_then(Json::as_str)?;
-                let id = r.get("id").and_then(Json::as_str)?;
+                let t = r.get("resourceType").and_then(Doc::as_str)?;
+                let id = r.get("id").and_then(Doc::as_str)?;
                 Some(serde_json::json!({ "reference": format!("{t}/{id}") }))
             })
             .collect()
@@ -296,7 +296,7 @@ impl<'a> Recording<'a> {
 }
 
 impl PatientData for Recording<'_> {
-    fn resources(&self, resource_type: &str) -> &[Json] {
+    fn resources(&self, resource_type: &str) -> &[Doc] {
         if let Ok(mut seen) = self.seen.lock() {
             if !seen.contains(resource_type) {
                 seen.insert(resource_type.to_owned());

@@ -306,9 +306,9 @@ fn only_retrieves_whose_filters_read_no_row_are_remembered() {
 #[test]
 fn call_keys_are_exact() {
     use super::memo::key;
-    use super::value::Value;
-    let a = json!({"reference": "Encounter/e1"});
-    let b = json!({"reference": "Encounter/e1"});
+    use super::value::{Doc, Value};
+    let a = Doc::from(&json!({"reference": "Encounter/e1"}));
+    let b = Doc::from(&json!({"reference": "Encounter/e1"}));
     let fa = Value::Fhir(&a, "Reference");
     let one = std::slice::from_ref(&fa);
     assert_eq!(key(1, one), key(1, &[Value::Fhir(&a, "Reference")]));

@@ -5,7 +5,7 @@ use serde_json::{json, Value as J};
 
 use super::report;
 use super::tests::{engine_with, patient, prop};
-use super::{CompiledMeasure, PatientData, PatientRecord, PatientResult, Period, Stratum};
+use super::{CompiledMeasure, Doc, PatientData, PatientRecord, PatientResult, Period, Stratum};
 
 const EXT: &str = "http://hl7.org/fhir/us/cqfmeasures/StructureDefinition/";
 
@@ -89,12 +89,16 @@ pub(super) fn episode_basis(m: &mut J, scoring: &str) {
 
 /// The same record, with a female Patient.
 fn female(p: PatientRecord) -> PatientRecord {
-    let mut patient = p.resources("Patient").first().cloned().unwrap_or_default();
+    let mut patient = p
+        .resources("Patient")
+        .first()
+        .map(Doc::to_json)
+        .unwrap_or_default();
     patient["gender"] = json!("female");
     PatientRecord::new(
         [patient]
             .into_iter()
-            .chain(p.resources("Encounter").iter().cloned()),
+            .chain(p.resources("Encounter").iter().map(Doc::to_json)),
     )
 }
 

@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use super::datetime::DateTime;
+pub use super::doc::Doc;
 use super::model;
 use super::units;
 
@@ -133,7 +134,7 @@ pub enum Value<'a> {
     List(Arc<Vec<Value<'a>>>),
     Tuple(Arc<Tuple<'a>>),
     /// A FHIR element or resource borrowed from patient data, with its FHIR type name.
-    Fhir(&'a Json, &'static str),
+    Fhir(&'a Doc, &'static str),
     /// A loaded value set, by index into the engine's terminology.
     ValueSet(u32),
 }
@@ -154,7 +155,7 @@ impl<'a> Value<'a> {
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Value::Bool(b) => Some(*b),
-            Value::Fhir(Json::Bool(b), _) => Some(*b),
+            Value::Fhir(Doc::Bool(b), _) => Some(*b),
             _ => None,
         }
     }
@@ -215,21 +216,21 @@ impl<'a> Value<'a> {
 }
 
 /// Reads the `.value` of a FHIR primitive of type `ty` as a system value.
-pub fn primitive_value<'a>(node: &'a Json, ty: &str) -> Value<'a> {
+pub fn primitive_value<'a>(node: &'a Doc, ty: &str) -> Value<'a> {
     let node = match node {
-        Json::Object(_) => match model::get(node, "value") {
+        Doc::Object(_) => match node.get("value") {
             Some(v) => v,
             None => return Value::Null,
         },
         n => n,
     };
     match node {
-        Json::Bool(b) => Value::Bool(*b),
-        Json::Number(n) => match (ty, n.as_i64()) {
+        Doc::Bool(b) => Value::Bool(*b),
+        Doc::Number(n) => match (ty, n.as_i64()) {
             ("decimal", _) | (_, None) => n.as_f64().map_or(Value::Null, Value::Dec),
             (_, Some(i)) => Value::Int(i),
         },
-        Json::String(s) => match ty {
+        Doc::String(s) => match ty {
             "date" => DateTime::parse(s).map_or(Value::Null, |d| {
                 if d.precision <= super::datetime::Precision::Day {
                     Value::Date(d)
@@ -241,17 +242,17 @@ pub fn primitive_value<'a>(node: &'a Json, ty: &str) -> Value<'a> {
             "time" => super::datetime::parse_time(s).map_or(Value::Null, Value::Time),
             "decimal" => s.parse().map_or(Value::Null, Value::Dec),
             "integer" | "positiveInt" | "unsignedInt" => s.parse().map_or(Value::Null, Value::Int),
-            _ => Value::Str(Text::Borrowed(s.as_str())),
+            _ => Value::Str(Text::Borrowed(s)),
         },
         _ => Value::Null,
     }
 }
 
-fn json_str(node: &Json, key: &str) -> Option<Arc<str>> {
-    model::get(node, key).and_then(Json::as_str).map(Arc::from)
+fn json_str(node: &Doc, key: &str) -> Option<Arc<str>> {
+    node.get(key).and_then(Doc::as_str).map(Arc::from)
 }
 
-pub fn coding_to_code(node: &Json) -> Option<Code> {
+pub fn coding_to_code(node: &Doc) -> Option<Code> {
     Some(Code {
         code: json_str(node, "code")?,
         system: json_str(node, "system"),
@@ -260,9 +261,10 @@ pub fn coding_to_code(node: &Json) -> Option<Code> {
     })
 }
 
-pub fn concept_of(node: &Json) -> Concept {
-    let codes = model::get(node, "coding")
-        .and_then(Json::as_array)
+pub fn concept_of(node: &Doc) -> Concept {
+    let codes = node
+        .get("coding")
+        .and_then(Doc::as_array)
         .map(|a| a.iter().filter_map(coding_to_code).collect())
         .unwrap_or_default();
     Concept {
@@ -271,7 +273,7 @@ pub fn concept_of(node: &Json) -> Concept {
     }
 }
 
-fn fhir_to_system<'a>(node: &'a Json, ty: &str) -> Option<Value<'a>> {
+fn fhir_to_system<'a>(node: &'a Doc, ty: &str) -> Option<Value<'a>> {
     if model::is_primitive(ty) {
         return Some(primitive_value(node, ty));
     }
@@ -280,10 +282,11 @@ fn fhir_to_system<'a>(node: &'a Json, ty: &str) -> Option<Value<'a>> {
         "CodeableConcept" => Value::Concept(Arc::new(concept_of(node))),
         "Quantity" | "Age" | "Duration" | "Distance" | "Count" | "SimpleQuantity"
         | "MoneyQuantity" => {
-            let value = model::get(node, "value").and_then(Json::as_f64)?;
-            let unit = model::get(node, "code")
-                .or_else(|| model::get(node, "unit"))
-                .and_then(Json::as_str)
+            let value = node.get("value").and_then(Doc::as_f64)?;
+            let unit = node
+                .get("code")
+                .or_else(|| node.get("unit"))
+                .and_then(Doc::as_str)
                 .unwrap_or("1");
             Value::Quantity(Quantity {
                 value,
@@ -291,8 +294,8 @@ fn fhir_to_system<'a>(node: &'a Json, ty: &str) -> Option<Value<'a>> {
             })
         }
         "Period" => {
-            let start = model::get(node, "start").map(|s| primitive_value(s, "dateTime"));
-            let end = model::get(node, "end").map(|s| primitive_value(s, "dateTime"));
+            let start = node.get("start").map(|s| primitive_value(s, "dateTime"));
+            let end = node.get("end").map(|s| primitive_value(s, "dateTime"));
             match (start, end) {
                 (None, end) => Value::interval(Value::Null, end.unwrap_or_default(), false, true),
                 (Some(s), end) => Value::interval(s, end.unwrap_or_default(), true, true),
@@ -555,7 +558,7 @@ pub fn to_json(v: &Value) -> Json {
                 .map(|(k, v)| (k.to_string(), to_json(v)))
                 .collect(),
         ),
-        Value::Fhir(node, _) => (*node).clone(),
+        Value::Fhir(node, _) => node.to_json(),
         Value::ValueSet(i) => json!({"valueSet": i}),
     }
 }

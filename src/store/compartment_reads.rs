@@ -65,7 +65,7 @@ impl RawResource {
     }
 
     /// The resource, unless the read's code filter for its type rules it out.
-    pub fn parse(&self) -> Option<Result<Value, StoreError>> {
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Option<Result<T, StoreError>> {
         let body = &self.text[self.body.clone()];
         if self.codes.as_ref().is_some_and(|f| !f.keeps(body)) {
             return None;
