@@ -85,7 +85,9 @@ impl<'a> Cx<'a> {
 
     pub(crate) fn query(&mut self, q: &Query) -> R<'a> {
         let mut lists = Vec::with_capacity(q.sources.len());
-        let mut single = q.sources.len() == 1;
+        // Only a list source makes the result a list: a query over singletons,
+        // one source or several, yields one row or null, as the reference engine.
+        let mut single = true;
         for s in &q.sources {
             match self.eval(&s.expr)? {
                 Value::List(l) => {

@@ -106,6 +106,44 @@ fn multi_source_queries_are_cartesian() {
     assert_eq!(r[2], json!([]));
 }
 
+/// `from A, B` over singletons is a singleton (a tuple, or null when a row
+/// fails the where clause); one list source makes the result a list.
+#[test]
+fn multi_source_queries_over_singletons_are_singletons() {
+    let one = |v: i64| json!({"type": "SingletonFrom", "operand": list(vec![lit_int(v)])});
+    let singletons =
+        json!([{"alias": "A", "expression": one(1)}, {"alias": "B", "expression": one(10)}]);
+    let r = eval_all(
+        vec![
+            def(
+                "Tuple",
+                json!({"type": "Query", "source": singletons.clone()}),
+            ),
+            def(
+                "Sum",
+                json!({"type": "Query", "source": singletons.clone(),
+                    "return": {"expression": op("Add", vec![alias("A"), alias("B")])}}),
+            ),
+            def(
+                "Filtered Out",
+                json!({"type": "Query", "source": singletons,
+                    "where": op("Equal", vec![alias("A"), alias("B")])}),
+            ),
+            def(
+                "With A List",
+                json!({"type": "Query", "source": [{"alias": "A", "expression": one(1)},
+                    {"alias": "B", "expression": list(vec![lit_int(10), lit_int(20)])}],
+                    "return": {"expression": op("Add", vec![alias("A"), alias("B")])}}),
+            ),
+        ],
+        &nobody(),
+    );
+    assert_eq!(r[0], json!({"A": 1, "B": 10}));
+    assert_eq!(r[1], json!(11));
+    assert_eq!(r[2], json!(null));
+    assert_eq!(r[3], json!([11, 21]));
+}
+
 /// `Last(... sort by end of period)`: the sort expression reads the row's
 /// own elements through identifiers, here through a function of them.
 #[test]
