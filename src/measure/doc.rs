@@ -118,20 +118,8 @@ impl Doc {
 
     /// The same tree as `serde_json::Value`, for reports and the API.
     pub fn to_json(&self) -> serde_json::Value {
-        use serde_json::Value as J;
-        match self {
-            Doc::Null => J::Null,
-            Doc::Bool(b) => J::Bool(*b),
-            Doc::Number(n) => J::Number(n.clone()),
-            Doc::String(s) => J::String(s.to_string()),
-            Doc::Array(items) => J::Array(items.iter().map(Doc::to_json).collect()),
-            Doc::Object(fields) => J::Object(
-                fields
-                    .iter()
-                    .map(|(k, v)| (k.to_owned(), v.to_json()))
-                    .collect(),
-            ),
-        }
+        // Cannot fail: every key is a string and every number finite.
+        serde_json::to_value(self).unwrap_or_default()
     }
 }
 
@@ -147,19 +135,8 @@ impl std::ops::Index<&str> for Doc {
 
 impl From<&serde_json::Value> for Doc {
     fn from(value: &serde_json::Value) -> Doc {
-        use serde_json::Value as J;
-        match value {
-            J::Null => Doc::Null,
-            J::Bool(b) => Doc::Bool(*b),
-            J::Number(n) => Doc::Number(n.clone()),
-            J::String(s) => Doc::String(s.as_str().into()),
-            J::Array(items) => Doc::Array(items.iter().map(Doc::from).collect()),
-            J::Object(map) => Doc::Object(Fields(
-                map.iter()
-                    .map(|(k, v)| (k.as_str().into(), Doc::from(v)))
-                    .collect(),
-            )),
-        }
+        // Cannot fail: the visitor takes every JSON value.
+        Doc::deserialize(value).unwrap_or_default()
     }
 }
 

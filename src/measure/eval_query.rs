@@ -6,7 +6,6 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use super::eval::{instance, property, rt_err, Cx, R};
-use super::model::get;
 use super::node::{IterKind, Iterate, Query, SortKey};
 use super::value::{self, Doc, Value};
 use super::MeasureError;
@@ -274,7 +273,7 @@ pub fn same(a: &Value, b: &Value) -> bool {
 /// equal, which a union of a patient's resources (all different, rarely the same element)
 /// learns without comparing whole resources key by hashed key.
 fn ids_differ(x: &Doc, y: &Doc) -> bool {
-    match (get(x, "id"), get(y, "id")) {
+    match (x.get("id"), y.get("id")) {
         (Some(a), Some(b)) => a != b,
         _ => false,
     }

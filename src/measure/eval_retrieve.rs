@@ -4,7 +4,7 @@
 use super::compile_tables::{negation_profile, FixedElement};
 use super::eval::{property, Cx, R};
 use super::interval;
-use super::model::{get, model};
+use super::model::model;
 use super::node::{DateFilter, Retrieve};
 use super::ops2::code_matches;
 use super::value::{Doc, Value};
@@ -45,8 +45,9 @@ impl<'a> Cx<'a> {
         let mut out = Vec::new();
         for res in data.resources(r.resource_type) {
             if let Some(profile) = &r.profile {
-                let declared = get(res, "meta")
-                    .and_then(|m| get(m, "profile"))
+                let declared = res
+                    .get("meta")
+                    .and_then(|m| m.get("profile"))
                     .and_then(Doc::as_array)
                     .is_some_and(|ps| ps.iter().any(|p| p.as_str() == Some(profile.as_str())));
                 if !declared {
@@ -181,13 +182,14 @@ fn date_in_range(res: &Value, d: &DateFilter, range: &Value) -> Result<bool, Mea
 
 /// Whether `resource.code` has a LOINC coding with `code`.
 fn has_loinc(resource: &Doc, code: &str) -> bool {
-    get(resource, "code")
-        .and_then(|c| get(c, "coding"))
+    resource
+        .get("code")
+        .and_then(|c| c.get("coding"))
         .and_then(Doc::as_array)
         .is_some_and(|cs| {
             cs.iter().any(|c| {
-                get(c, "system").and_then(Doc::as_str) == Some("http://loinc.org")
-                    && get(c, "code").and_then(Doc::as_str) == Some(code)
+                c.get("system").and_then(Doc::as_str) == Some("http://loinc.org")
+                    && c.get("code").and_then(Doc::as_str) == Some(code)
             })
         })
 }
@@ -195,9 +197,9 @@ fn has_loinc(resource: &Doc, code: &str) -> bool {
 /// Whether the resource carries the element value a negation profile fixes.
 fn has_fixed(resource: &Doc, fixed: FixedElement) -> bool {
     match fixed {
-        FixedElement::Status(code) => get(resource, "status").and_then(Doc::as_str) == Some(code),
+        FixedElement::Status(code) => resource.get("status").and_then(Doc::as_str) == Some(code),
         FixedElement::DoNotPerform => {
-            get(resource, "doNotPerform").and_then(Doc::as_bool) == Some(true)
+            resource.get("doNotPerform").and_then(Doc::as_bool) == Some(true)
         }
         FixedElement::DoNotPerformExtension => resource
             .get("modifierExtension")
@@ -216,8 +218,9 @@ fn has_fixed(resource: &Doc, fixed: FixedElement) -> bool {
 /// Whether the resource declares a negation profile in `meta.profile` and not
 /// `positive`: it then states it is, say, a request not made rather than a request.
 fn declares_only_negation(resource: &Doc, positive: &str) -> bool {
-    let Some(profiles) = get(resource, "meta")
-        .and_then(|m| get(m, "profile"))
+    let Some(profiles) = resource
+        .get("meta")
+        .and_then(|m| m.get("profile"))
         .and_then(Doc::as_array)
     else {
         return false;

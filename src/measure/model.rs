@@ -205,7 +205,7 @@ impl Model {
             };
         }
         let info = self.types.get(ty);
-        if let Some(v) = get(node, name) {
+        if let Some(v) = node.get(name) {
             let (ety, list) = match info.and_then(|i| i.elements.get_key_value(name)) {
                 Some((_, e)) => (e.ty, e.list),
                 None => (guess_type(v), v.is_array()),
@@ -214,7 +214,7 @@ impl Model {
         }
         if let Some(choices) = info.and_then(|i| i.choices.get(name)) {
             for (key, cty) in choices {
-                if let Some(v) = get(node, key) {
+                if let Some(v) = node.get(key) {
                     return wrap(v, cty, false);
                 }
             }
@@ -259,11 +259,6 @@ fn primitive_suffix(key: &str) -> Option<&'static str> {
         })
         .max_by_key(|p| p.len())
         .copied()
-}
-
-/// `node[key]` of FHIR data.
-pub(crate) fn get<'a>(node: &'a Doc, key: &str) -> Option<&'a Doc> {
-    node.get(key)
 }
 
 fn lower_first(s: &str) -> String {

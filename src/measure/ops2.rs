@@ -7,7 +7,6 @@ use std::sync::Arc;
 use super::datetime::{days_from_civil, DateTime, Precision};
 use super::eval::{distinct, rt_err, same, Cx, R};
 use super::interval::{self, and, or, B};
-use super::model;
 use super::node::{Node, Op2};
 use super::ops::list_contains;
 use super::program::Program;
@@ -567,11 +566,11 @@ fn fhir_codes(node: &Doc, f: &mut dyn FnMut(Option<&str>, &str) -> bool) -> bool
         Doc::String(s) => f(None, s),
         Doc::Array(a) => a.iter().any(|n| fhir_codes(n, f)),
         Doc::Object(_) => {
-            if let Some(Doc::Array(codings)) = model::get(node, "coding") {
+            if let Some(Doc::Array(codings)) = node.get("coding") {
                 return codings.iter().any(|c| fhir_codes(c, f));
             }
-            match model::get(node, "code").and_then(Doc::as_str) {
-                Some(code) => f(model::get(node, "system").and_then(Doc::as_str), code),
+            match node.get("code").and_then(Doc::as_str) {
+                Some(code) => f(node.get("system").and_then(Doc::as_str), code),
                 None => false,
             }
         }
