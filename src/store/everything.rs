@@ -52,7 +52,8 @@ fn push_clinical_rows<'a>(statement: &mut Statement<'a>, range: &'a ClinicalRang
 fn everything_sql<'a>(query: &'a EverythingQuery, body_column: &str) -> Statement<'a> {
     let mut statement = Statement::new(&format!(
         "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, {body_column} \
-         FROM resource r JOIN resource_version v ON v.seq = r.seq WHERE r.patient = "
+         FROM (SELECT r.seq AS page_seq, r.res_type AS page_type, r.res_id AS page_id \
+         FROM resource r WHERE r.patient = "
     ));
     statement.bind(Bind::Text(&query.patient));
     statement.push(" AND NOT r.deleted");
@@ -96,15 +97,19 @@ fn everything_sql<'a>(query: &'a EverythingQuery, body_column: &str) -> Statemen
         statement.bind(Bind::Text(id));
         statement.push("))");
     }
-    statement.push(if backward {
-        " ORDER BY r.res_type DESC, r.res_id DESC LIMIT "
-    } else {
-        " ORDER BY r.res_type, r.res_id LIMIT "
-    });
+    let direction = if backward { " DESC" } else { "" };
+    statement.push(&format!(
+        " ORDER BY r.res_type{direction}, r.res_id{direction} LIMIT "
+    ));
     statement.bind(Bind::Int(
         i64::try_from(query.count)
             .unwrap_or(i64::MAX)
             .saturating_add(1),
+    ));
+    // Bodies are joined to the page only, not to every resource of the compartment.
+    statement.push(&format!(
+        ") AS page JOIN resource_version v ON v.seq = page.page_seq \
+         ORDER BY page.page_type{direction}, page.page_id{direction}"
     ));
     statement
 }

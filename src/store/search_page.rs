@@ -68,15 +68,23 @@ fn push_page<'a>(
     body_column: &str,
     only: Option<ResourceType>,
 ) {
+    // The page is chosen from `resource` alone and only its rows join their bodies: joined
+    // before the LIMIT, every match's body was read and converted to be sorted (a common
+    // family name, 4,000 matches, took 650 ms on PostgreSQL instead of 150).
     statement.push(&format!(
         "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, {body_column} \
-         FROM resource r JOIN resource_version v ON v.seq = r.seq"
+         FROM (SELECT r.seq AS page_seq, r.res_type AS page_type, r.res_id AS page_id"
     ));
+    for (n, key) in sort.iter().enumerate() {
+        statement.push(", ");
+        push_key(statement, key, None);
+        statement.push(&format!(" AS page_key_{n}"));
+    }
+    statement.push(" FROM resource r");
     match only {
         Some(resource_type) => push_where_of_type(statement, query, resource_type),
         None => push_where(statement, query),
     }
-    let (asc, desc) = directions(query);
     if let Some(cursor) = query.after.as_deref().or(query.before.as_deref()) {
         statement.push(" AND ");
         push_keyset(
@@ -86,17 +94,31 @@ fn push_page<'a>(
             backward(query),
         );
     }
+    push_order(statement, query, sort, "r.res_type", "r.res_id");
+    statement.push(" LIMIT ");
+    statement.bind(Bind::Int(limit(query)));
+    statement.push(") AS page JOIN resource_version v ON v.seq = page.page_seq");
+    push_order(statement, query, sort, "page.page_type", "page.page_id");
+}
+
+/// ` ORDER BY` the sort keys (by their names in the page's inner SELECT), then `(type,) id`.
+fn push_order(
+    statement: &mut Statement<'_>,
+    query: &SearchQuery,
+    sort: &[SortKey],
+    res_type: &str,
+    res_id: &str,
+) {
+    let (asc, desc) = directions(query);
     statement.push(" ORDER BY ");
-    for key in sort {
-        push_key(statement, key, None);
-        statement.push(if key.descending { desc } else { asc });
-        statement.push(", ");
+    for (n, key) in sort.iter().enumerate() {
+        let direction = if key.descending { desc } else { asc };
+        statement.push(&format!("page_key_{n}{direction}, "));
     }
     if query.system.is_some() {
-        statement.push(&format!("r.res_type{asc}, "));
+        statement.push(&format!("{res_type}{asc}, "));
     }
-    statement.push(&format!("r.res_id{asc} LIMIT "));
-    statement.bind(Bind::Int(limit(query)));
+    statement.push(&format!("{res_id}{asc}"));
 }
 
 fn backward(query: &SearchQuery) -> bool {
