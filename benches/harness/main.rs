@@ -9,7 +9,8 @@
 //! (requests/s offered by all read clients together; 0, the default, sends back to back),
 //! `HEARTH_BENCH_LOAD`
 //! (`http`: transaction Bundles over HTTP; `import`: `hearth import` of NDJSON before the server
-//! starts; `none`: the database is already loaded). Server settings (e.g.
+//! starts; `none`: the database is already loaded), `HEARTH_BENCH_BIN` (the `hearth` binary to
+//! measure; default, the one built with the harness). Server settings (e.g.
 //! `HEARTH_SQLITE_SYNCHRONOUS`, `HEARTH_POOL_SIZE`) pass through the environment to the server.
 
 mod load;

@@ -19,7 +19,7 @@ pub struct Import {
 /// Generates `patients` persons as NDJSON and imports them into `database_url`.
 pub fn import(database_url: &str, patients: u64) -> anyhow::Result<Import> {
     let dir = tempfile::tempdir().context("temporary directory")?;
-    let generated = Command::new(env!("CARGO_BIN_EXE_hearth"))
+    let generated = Command::new(super::server::hearth_binary())
         .args([
             "generate",
             "--format",
@@ -50,7 +50,7 @@ pub fn import(database_url: &str, patients: u64) -> anyhow::Result<Import> {
         .collect();
     files.sort();
     let started = Instant::now();
-    let imported = Command::new(env!("CARGO_BIN_EXE_hearth"))
+    let imported = Command::new(super::server::hearth_binary())
         .arg("import")
         .args(&files)
         .args(["--database-url", database_url])

@@ -21,12 +21,20 @@ impl Drop for Server {
     }
 }
 
+/// The `hearth` binary measured: `HEARTH_BENCH_BIN` when set (a build kept aside, or another
+/// commit's, since a shared target directory's binary is whichever was built last), else the
+/// one built with this harness.
+pub fn hearth_binary() -> PathBuf {
+    std::env::var_os("HEARTH_BENCH_BIN")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_hearth")), PathBuf::from)
+}
+
 impl Server {
     /// Spawns `hearth serve` on port 0 and waits until `/readyz` answers; cold start is spawn
     /// to ready (schema loading, migrations and the first request included).
     pub async fn start(database_url: &str, client: &reqwest::Client) -> anyhow::Result<Server> {
         let started = Instant::now();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        let mut child = Command::new(hearth_binary())
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(["--database-url", database_url])
             .env("HEARTH_LOG", "warn")
