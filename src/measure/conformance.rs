@@ -1,6 +1,6 @@
 //! Conformance runner: evaluates every published test case of every measure
 //! in a content directory and compares population counts, measure
-//! observations and scores with the expected MeasureReport
+//! observations, scores and strata with the expected MeasureReport
 //! (`conformance_case` reads a case and compares).
 
 use std::collections::HashMap;

@@ -1,6 +1,7 @@
 //! One conformance test case: reading its folder (one file per resource, or a
 //! Bundle of them) and comparing the engine's results with the expected
-//! MeasureReport, including the measure observations MADiE records.
+//! MeasureReport, including the measure observations MADiE records and the
+//! strata of stratifiers (`conformance_strata`).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -86,7 +87,8 @@ pub(super) fn read_case(case: &Path) -> Result<(Option<Json>, Vec<Json>), Measur
 /// values of MADiE observation entries (as multisets, when the report records
 /// observations), and the `measureScore` of continuous-variable groups where
 /// the expected report carries one (MADiE's individual ratio and proportion
-/// scores are not comparable).
+/// scores are not comparable), and the population counts of every expected
+/// stratum.
 pub(super) fn compare(
     measure: &CompiledMeasure,
     period: &Period,
@@ -138,6 +140,8 @@ pub(super) fn compare(
                 });
             }
         }
+        let our_group = report.get("group").and_then(|r| r.get(gi));
+        super::conformance_strata::compare_strata(gi, g, our_group, &mut diffs);
     }
     diffs
 }

@@ -31,6 +31,7 @@ mod compile_refs;
 mod compile_tables;
 pub mod conformance;
 mod conformance_case;
+mod conformance_strata;
 pub mod datetime;
 pub mod doc;
 mod eval;

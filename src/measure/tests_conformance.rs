@@ -122,3 +122,79 @@ fn cases_may_be_bundles_and_observations_are_compared() {
         .render()
         .contains("group 0 measure-population-observation: expected [1, 6], got [1, 5]"));
 }
+
+/// An expected report of a patient with a finished and a planned visit,
+/// stratified by visit status; `strata` are (status, initial population,
+/// measure population).
+fn stratified(strata: &[(&str, i64, i64)]) -> J {
+    let strata: Vec<J> = strata
+        .iter()
+        .map(|(status, ip, mp)| {
+            json!({"value": {"text": status},
+                "population": [entry("initial-population", *ip), entry("measure-population", *mp)]})
+        })
+        .collect();
+    json!({"resourceType": "MeasureReport", "id": "expected", "status": "complete",
+        "type": "individual", "period": {"start": "2025-01-01", "end": "2025-12-31"},
+        "group": [{"population": [entry("initial-population", 2), entry("measure-population", 2)],
+            "stratifier": [{"id": "status", "stratum": strata}]}]})
+}
+
+#[test]
+fn strata_counts_are_compared_by_stratum_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let content = content_resources(defs(), |m| {
+        episode_basis(m, "continuous-variable");
+        m["group"] = json!([{"population": [
+            pop("initial-population", "Qualifying Visits"),
+            pop("measure-population", "Qualifying Visits")],
+            "stratifier": [{"id": "status", "criteria": {"expression": "Visit Status"}}]}]);
+    });
+    write(
+        &root.join("measures/content.json"),
+        &json!({"resourceType": "Bundle", "type": "collection",
+            "entry": content.iter().map(|r| json!({"resource": r})).collect::<Vec<_>>()}),
+    );
+    let patient = json!({"resourceType": "Patient", "id": "p1", "birthDate": "1980-05-01"});
+    let mut planned = encounter("e2", "2025-03-05");
+    planned["status"] = json!("planned");
+    let visits = [encounter("e1", "2025-03-01"), planned];
+    let cases = root.join("tests/MiniMeasure");
+    // A stratum nobody falls in may be listed with zero counts, or left out.
+    let good = stratified(&[("finished", 1, 1), ("planned", 1, 1), ("cancelled", 0, 0)]);
+    let bad = stratified(&[("finished", 1, 2), ("arrived", 1, 0)]);
+    for (case, expected) in [("good", &good), ("bad", &bad)] {
+        write(&cases.join(format!("{case}/Patient-p1.json")), &patient);
+        for v in &visits {
+            let id = v["id"].as_str().unwrap();
+            write(&cases.join(format!("{case}/Encounter-{id}.json")), v);
+        }
+        write(&cases.join(format!("{case}/MeasureReport.json")), expected);
+    }
+
+    let summary = conformance::run(root, &root.join("no-known-differences.md")).unwrap();
+    let m = &summary.measures[0];
+    assert_eq!((m.passed, m.total), (1, 2), "{}", summary.render());
+    assert_eq!(m.failures[0].case, "MiniMeasure/bad");
+    let diffs: Vec<(&str, &str, &str)> = m.failures[0]
+        .diffs
+        .iter()
+        .map(|d| (d.what.as_str(), d.expected.as_str(), d.actual.as_str()))
+        .collect();
+    assert_eq!(
+        diffs,
+        [
+            (
+                "stratifier status stratum finished measure-population",
+                "2",
+                "1"
+            ),
+            (
+                "stratifier status stratum arrived initial-population",
+                "1",
+                "0"
+            ),
+        ]
+    );
+}
