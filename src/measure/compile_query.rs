@@ -15,6 +15,7 @@ impl Compiler<'_> {
         self.scopes.truncate(scope_mark);
         self.next_slot = slot_mark;
         let mut q = r?;
+        q.keyed = super::keyed::recognize(&q, slot_mark);
         super::hoist::query(&mut q, slot_mark);
         Ok(Node::Query(Box::new(q)))
     }
@@ -132,6 +133,7 @@ impl Compiler<'_> {
             aggregate,
             sort,
             hoisted: 0,
+            keyed: None,
         })
     }
 

@@ -6,7 +6,7 @@ use super::datetime::{DateTime, Precision};
 pub use super::eval_query::{distinct, same, sort_cmp};
 use super::memo::{self, Memo};
 use super::model::model;
-use super::node::{Node, OpN, TypeSpec};
+use super::node::{Node, OpN, Query, TypeSpec};
 use super::program::Program;
 use super::value::{self, Doc, Text, Tuple, Value};
 use super::{MeasureError, PatientData};
@@ -27,7 +27,7 @@ pub struct Cx<'a> {
     /// the innermost starting at `hoist_base`; `None` until first used.
     hoisted: Vec<Option<Value<'a>>>,
     hoist_base: usize,
-    memo: Memo<'a>,
+    pub(super) memo: Memo<'a>,
 }
 
 fn now_utc() -> DateTime {
@@ -201,6 +201,20 @@ impl<'a> Cx<'a> {
         Ok(v)
     }
 
+    /// Evaluates `q` row by row, with a fresh table for its row-invariant parts.
+    pub(crate) fn scan_query(&mut self, q: &Query) -> R<'a> {
+        if q.hoisted == 0 {
+            return self.query(q);
+        }
+        let (saved, start) = (self.hoist_base, self.hoisted.len());
+        self.hoisted.resize(start + q.hoisted, None);
+        self.hoist_base = start;
+        let r = self.query(q);
+        self.hoisted.truncate(start);
+        self.hoist_base = saved;
+        r
+    }
+
     pub fn eval(&mut self, n: &Node) -> R<'a> {
         match n {
             Node::Lit(v) => Ok(v.clone()),
@@ -240,16 +254,10 @@ impl<'a> Cx<'a> {
                 Ok(v)
             }
             Node::Retrieve(r) => self.retrieve(r),
-            Node::Query(q) if q.hoisted > 0 => {
-                let (saved, start) = (self.hoist_base, self.hoisted.len());
-                self.hoisted.resize(start + q.hoisted, None);
-                self.hoist_base = start;
-                let r = self.query(q);
-                self.hoisted.truncate(start);
-                self.hoist_base = saved;
-                r
-            }
-            Node::Query(q) => self.query(q),
+            Node::Query(q) => match q.keyed {
+                Some(by) => self.keyed_query(q, by),
+                None => self.scan_query(q),
+            },
             Node::Hoisted(i, expr) => {
                 let at = self.hoist_base + i;
                 if let Some(Some(v)) = self.hoisted.get(at) {

@@ -83,7 +83,7 @@ fn trivial(n: &Node) -> bool {
 
 /// Whether `n` reads a slot at or above `mark` that is not bound inside `n` (`bound` holds
 /// the slots bound by the constructs enclosing the current node within `n`).
-fn reads_free_slot(n: &Node, mark: usize, bound: &mut Vec<usize>) -> bool {
+pub(crate) fn reads_free_slot(n: &Node, mark: usize, bound: &mut Vec<usize>) -> bool {
     match n {
         Node::Slot(i) => *i >= mark && !bound.contains(i),
         Node::Query(q) => {

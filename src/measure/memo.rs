@@ -62,4 +62,6 @@ pub(crate) struct Memo<'a> {
     pub calls: FxMap<CallKey, Value<'a>>,
     /// Fixed retrieves by the address of their plan node.
     pub retrieves: FxMap<usize, Value<'a>>,
+    /// Indexes of keyed queries (see `keyed`) by the address of their plan node.
+    pub keyed: FxMap<usize, super::keyed::KeyIndex<'a>>,
 }

@@ -39,6 +39,7 @@ mod eval_query;
 mod eval_retrieve;
 mod hoist;
 mod interval;
+mod keyed;
 pub mod library;
 mod measure_def;
 mod memo;
@@ -78,6 +79,8 @@ mod tests_elm_ops;
 mod tests_elm_queries;
 #[cfg(test)]
 mod tests_fhirhelpers;
+#[cfg(test)]
+mod tests_keyed;
 #[cfg(test)]
 mod tests_memo;
 #[cfg(test)]

@@ -344,6 +344,8 @@ pub struct Query {
     pub sort: Vec<SortItem>,
     /// How many row-invariant parts the clauses hold (`Node::Hoisted` indexes).
     pub hoisted: usize,
+    /// Answered from a per-patient index of the rows' ids (see `keyed`).
+    pub keyed: Option<super::keyed::KeyedBy>,
 }
 
 /// A compiled expression definition or function.

@@ -17,6 +17,8 @@ use std::marker::PhantomData;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
+use super::json_members::Members;
+
 /// Keep only resources whose top-level `element` (a CodeableConcept, a list of them or a
 /// Coding; for a choice such as `medication[x]` the stem, so `medicationCodeableConcept`
 /// counts) has a `code` in `codes`, or has no code.
@@ -29,6 +31,36 @@ pub struct CodeFilter {
 impl CodeFilter {
     /// Whether the resource whose JSON text is `body` may be wanted.
     pub fn keeps(&self, body: &str) -> bool {
+        self.keeps_walking(body)
+            .unwrap_or_else(|| self.keeps_parsing(body))
+    }
+
+    /// `keeps` by walking the body's top-level members (see `json_members`), decoding only
+    /// the element; `None` where the walk cannot tell.
+    fn keeps_walking(&self, body: &str) -> Option<bool> {
+        let mut members = Members::new(body);
+        let mut seen = Seen::default();
+        while let Some(member) = members.next_member() {
+            let (key, value) = member?;
+            if !self.names(key) {
+                continue;
+            }
+            seen.occurrences += 1;
+            match serde_json::from_str::<Element>(value) {
+                Ok(Element::Codes(codes)) => codes.iter().for_each(|c| seen.code(self, &c.0)),
+                Ok(Element::Other) => seen.unknown = true,
+                // As when parsing: an element the filter cannot read keeps the resource.
+                Err(_) => return Some(true),
+            }
+            if key == self.element {
+                return Some(seen.keeps());
+            }
+        }
+        Some(seen.keeps())
+    }
+
+    /// `keeps` by a serde read of the body, skipping every member but the element.
+    fn keeps_parsing(&self, body: &str) -> bool {
         let mut deserializer = serde_json::Deserializer::from_str(body);
         let decided = Cell::new(None);
         let top = Top {
@@ -287,6 +319,40 @@ mod tests {
         assert!(!f.keeps(
             r#"{"medicationCodeableConcept":{"coding":[{"code":"9"}]},"medicationsOther":{"coding":[{"code":"123"}]}}"#
         ));
+    }
+
+    /// Walking the members answers as the serde read does, wherever it answers.
+    #[test]
+    fn walking_agrees_with_parsing() {
+        let f = filter("code", &["8480-6"]);
+        let bodies = [
+            r#"{"resourceType":"Observation","id":"a","code":{"coding":[{"code":"8480-6"}]}}"#,
+            r#"{"resourceType":"Observation","id":"a","code":{"coding":[{"code":"1"}]}}"#,
+            r#" { "id" : "a\"}" , "note":[{"text":"{\"code\":1"}], "code" : { "coding" : [ { "code" : "1" } ] } } "#,
+            r#"{"codeCodeableConcept":{"coding":[{"code":"1"}]},"code":{"coding":[{"code":"2"}]}}"#,
+            r#"{"codeCodeableConcept":{"coding":[{"code":"1"}]}}"#,
+            r#"{"codeCodeableConcept":{"coding":[{"code":"1"}]},"codeString":"x"}"#,
+            r#"{"code":[{"coding":[{"code":"1"}]},{"coding":[{"code":"8480-6"}]}]}"#,
+            r#"{"code":{"coding":[{"code":"1"}]},"rest":"#,
+            r#"{"code":{"coding":[{"code":9}]}}"#,
+            r#"{"code":"8480-6"}"#,
+            r#"{"code":{"text":"no codes"}}"#,
+            r#"{"codes":{"coding":[{"code":"1"}]}}"#,
+            r#"{"id":"a","n":-1.5,"b":false,"z":null}"#,
+            r#"{}"#,
+            "[]",
+            "",
+        ];
+        for body in bodies {
+            if let Some(walked) = f.keeps_walking(body) {
+                assert_eq!(walked, f.keeps_parsing(body), "{body}");
+            }
+            assert_eq!(f.keeps(body), f.keeps_parsing(body), "{body}");
+        }
+        // The common shapes are answered by the walk.
+        assert_eq!(f.keeps_walking(bodies[0]), Some(true));
+        assert_eq!(f.keeps_walking(bodies[2]), Some(false));
+        assert_eq!(f.keeps_walking(bodies[5]), Some(true));
     }
 
     #[test]

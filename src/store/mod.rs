@@ -11,6 +11,7 @@ mod everything;
 mod group_commit;
 mod history;
 mod index_rows;
+mod json_members;
 mod postgres;
 mod reads;
 mod search;
