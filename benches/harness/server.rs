@@ -25,8 +25,10 @@ impl Drop for Server {
 /// commit's, since a shared target directory's binary is whichever was built last), else the
 /// one built with this harness.
 pub fn hearth_binary() -> PathBuf {
-    std::env::var_os("HEARTH_BENCH_BIN")
-        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_hearth")), PathBuf::from)
+    std::env::var_os("HEARTH_BENCH_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_hearth")),
+        PathBuf::from,
+    )
 }
 
 impl Server {
