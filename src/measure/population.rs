@@ -4,11 +4,12 @@
 //! pages finish, so memory stays flat however large the population (subject lists excepted:
 //! they hold one id per member).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde_json::json;
+use tokio::task::JoinHandle;
 
 use super::patients::{self, Recording};
 use super::report::{self, Counts};
@@ -20,6 +21,10 @@ use crate::store::{CompartmentRead, ResourceStore};
 
 /// Patients read and evaluated per step of a population run.
 pub(crate) const PAGE: u32 = 200;
+
+/// Pages of a population run read or evaluated at once: enough to keep every core busy
+/// while one page waits on the store, few enough that memory stays a few pages.
+const PAGES_IN_FLIGHT: usize = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportType {
@@ -91,46 +96,44 @@ pub async fn run(
         None => PageRead::Once(full),
     };
     let mut tally = Tally::new(&measure, report_type == ReportType::SubjectList);
-    // The next page is read from the store while the current one is evaluated.
-    let mut evaluating: Option<tokio::task::JoinHandle<Result<PageResults, ServiceError>>> = None;
+    // Pages are read and evaluated in their own tasks, a few at once, and added up in order:
+    // with one page read while the previous one is evaluated, the reading (one connection,
+    // one thread) bounded the run and the cores were half idle.
+    let mut in_flight = InFlight::default();
     loop {
-        let next = match source.next_page(store.as_ref()).await? {
-            Some(ids) => {
-                let mut records = patients::load(store.as_ref(), &ids, plan.first()).await?;
-                if let Some(practitioner) = &source.practitioner {
-                    records.retain(|r| patients::has_practitioner(r, practitioner));
-                }
-                Some(records)
-            }
-            None => None,
+        while in_flight.0.len() < PAGES_IN_FLIGHT {
+            let Some(ids) = source.next_page(store.as_ref()).await? else {
+                break;
+            };
+            let page = Page {
+                measure: measure.clone(),
+                period,
+                bindings: bindings.clone(),
+            };
+            in_flight.0.push_back(tokio::spawn(page.read_and_evaluate(
+                store.clone(),
+                ids,
+                source.practitioner.clone(),
+                plan.clone(),
+            )));
+        }
+        let Some(oldest) = in_flight.0.pop_front() else {
+            break;
         };
-        if let Some(page) = evaluating.take() {
-            let (ids, results, corrupt) = page.await.map_err(|_| ServiceError::Interrupted)??;
-            if let Some(why) = corrupt {
-                return Err(crate::store::StoreError::Corrupt(why).into());
-            }
-            for (id, result) in ids.into_iter().zip(results) {
-                match result {
-                    Ok(r) => tally.add(&id, &r),
-                    // One patient's failure does not sink the run: it is counted and reported.
-                    Err(e) => tally.fail(&e),
-                }
-            }
-            if let Some(progress) = progress {
-                progress(tally.patients);
+        let (ids, results, corrupt) = oldest.await.map_err(|_| ServiceError::Interrupted)??;
+        if let Some(why) = corrupt {
+            return Err(crate::store::StoreError::Corrupt(why).into());
+        }
+        for (id, result) in ids.into_iter().zip(results) {
+            match result {
+                Ok(r) => tally.add(&id, &r),
+                // One patient's failure does not sink the run: it is counted and reported.
+                Err(e) => tally.fail(&e),
             }
         }
-        let Some(records) = next else { break };
-        let page = Page {
-            measure: measure.clone(),
-            period,
-            bindings: bindings.clone(),
-        };
-        evaluating = Some(tokio::spawn(page.evaluate(
-            store.clone(),
-            records,
-            plan.clone(),
-        )));
+        if let Some(progress) = progress {
+            progress(tally.patients);
+        }
     }
     if tally.failed > 0 {
         tracing::warn!(
@@ -140,6 +143,19 @@ pub async fn run(
         );
     }
     Ok(tally.render(&measure, &period))
+}
+
+/// The pages of a run being read or evaluated, oldest first; a run that ends early (an
+/// error, or its request dropped) stops them.
+#[derive(Default)]
+struct InFlight(VecDeque<JoinHandle<Result<PageResults, ServiceError>>>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        for page in &self.0 {
+            page.abort();
+        }
+    }
 }
 
 /// How a population run reads each page of patients.
@@ -173,6 +189,21 @@ struct Page {
 }
 
 impl Page {
+    /// Reads a page of patients (those of `practitioner` only, when given) and evaluates it.
+    async fn read_and_evaluate(
+        self,
+        store: Arc<dyn ResourceStore>,
+        ids: Vec<String>,
+        practitioner: Option<String>,
+        plan: PageRead,
+    ) -> Result<PageResults, ServiceError> {
+        let mut records = patients::load(store.as_ref(), &ids, plan.first()).await?;
+        if let Some(practitioner) = &practitioner {
+            records.retain(|r| patients::has_practitioner(r, practitioner));
+        }
+        self.evaluate(store, records, plan).await
+    }
+
     /// Evaluates `records`, read as `plan`'s first step says; in two steps, the patients
     /// found inside an initial population are completed with the rest of the full read
     /// (their records keep what the first step read and parsed) and evaluated again.
