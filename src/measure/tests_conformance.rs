@@ -18,6 +18,20 @@ fn write(path: &Path, json: &J) {
     std::fs::write(path, json.to_string()).unwrap();
 }
 
+/// The test library's continuous-variable, episode-based measure with these groups, written
+/// as the content folder's one Bundle.
+fn write_content(root: &Path, groups: J) {
+    let content = content_resources(defs(), |m| {
+        episode_basis(m, "continuous-variable");
+        m["group"] = groups;
+    });
+    write(
+        &root.join("measures/content.json"),
+        &json!({"resourceType": "Bundle", "type": "collection",
+            "entry": content.iter().map(|r| json!({"resource": r})).collect::<Vec<_>>()}),
+    );
+}
+
 fn encounter(id: &str, start: &str) -> J {
     json!({"resourceType": "Encounter", "id": id, "status": "finished",
         "type": [{"coding": [{"system": "http://example.org/cs", "code": "office"}]}],
@@ -46,17 +60,12 @@ fn expected(days: [i64; 2], score: f64) -> J {
 fn cases_may_be_bundles_and_observations_are_compared() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let content = content_resources(defs(), |m| {
-        episode_basis(m, "continuous-variable");
-        m["group"] = json!([{"population": [
+    write_content(
+        root,
+        json!([{"population": [
             pop("initial-population", "Qualifying Visits"),
             pop("measure-population", "Qualifying Visits"),
-            observation("Visit Day", "average", "measure-population")]}]);
-    });
-    write(
-        &root.join("measures/content.json"),
-        &json!({"resourceType": "Bundle", "type": "collection",
-            "entry": content.iter().map(|r| json!({"resource": r})).collect::<Vec<_>>()}),
+            observation("Visit Day", "average", "measure-population")]}]),
     );
     let patient = json!({"resourceType": "Patient", "id": "p1", "birthDate": "1980-05-01"});
     let visits = [encounter("e1", "2025-03-01"), encounter("e2", "2025-03-05")];
@@ -144,17 +153,12 @@ fn stratified(strata: &[(&str, i64, i64)]) -> J {
 fn strata_counts_are_compared_by_stratum_value() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let content = content_resources(defs(), |m| {
-        episode_basis(m, "continuous-variable");
-        m["group"] = json!([{"population": [
+    write_content(
+        root,
+        json!([{"population": [
             pop("initial-population", "Qualifying Visits"),
             pop("measure-population", "Qualifying Visits")],
-            "stratifier": [{"id": "status", "criteria": {"expression": "Visit Status"}}]}]);
-    });
-    write(
-        &root.join("measures/content.json"),
-        &json!({"resourceType": "Bundle", "type": "collection",
-            "entry": content.iter().map(|r| json!({"resource": r})).collect::<Vec<_>>()}),
+            "stratifier": [{"id": "status", "criteria": {"expression": "Visit Status"}}]}]),
     );
     let patient = json!({"resourceType": "Patient", "id": "p1", "birthDate": "1980-05-01"});
     let mut planned = encounter("e2", "2025-03-05");
