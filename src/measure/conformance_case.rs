@@ -247,8 +247,8 @@ fn groups_of(report: &Json) -> &[Json] {
         .map_or(&[], Vec::as_slice)
 }
 
-/// A group's population entries with their codes.
-fn entries(g: &Json) -> impl Iterator<Item = (&str, &Json)> {
+/// A group's (or a stratum's) population entries with their codes.
+pub(super) fn entries(g: &Json) -> impl Iterator<Item = (&str, &Json)> {
     g.get("population")
         .and_then(Json::as_array)
         .into_iter()

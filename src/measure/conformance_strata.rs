@@ -2,6 +2,7 @@
 //! population counts against the stratum of the same value in our report.
 
 use super::conformance::Diff;
+use super::conformance_case::entries;
 use super::value::Json;
 
 /// Compares group `gi`'s expected stratifiers with ours (`ours` is our report's
@@ -62,12 +63,10 @@ fn compare_counts(gi: usize, label: &str, exp: &Json, ours: Option<&Json>, diffs
 }
 
 fn counts(stratum: Option<&Json>) -> Vec<(&str, i64)> {
-    array(stratum, "population")
-        .iter()
-        .filter_map(|p| {
-            let code = p.pointer("/code/coding/0/code")?.as_str()?;
-            Some((code, p.get("count").and_then(Json::as_i64).unwrap_or(0)))
-        })
+    stratum
+        .into_iter()
+        .flat_map(entries)
+        .map(|(code, p)| (code, p.get("count").and_then(Json::as_i64).unwrap_or(0)))
         .collect()
 }
 

@@ -32,6 +32,15 @@ fn write_content(root: &Path, groups: J) {
     );
 }
 
+/// A failure's differences as (what, expected, actual).
+fn triples(failure: &conformance::CaseFailure) -> Vec<(&str, &str, &str)> {
+    failure
+        .diffs
+        .iter()
+        .map(|d| (d.what.as_str(), d.expected.as_str(), d.actual.as_str()))
+        .collect()
+}
+
 fn encounter(id: &str, start: &str) -> J {
     json!({"resourceType": "Encounter", "id": id, "status": "finished",
         "type": [{"coding": [{"system": "http://example.org/cs", "code": "office"}]}],
@@ -115,13 +124,8 @@ fn cases_may_be_bundles_and_observations_are_compared() {
     assert_eq!((m.passed, m.total), (2, 3), "{}", summary.render());
     let failure = &m.failures[0];
     assert_eq!(failure.case, "MiniMeasure/files");
-    let diffs: Vec<(&str, &str, &str)> = failure
-        .diffs
-        .iter()
-        .map(|d| (d.what.as_str(), d.expected.as_str(), d.actual.as_str()))
-        .collect();
     assert_eq!(
-        diffs,
+        triples(failure),
         [
             ("measure-population-observation", "[1, 6]", "[1, 5]"),
             ("measureScore", "3.5", "3"),
@@ -181,13 +185,8 @@ fn strata_counts_are_compared_by_stratum_value() {
     let m = &summary.measures[0];
     assert_eq!((m.passed, m.total), (1, 2), "{}", summary.render());
     assert_eq!(m.failures[0].case, "MiniMeasure/bad");
-    let diffs: Vec<(&str, &str, &str)> = m.failures[0]
-        .diffs
-        .iter()
-        .map(|d| (d.what.as_str(), d.expected.as_str(), d.actual.as_str()))
-        .collect();
     assert_eq!(
-        diffs,
+        triples(&m.failures[0]),
         [
             (
                 "stratifier status stratum finished measure-population",
