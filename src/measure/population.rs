@@ -329,7 +329,7 @@ pub fn individual_report(
 /// Where patient ids come from: a fixed list, or every stored Patient page by page.
 struct Source {
     fixed: Option<Vec<String>>,
-    after: Option<String>,
+    after: Option<i64>,
     done: bool,
     practitioner: Option<String>,
 }
@@ -364,12 +364,13 @@ impl Source {
             self.done = fixed.is_empty();
             return Ok((!page.is_empty()).then_some(page));
         }
+        // Creation order, not id order: a page's data then lies together in the store.
         let page = store
-            .list_ids(resource_type("Patient")?, self.after.as_deref(), PAGE)
+            .list_ids_in_creation_order(resource_type("Patient")?, self.after, PAGE)
             .await?;
         self.done = page.len() < PAGE as usize;
-        self.after = page.last().cloned();
-        Ok((!page.is_empty()).then_some(page))
+        self.after = page.last().map(|(position, _)| *position);
+        Ok((!page.is_empty()).then(|| page.into_iter().map(|(_, id)| id).collect()))
     }
 }
 
@@ -531,8 +532,11 @@ fn attach_lists(group: &mut Json, gi: usize, members: &[Vec<String>], contained:
     for (pi, (population, members)) in populations.iter_mut().zip(members).enumerate() {
         let id = format!("group-{gi}-population-{pi}");
         population["subjectResults"] = json!({ "reference": format!("#{id}") });
+        // Patients are evaluated in storage order; a list reads best in id order.
+        let mut members: Vec<&String> = members.iter().collect();
+        members.sort_unstable();
         let entries: Vec<Json> = members
-            .iter()
+            .into_iter()
             .map(|m| json!({"item": {"reference": format!("Patient/{m}")}}))
             .collect();
         contained.push(json!({

@@ -60,24 +60,9 @@ impl Requirements {
     }
 }
 
-/// The code properties a read can be narrowed by: CodeableConcepts (or lists of them, or a
-/// `[x]` choice of one) whose codes the engine compares with the retrieve's codes.
+/// The code element a read of `resource_type` can be narrowed by, when it is `property`.
 fn code_element(resource_type: &str, property: &str) -> Option<&'static str> {
-    Some(match (resource_type, property) {
-        ("Observation", "code")
-        | ("Condition", "code")
-        | ("Procedure", "code")
-        | ("ServiceRequest", "code")
-        | ("DiagnosticReport", "code")
-        | ("AllergyIntolerance", "code") => "code",
-        ("MedicationRequest", "medication")
-        | ("MedicationAdministration", "medication")
-        | ("MedicationDispense", "medication")
-        | ("MedicationStatement", "medication") => "medication",
-        ("Encounter", "type") => "type",
-        ("Immunization", "vaccineCode") => "vaccineCode",
-        _ => return None,
-    })
+    crate::store::code_element(resource_type).filter(|element| *element == property)
 }
 
 pub fn derive(measure: &CompiledMeasure) -> Requirements {

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{Checks, RecordError, Records};
 use crate::fhir::{Id, ResourceType};
-use crate::store::{ResourceStore, SearchQuery, StoredResource};
+use crate::store::{Reindexed, ResourceStore, SearchQuery, StoredResource};
 
 /// Resources per batch (and per index transaction).
 const BATCH: usize = 500;
@@ -112,13 +112,19 @@ impl Records {
             each_batch(self.store.as_ref(), resource_type, async |batch| {
                 let mut rows = Vec::with_capacity(batch.len());
                 for stored in &batch {
-                    let Some(resource) = body(stored)? else {
+                    let (Some(resource), Some(text)) = (body(stored)?, stored.body.as_deref())
+                    else {
                         continue;
                     };
                     let id = Id::parse(&stored.id).map_err(|e| {
                         RecordError::Store(crate::store::StoreError::Corrupt(e.to_string()))
                     })?;
-                    rows.push((resource_type, id, checks.index_of(&resource)));
+                    rows.push(Reindexed {
+                        resource_type,
+                        id,
+                        index: checks.index_of(&resource),
+                        body: text,
+                    });
                 }
                 done += rows.len() as u64;
                 self.store.replace_index(&rows).await?;

@@ -35,28 +35,21 @@ impl CodeFilter {
             .unwrap_or_else(|| self.keeps_parsing(body))
     }
 
+    /// `keeps` decided from a body's [`stored_codes`], without the body.
+    pub fn keeps_stored(&self, stored: &str) -> bool {
+        stored.is_empty() || stored.split(CODE_SEPARATOR).any(|c| self.codes.contains(c))
+    }
+
     /// `keeps` by walking the body's top-level members (see `json_members`), decoding only
     /// the element; `None` where the walk cannot tell.
     fn keeps_walking(&self, body: &str) -> Option<bool> {
-        let mut members = Members::new(body);
-        let mut seen = Seen::default();
-        while let Some(member) = members.next_member() {
-            let (key, value) = member?;
-            if !self.names(key) {
-                continue;
-            }
-            seen.occurrences += 1;
-            match serde_json::from_str::<Element>(value) {
-                Ok(Element::Codes(codes)) => codes.iter().for_each(|c| seen.code(self, &c.0)),
-                Ok(Element::Other) => seen.unknown = true,
+        Some(
+            match walk(self.element, body, &mut |c| self.codes.contains(c))? {
+                Walked::Seen(seen) => seen.keeps(),
                 // As when parsing: an element the filter cannot read keeps the resource.
-                Err(_) => return Some(true),
-            }
-            if key == self.element {
-                return Some(seen.keeps());
-            }
-        }
-        Some(seen.keeps())
+                Walked::Unreadable => true,
+            },
+        )
     }
 
     /// `keeps` by a serde read of the body, skipping every member but the element.
@@ -73,13 +66,85 @@ impl CodeFilter {
             (Err(_), None) => true,
         }
     }
+}
 
-    /// Whether `key` names the element: itself, or one of its choice-type variants.
-    fn names(&self, key: &str) -> bool {
-        key.strip_prefix(self.element).is_some_and(|rest| {
-            rest.is_empty() || rest.starts_with(|c: char| c.is_ascii_uppercase())
-        })
+/// The element a read of this resource type can be narrowed by: the property its retrieves
+/// filter codes on (a CodeableConcept, a list of them, or a `[x]` choice of one).
+pub fn code_element(resource_type: &str) -> Option<&'static str> {
+    Some(match resource_type {
+        "Observation" | "Condition" | "Procedure" | "ServiceRequest" | "DiagnosticReport"
+        | "AllergyIntolerance" => "code",
+        "MedicationRequest"
+        | "MedicationAdministration"
+        | "MedicationDispense"
+        | "MedicationStatement" => "medication",
+        "Encounter" => "type",
+        "Immunization" => "vaccineCode",
+        _ => return None,
+    })
+}
+
+/// Between the codes of [`stored_codes`]: a control character, which the validator refuses
+/// in any text.
+const CODE_SEPARATOR: char = '\u{1d}';
+
+/// What a filter on `element` needs to know of a body, kept beside it so reads can decide
+/// without the body: the element's codes, joined; empty when every filter keeps the resource
+/// (no code, no element, an element in another shape). `None` where only the body can tell.
+pub fn stored_codes(element: &str, body: &str) -> Option<String> {
+    let mut codes = String::new();
+    let mut separate = false;
+    let walked = walk(element, body, &mut |code| {
+        if std::mem::replace(&mut separate, true) {
+            codes.push(CODE_SEPARATOR);
+        }
+        codes.push_str(code);
+        false
+    })?;
+    match walked {
+        Walked::Seen(seen) if seen.occurrences == 1 && !seen.unknown => {
+            let count = codes.split(CODE_SEPARATOR).count();
+            // A code holding the separator cannot be told apart from two codes.
+            (count == seen.codes as usize || codes.is_empty()).then_some(codes)
+        }
+        _ => Some(String::new()),
     }
+}
+
+/// What walking a body's top-level members found of an element.
+enum Walked {
+    Seen(Seen),
+    /// The element is there but does not decode as codes.
+    Unreadable,
+}
+
+/// Walks the body's top-level members, decoding only `element` (and its choice variants) and
+/// asking `wanted` about each of its codes; `None` where the walk cannot tell.
+fn walk(element: &str, body: &str, wanted: &mut dyn FnMut(&str) -> bool) -> Option<Walked> {
+    let mut members = Members::new(body);
+    let mut seen = Seen::default();
+    while let Some(member) = members.next_member() {
+        let (key, value) = member?;
+        if !names(element, key) {
+            continue;
+        }
+        seen.occurrences += 1;
+        match serde_json::from_str::<Element>(value) {
+            Ok(Element::Codes(codes)) => codes.iter().for_each(|c| seen.code(&c.0, wanted)),
+            Ok(Element::Other) => seen.unknown = true,
+            Err(_) => return Some(Walked::Unreadable),
+        }
+        if key == element {
+            return Some(Walked::Seen(seen));
+        }
+    }
+    Some(Walked::Seen(seen))
+}
+
+/// Whether `key` names the element: itself, or one of its choice-type variants.
+fn names(element: &str, key: &str) -> bool {
+    key.strip_prefix(element)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(|c: char| c.is_ascii_uppercase()))
 }
 
 /// What the element held.
@@ -87,7 +152,8 @@ impl CodeFilter {
 struct Seen {
     /// How many keys named the element (several choice variants: keep, whatever they hold).
     occurrences: u32,
-    coded: bool,
+    /// How many non-empty codes it held, and whether one was wanted.
+    codes: u32,
     matched: bool,
     /// The element had a shape codes are not read from.
     unknown: bool,
@@ -95,14 +161,14 @@ struct Seen {
 
 impl Seen {
     fn keeps(&self) -> bool {
-        self.occurrences != 1 || self.unknown || self.matched || !self.coded
+        self.occurrences != 1 || self.unknown || self.matched || self.codes == 0
     }
 
-    fn code(&mut self, filter: &CodeFilter, code: &str) {
+    fn code(&mut self, code: &str, wanted: &mut dyn FnMut(&str) -> bool) {
         // The token index, which search shares, skips empty codes the same way.
         if !code.is_empty() {
-            self.coded = true;
-            self.matched |= filter.codes.contains(code);
+            self.codes += 1;
+            self.matched |= wanted(code);
         }
     }
 }
@@ -134,13 +200,13 @@ impl<'de> Visitor<'de> for Top<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Seen, A::Error> {
         let mut seen = Seen::default();
         while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
-            if self.filter.names(&key) {
+            if names(self.filter.element, &key) {
                 seen.occurrences += 1;
                 let element: Element = map.next_value()?;
                 match element {
-                    Element::Codes(codes) => {
-                        codes.iter().for_each(|c| seen.code(self.filter, &c.0))
-                    }
+                    Element::Codes(codes) => codes
+                        .iter()
+                        .for_each(|c| seen.code(&c.0, &mut |c| self.filter.codes.contains(c))),
                     Element::Other => seen.unknown = true,
                 }
                 if *key == *self.filter.element {
@@ -266,7 +332,7 @@ impl<'de> Visitor<'de> for ElementVisitor {
 
 #[cfg(test)]
 mod tests {
-    use super::CodeFilter;
+    use super::{stored_codes, CodeFilter};
 
     fn filter(element: &'static str, codes: &[&str]) -> CodeFilter {
         CodeFilter {
@@ -353,6 +419,41 @@ mod tests {
         assert_eq!(f.keeps_walking(bodies[0]), Some(true));
         assert_eq!(f.keeps_walking(bodies[2]), Some(false));
         assert_eq!(f.keeps_walking(bodies[5]), Some(true));
+    }
+
+    /// Deciding on the codes kept beside a body answers as the body does, wherever they were
+    /// kept; the common shapes always keep them.
+    #[test]
+    fn stored_codes_decide_as_the_body_does() {
+        let bodies = [
+            r#"{"resourceType":"Observation","code":{"coding":[{"code":"8480-6"},{"code":"1"}]}}"#,
+            r#"{"resourceType":"Observation","code":{"coding":[{"code":"1"},{"code":""}]}}"#,
+            r#"{"code":{"text":"no codes"}}"#,
+            r#"{"code":{"coding":[{"code":9}]}}"#,
+            r#"{"code":"8480-6"}"#,
+            r#"{"code":[{"coding":[{"code":"1"}]},{"coding":[{"code":"8480-6"}]}]}"#,
+            r#"{"codeCodeableConcept":{"coding":[{"code":"1"}]},"codeString":"x"}"#,
+            r#"{"codeCodeableConcept":{"coding":[{"code":"1"}]}}"#,
+            r#"{"id":"no element"}"#,
+            r#"{"code":{"coding":[{"code":"8480\u001d6"}]}}"#,
+            r#"{"code":{"coding":[{"code":"1"}]},"rest":"#,
+            "not json",
+        ];
+        for codes in [&["8480-6"][..], &["1"], &["x"]] {
+            let f = filter("code", codes);
+            for body in bodies {
+                if let Some(stored) = stored_codes("code", body) {
+                    assert_eq!(f.keeps_stored(&stored), f.keeps(body), "{codes:?} {body}");
+                }
+            }
+        }
+        assert_eq!(
+            stored_codes("code", bodies[0]).as_deref(),
+            Some("8480-6\u{1d}1")
+        );
+        assert_eq!(stored_codes("code", bodies[2]).as_deref(), Some(""));
+        // A code holding the separator: only the body can tell.
+        assert_eq!(stored_codes("code", bodies[9]), None);
     }
 
     #[test]

@@ -36,11 +36,11 @@ pub struct TypeRead {
 
 /// Patients per statement: keeps it far below both bind limits, and the packed text of one
 /// statement to tens of megabytes.
-const PER_QUERY: usize = 500;
+pub(super) const PER_QUERY: usize = 500;
 
 /// Between resources, and between the fields of one resource (ASCII control characters).
-const ROW: u8 = 0x1e;
-const FIELD: u8 = 0x1f;
+pub(super) const ROW: u8 = 0x1e;
+pub(super) const FIELD: u8 = 0x1f;
 
 /// One stored resource of a packed read, split out but not parsed: its fields are slices of
 /// the page's packed text, which every resource of the page shares. Parsing (and the code
@@ -96,7 +96,9 @@ pub(super) async fn compartments<P: Reader>(
         .flat_map(|r| &r.types)
         .filter_map(|t| Some((t.resource_type.as_str(), t.codes.clone()?)))
         .collect();
-    let packed = packed(pool, body, patient_ids, read).await?;
+    let types: Option<Vec<&str>> =
+        read.map(|r| r.types.iter().map(|t| t.resource_type.as_str()).collect());
+    let packed = packed(pool, body, patient_ids, types.as_deref()).await?;
     if packed.is_empty() {
         return Ok(Vec::new());
     }
@@ -104,7 +106,8 @@ pub(super) async fn compartments<P: Reader>(
 }
 
 /// The resources of the types `read` names in these patients' compartments, split but not
-/// parsed (see [`RawResource`]), in no particular order.
+/// parsed (see [`RawResource`]), in no particular order. Types narrowed by code are read
+/// through the index first (see `narrowed_reads`).
 pub(super) async fn compartments_raw<P: Reader>(
     pool: &P,
     body: &str,
@@ -116,11 +119,32 @@ pub(super) async fn compartments_raw<P: Reader>(
         .iter()
         .filter_map(|t| Some((t.resource_type.as_str(), t.codes.clone()?)))
         .collect();
-    let packed = packed(pool, body, patient_ids, Some(read)).await?;
-    if packed.is_empty() {
+    let whole: Vec<&str> = read
+        .types
+        .iter()
+        .filter(|t| t.codes.is_none())
+        .map(|t| t.resource_type.as_str())
+        .collect();
+    // Bodies already known to be wanted need no filter; the others are filtered as parsed.
+    let mut wanted = Vec::new();
+    if !whole.is_empty() {
+        wanted = packed(pool, body, patient_ids, Some(&whole)).await?;
+    }
+    let mut undecided = Vec::new();
+    if !filters.is_empty() {
+        let chosen = super::narrowed_reads::choose(pool, patient_ids, &filters).await?;
+        wanted.extend(super::narrowed_reads::bodies(pool, body, &chosen.kept).await?);
+        undecided = super::narrowed_reads::bodies(pool, body, &chosen.undecided).await?;
+    }
+    if wanted.is_empty() && undecided.is_empty() {
         return Ok(Vec::new());
     }
-    on_rayon(move || split(packed, &filters)).await?
+    on_rayon(move || {
+        let mut resources = split(wanted, &HashMap::new())?;
+        resources.extend(split(undecided, &filters)?);
+        Ok(resources)
+    })
+    .await?
 }
 
 /// One packed text per statement (see the module comment).
@@ -128,10 +152,8 @@ async fn packed<P: Reader>(
     pool: &P,
     body: &str,
     patient_ids: &[String],
-    read: Option<&CompartmentRead>,
+    types: Option<&[&str]>,
 ) -> Result<Vec<String>, StoreError> {
-    let types: Option<Vec<&str>> =
-        read.map(|r| r.types.iter().map(|t| t.resource_type.as_str()).collect());
     let (row, field) = (char::from(ROW).to_string(), char::from(FIELD).to_string());
     let mut packed = Vec::new();
     for chunk in patient_ids.chunks(PER_QUERY) {
@@ -144,7 +166,7 @@ async fn packed<P: Reader>(
             ") FROM resource r JOIN resource_version v ON v.seq = r.seq WHERE NOT r.deleted AND ",
         );
         statement.in_list("r.patient", chunk.iter().map(String::as_str), P::ARRAYS);
-        if let Some(types) = &types {
+        if let Some(types) = types {
             statement.in_list(" AND r.res_type", types.iter().copied(), P::ARRAYS);
         }
         let rows: Vec<(Option<String>,)> = pool.rows(&statement).await?;

@@ -12,6 +12,7 @@ mod group_commit;
 mod history;
 mod index_rows;
 mod json_members;
+mod narrowed_reads;
 mod postgres;
 mod reads;
 mod search;
@@ -26,7 +27,7 @@ use serde_json::Value;
 
 use crate::fhir::{Id, Instant, ResourceType};
 
-pub use code_filter::CodeFilter;
+pub use code_filter::{code_element, CodeFilter};
 pub use compartment_reads::{CompartmentRead, RawResource, TypeRead};
 pub use conditional::{lock_key, CreateUnless, Criteria};
 pub use everything::{ClinicalRange, EverythingQuery};
@@ -36,7 +37,7 @@ pub use search::{
     Clause, Cond, IndexMatch, Op, SearchPage, SearchQuery, SortBy, SortKey, SqlValue,
 };
 pub use sqlite::SqliteStore;
-pub use write::{WriteKind, WriteOp, WriteOutcome};
+pub use write::{Reindexed, WriteKind, WriteOp, WriteOutcome};
 
 /// One version of a resource as stored.
 #[derive(Clone, Debug)]
@@ -170,15 +171,9 @@ pub trait ResourceStore: Send + Sync + 'static {
         code: Option<&str>,
     ) -> Result<Vec<(String, String)>, StoreError>;
 
-    /// Replaces the search-index rows of these resources in one transaction (`hearth reindex`).
-    async fn replace_index(
-        &self,
-        rows: &[(
-            ResourceType,
-            Id,
-            Vec<crate::fhir::index::IndexEntry<'static>>,
-        )],
-    ) -> Result<(), StoreError>;
+    /// Rewrites what is derived from these resources' current bodies (their search-index rows
+    /// and stored codes), in one transaction (`hearth reindex`).
+    async fn replace_index(&self, rows: &[Reindexed<'_>]) -> Result<(), StoreError>;
 
     /// One page of a patient's compartment (`$everything`).
     async fn everything(&self, query: &EverythingQuery) -> Result<SearchPage, StoreError>;
@@ -208,6 +203,18 @@ pub trait ResourceStore: Send + Sync + 'static {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<String>, StoreError>;
+
+    /// Ids of the current, non-deleted resources of one type in the order they were created,
+    /// each with its position, after position `after`. Both stores lay resources out in
+    /// write order, and loads write a patient's data together, so reading patients' data in
+    /// this order reads the store front to back instead of at random (population runs). A
+    /// resource keeps its position when it is updated.
+    async fn list_ids_in_creation_order(
+        &self,
+        resource_type: ResourceType,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(i64, String)>, StoreError>;
 
     /// Every current, non-deleted resource of one type (small types only: measure content).
     async fn list_all(&self, resource_type: ResourceType) -> Result<Vec<Value>, StoreError>;

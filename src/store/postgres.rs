@@ -201,14 +201,7 @@ impl ResourceStore for PostgresStore {
         super::search::references(&self.pool, resource_type, ids, code).await
     }
 
-    async fn replace_index(
-        &self,
-        rows: &[(
-            ResourceType,
-            Id,
-            Vec<crate::fhir::index::IndexEntry<'static>>,
-        )],
-    ) -> Result<(), StoreError> {
+    async fn replace_index(&self, rows: &[super::Reindexed<'_>]) -> Result<(), StoreError> {
         use super::write::WriteTx;
         let mut tx = SqlTx {
             tx: self.pool.begin().await?,
@@ -262,6 +255,20 @@ impl ResourceStore for PostgresStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    async fn list_ids_in_creation_order(
+        &self,
+        resource_type: ResourceType,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as(super::sql::IDS_IN_CREATION_ORDER)
+            .bind(resource_type.as_str())
+            .bind(after.unwrap_or(0))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     async fn list_all(&self, resource_type: ResourceType) -> Result<Vec<Value>, StoreError> {

@@ -20,6 +20,9 @@ pub(super) trait Reader: Sync {
     const ARRAYS: bool;
     /// The aggregate that joins texts with a separator.
     const AGGREGATE: &'static str;
+    /// What goes before and after a text parameter of comma-separated integers to test a
+    /// column against them (`seq` + prefix + `$n` + suffix).
+    const INTEGERS_IN: (&'static str, &'static str);
 
     async fn rows<R>(&self, statement: &Statement<'_>) -> Result<Vec<R>, StoreError>
     where
@@ -30,6 +33,8 @@ pub(super) trait Reader: Sync {
 impl Reader for SqlitePool {
     const ARRAYS: bool = false;
     const AGGREGATE: &'static str = "group_concat";
+    const INTEGERS_IN: (&'static str, &'static str) =
+        (" IN (SELECT value FROM json_each('[' || ", " || ']'))");
 
     async fn rows<R>(&self, statement: &Statement<'_>) -> Result<Vec<R>, StoreError>
     where
@@ -48,6 +53,8 @@ impl Reader for SqlitePool {
 impl Reader for PgPool {
     const ARRAYS: bool = true;
     const AGGREGATE: &'static str = "string_agg";
+    const INTEGERS_IN: (&'static str, &'static str) =
+        (" = ANY(string_to_array(", ", ',')::bigint[])");
 
     async fn rows<R>(&self, statement: &Statement<'_>) -> Result<Vec<R>, StoreError>
     where

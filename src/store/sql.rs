@@ -4,13 +4,20 @@
 use sqlx::{Arguments, Database, Encode, Type};
 
 use super::index_rows::{delete_index, insert_index};
-use super::write::{Applied, Planned};
+use super::write::{Applied, Planned, Reindexed};
 use super::StoreError;
 use crate::fhir::index::IndexEntry;
 use crate::fhir::{Id, ResourceType};
 
 /// Rows per multi-row statement: keeps every statement far below both backends' bind limits.
 pub(super) const CHUNK: usize = 500;
+
+/// Resources of a type in creation order: a resource's first version holds its place (every
+/// resource has one; versions are never removed), found through `(res_type, seq)`.
+pub(super) const IDS_IN_CREATION_ORDER: &str = "SELECT v.seq, v.res_id FROM resource_version v \
+     JOIN resource r ON r.res_type = v.res_type AND r.res_id = v.res_id \
+     WHERE v.res_type = $1 AND v.seq > $2 AND v.version = 1 AND NOT r.deleted \
+     ORDER BY v.seq LIMIT $3";
 
 pub(super) enum Bind<'a> {
     Text(&'a str),
@@ -250,7 +257,7 @@ pub(super) fn upsert_current<'a>(
     rows.chunks(CHUNK)
         .map(|chunk| {
             let mut statement = Statement::new(
-                "INSERT INTO resource (res_type, res_id, version, seq, last_updated, deleted, patient) VALUES ",
+                "INSERT INTO resource (res_type, res_id, version, seq, last_updated, deleted, patient, codes) VALUES ",
             );
             for (n, (resource_type, id, planned, seq)) in chunk.iter().enumerate() {
                 statement.push(if n > 0 { ", (" } else { "(" });
@@ -260,11 +267,13 @@ pub(super) fn upsert_current<'a>(
                 statement.bind(Bind::Int(*seq)).push(", ");
                 statement.bind(Bind::Int(planned.last_updated)).push(", ");
                 statement.bind(Bind::Bool(planned.body.is_none())).push(", ");
-                statement.bind(Bind::OptText(planned.patient.as_deref())).push(")");
+                statement.bind(Bind::OptText(planned.patient.as_deref())).push(", ");
+                statement.bind(Bind::OptText(planned.codes.as_deref())).push(")");
             }
             statement.push(
                 " ON CONFLICT (res_type, res_id) DO UPDATE SET version = excluded.version, seq = excluded.seq, \
-                 last_updated = excluded.last_updated, deleted = excluded.deleted, patient = excluded.patient",
+                 last_updated = excluded.last_updated, deleted = excluded.deleted, patient = excluded.patient, \
+                 codes = excluded.codes",
             );
             statement
         })
@@ -317,20 +326,34 @@ where
         Ok(current)
     }
 
-    async fn replace_index(
-        &mut self,
-        rows: &[(ResourceType, Id, Vec<IndexEntry<'static>>)],
-    ) -> Result<(), StoreError> {
-        let mut keys: Vec<(ResourceType, &Id)> = rows.iter().map(|(t, id, _)| (*t, id)).collect();
+    async fn replace_index(&mut self, rows: &[Reindexed<'_>]) -> Result<(), StoreError> {
+        let mut keys: Vec<(ResourceType, &Id)> =
+            rows.iter().map(|r| (r.resource_type, &r.id)).collect();
         keys.sort();
         let fresh: Vec<(ResourceType, &Id, &[IndexEntry<'static>])> = rows
             .iter()
-            .map(|(t, id, index)| (*t, id, index.as_slice()))
+            .map(|r| (r.resource_type, &r.id, r.index.as_slice()))
             .collect();
         for statement in delete_index(&keys, DB::ARRAYS)
             .into_iter()
             .chain(insert_index(&fresh, DB::INSERT))
         {
+            sqlx::query_with(&statement.text::<DB>(), statement.arguments::<DB>()?)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        // Stores written before codes were kept get them here.
+        for row in rows {
+            let Some(codes) = super::write::stored_codes(row.resource_type, row.body) else {
+                continue;
+            };
+            let mut statement = Statement::new("UPDATE resource SET codes = ");
+            statement
+                .bind(Bind::Owned(codes))
+                .push(" WHERE res_type = ")
+                .bind(Bind::Text(row.resource_type.as_str()))
+                .push(" AND res_id = ")
+                .bind(Bind::Text(row.id.as_str()));
             sqlx::query_with(&statement.text::<DB>(), statement.arguments::<DB>()?)
                 .execute(&mut *self.tx)
                 .await?;

@@ -112,6 +112,8 @@ pub(super) struct Planned {
     pub method: &'static str,
     pub body: Option<String>,
     pub patient: Option<String>,
+    /// What reads narrowed by code need of the body (see `code_filter::stored_codes`).
+    pub codes: Option<String>,
     pub last_updated: Instant,
 }
 
@@ -136,11 +138,23 @@ pub(super) trait WriteTx: Send {
     ) -> Result<HashMap<(ResourceType, String), Current>, StoreError>;
     /// Inserts the versions and moves the current pointers to them.
     async fn apply(&mut self, rows: &[Applied<'_>]) -> Result<(), StoreError>;
-    /// Replaces the index rows of these resources (reindexing).
-    async fn replace_index(
-        &mut self,
-        rows: &[(ResourceType, Id, Vec<IndexEntry<'static>>)],
-    ) -> Result<(), StoreError>;
+    /// Rewrites what is derived from these resources' bodies (reindexing).
+    async fn replace_index(&mut self, rows: &[Reindexed<'_>]) -> Result<(), StoreError>;
+}
+
+/// A current resource as `hearth reindex` rewrites it: its search-index entries, computed by
+/// the caller, and its stored body, from which the store derives the rest.
+pub struct Reindexed<'a> {
+    pub resource_type: ResourceType,
+    pub id: Id,
+    pub index: Vec<IndexEntry<'static>>,
+    pub body: &'a str,
+}
+
+/// What a resource's current row keeps of its body for reads narrowed by code.
+pub(super) fn stored_codes(resource_type: ResourceType, body: &str) -> Option<String> {
+    let element = super::code_element(resource_type.as_str())?;
+    super::code_filter::stored_codes(element, body)
 }
 
 /// Runs every operation through one transaction; the first failure names its operation.
@@ -277,11 +291,15 @@ fn plan(
         }
         (WriteKind::Update, Some(resource)) => ("PUT", Some(stamp(resource, &op.id, version, now))),
     };
+    let codes = body
+        .as_deref()
+        .and_then(|body| stored_codes(op.resource_type, body));
     Ok(Some(Planned {
         version,
         method,
         body,
         patient: op.patient.clone(),
+        codes,
         last_updated: now,
     }))
 }

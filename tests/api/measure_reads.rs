@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with, TestApp};
 use crate::measure_api::{
-    case_entries, ecqm_dir, get_json, load, summed, transaction, Case, MEASURES,
+    case_entries, ecqm_dir, get_json, load, summed, transaction, Case, MEASURES, PERIOD,
 };
 use crate::measure_pushdown::population;
 
@@ -97,6 +97,22 @@ async fn population_counts_hold_over_many_pages_and_awkward_bodies() {
         "all patients"
     );
 
+    // Runs page through patients in the order they were created; an update must not move a
+    // patient to a later page, where it would be counted twice.
+    for case in copies.iter().step_by(40) {
+        let path = format!("/Patient/{}", case.patient);
+        let (status, mut patient) = get_json(&app, &path).await;
+        assert_eq!(status, StatusCode::OK, "{patient}");
+        patient["active"] = json!(true);
+        let response = app.put(&path, &patient).await;
+        assert!(response.status().is_success());
+    }
+    assert_eq!(
+        population(&app, measure, "").await,
+        expected,
+        "all patients, some updated"
+    );
+
     // A Group of the copies, the bare patients and a member with no data at all: a fixed
     // list read page by page.
     let mut members: Vec<String> = copies.iter().map(|c| c.patient.clone()).collect();
@@ -111,6 +127,28 @@ async fn population_counts_hold_over_many_pages_and_awkward_bodies() {
         added,
         "the copies"
     );
+
+    // Subject lists name their members in id order, whatever order they were evaluated in.
+    let (status, list) = get_json(
+        &app,
+        &format!("/Measure/{measure}/$evaluate-measure?{PERIOD}&subject=Group/copies&reportType=subject-list"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let initial = list["contained"]
+        .as_array()
+        .expect("contained lists")
+        .iter()
+        .find(|l| l["id"] == "group-0-population-0")
+        .expect("the initial population's list");
+    let named: Vec<&str> = initial["entry"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e["item"]["reference"].as_str().expect("reference"))
+        .collect();
+    assert!(named.len() > 1, "{initial}");
+    assert!(named.windows(2).all(|w| w[0] < w[1]), "{named:?}");
 
     // The other measures read other types and codes of the same pages: no patient fails.
     for other in &MEASURES[1..] {
@@ -137,5 +175,78 @@ async fn control_characters_in_text_are_refused() {
         );
         let (status, _) = get_json(&app, &format!("/Patient/ctl-{n}")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}
+
+/// How many current rows keep their codes, and forgetting them (as in a store written before
+/// rows kept them), by SQL on the test's database.
+async fn kept_codes(url: &str, options: &hearth::store::StoreOptions, forget: bool) -> i64 {
+    use sqlx::Connection;
+    let (count, clear) = (
+        "SELECT COUNT(codes) FROM resource",
+        "UPDATE resource SET codes = NULL",
+    );
+    if url.starts_with("sqlite:") {
+        let mut db = sqlx::SqliteConnection::connect(url).await.expect("SQLite");
+        if forget {
+            sqlx::query(clear).execute(&mut db).await.expect("cleared");
+        }
+        sqlx::query_scalar(count)
+            .fetch_one(&mut db)
+            .await
+            .expect("count")
+    } else {
+        let mut db = sqlx::PgConnection::connect(url).await.expect("PostgreSQL");
+        let schema = options.pg_schema.as_deref().expect("a test schema");
+        sqlx::query(&format!("SET search_path TO {schema}"))
+            .execute(&mut db)
+            .await
+            .expect("schema");
+        if forget {
+            sqlx::query(clear).execute(&mut db).await.expect("cleared");
+        }
+        sqlx::query_scalar(count)
+            .fetch_one(&mut db)
+            .await
+            .expect("count")
+    }
+}
+
+/// Rows whose codes were not kept (written before they were) are decided on their bodies, and
+/// `hearth reindex` keeps their codes: the counts never change.
+#[tokio::test]
+async fn rows_without_kept_codes_count_alike_until_reindex_keeps_them() {
+    let Some(dir) = ecqm_dir() else { return };
+    let mut setup = None;
+    let app =
+        spawn_app_with(|config| setup = Some((config.database_url.clone(), config.store.clone())))
+            .await;
+    let (url, options) = setup.expect("configuration seen");
+    load(&app, &dir).await;
+    let mut before = BTreeMap::new();
+    for measure in MEASURES {
+        before.insert(measure, population(&app, measure, "").await);
+    }
+    assert!(kept_codes(&url, &options, false).await > 0);
+
+    assert_eq!(kept_codes(&url, &options, true).await, 0);
+    for measure in MEASURES {
+        assert_eq!(
+            population(&app, measure, "").await,
+            before[measure],
+            "{measure}: bodies"
+        );
+    }
+
+    hearth::reindex(&url, &options, None)
+        .await
+        .expect("reindex");
+    assert!(kept_codes(&url, &options, false).await > 0);
+    for measure in MEASURES {
+        assert_eq!(
+            population(&app, measure, "").await,
+            before[measure],
+            "{measure}: codes"
+        );
     }
 }
