@@ -99,6 +99,11 @@ struct DatabaseArgs {
     /// survives a killed process but may lose the last commits on power loss, for faster loads.
     #[arg(long, env = "HEARTH_SQLITE_SYNCHRONOUS", default_value = "full")]
     sqlite_synchronous: SqliteSync,
+    /// SQLite reads through a memory map of up to this many bytes of the database (0: none).
+    /// Reading mapped pages spares a system call and a copy per page; the price is that a disk
+    /// read error stops the process (SIGBUS) instead of failing one request.
+    #[arg(long, env = "HEARTH_SQLITE_MMAP_SIZE", default_value_t = StoreOptions::default().sqlite_mmap_size)]
+    sqlite_mmap_size: u64,
 }
 
 #[derive(Args)]
@@ -170,6 +175,7 @@ impl DatabaseArgs {
             pool_size: self.pool_size,
             pg_schema: None,
             sqlite_full_sync: matches!(self.sqlite_synchronous, SqliteSync::Full),
+            sqlite_mmap_size: self.sqlite_mmap_size,
         }
     }
 }

@@ -12,20 +12,22 @@ use std::fmt;
 use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+pub use super::doc_text::Text;
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Doc {
     #[default]
     Null,
     Bool(bool),
     Number(serde_json::Number),
-    String(Box<str>),
+    String(Text),
     Array(Vec<Doc>),
     Object(Fields),
 }
 
 /// An object's fields in document order. A key given twice keeps both; `get` finds the first.
 #[derive(Debug, Clone, Default)]
-pub struct Fields(Box<[(Box<str>, Doc)]>);
+pub struct Fields(Box<[(Text, Doc)]>);
 
 /// Objects are equal with the same fields in any order, as JSON objects are.
 impl PartialEq for Fields {
@@ -166,7 +168,7 @@ thread_local! {
 /// once, each a reallocation and a copy.
 #[derive(Default)]
 struct Scratch {
-    fields: Vec<(Box<str>, Doc)>,
+    fields: Vec<(Text, Doc)>,
     items: Vec<Doc>,
 }
 
@@ -219,7 +221,7 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
     }
 
     fn visit_string<E>(self, s: String) -> Result<Doc, E> {
-        Ok(Doc::String(s.into_boxed_str()))
+        Ok(Doc::String(s.into()))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Doc, A::Error> {
@@ -240,13 +242,13 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
             })?;
             self.scratch.fields.push((key.0, value));
         }
-        let fields: Box<[(Box<str>, Doc)]> = self.scratch.fields.drain(start..).collect();
+        let fields: Box<[(Text, Doc)]> = self.scratch.fields.drain(start..).collect();
         Ok(Doc::Object(Fields(fields)))
     }
 }
 
 /// A field name, taken from the input without an intermediate `String` where it can be.
-struct Key(Box<str>);
+struct Key(Text);
 
 impl<'de> Deserialize<'de> for Key {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Key, D::Error> {
@@ -260,7 +262,7 @@ impl<'de> Deserialize<'de> for Key {
                 Ok(Key(s.into()))
             }
             fn visit_string<E>(self, s: String) -> Result<Key, E> {
-                Ok(Key(s.into_boxed_str()))
+                Ok(Key(s.into()))
             }
         }
         deserializer.deserialize_str(KeyVisitor)

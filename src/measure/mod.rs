@@ -34,6 +34,7 @@ mod conformance_case;
 mod conformance_strata;
 pub mod datetime;
 pub mod doc;
+mod doc_text;
 mod eval;
 mod eval_query;
 mod eval_retrieve;

@@ -282,6 +282,8 @@ pub struct StoreOptions {
     pub pg_schema: Option<String>,
     /// SQLite `synchronous=FULL` (fsync every commit) rather than `NORMAL`.
     pub sqlite_full_sync: bool,
+    /// How much of a SQLite database its readers map into memory (`mmap_size`), in bytes.
+    pub sqlite_mmap_size: u64,
 }
 
 impl Default for StoreOptions {
@@ -290,6 +292,10 @@ impl Default for StoreOptions {
             pool_size: 8,
             pg_schema: None,
             sqlite_full_sync: true,
+            // A ceiling, not an allocation: the file is mapped as large as it is. Pages are
+            // shared with the OS page cache, so they show in a reader's RSS but cost no memory
+            // of their own. `.cargo/config.toml` builds SQLite to allow this much.
+            sqlite_mmap_size: 1 << 40,
         }
     }
 }

@@ -70,7 +70,13 @@ impl SqliteStore {
             .await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(options.pool_size.max(1))
-            .connect_with(base.read_only(true))
+            // Population runs read gigabytes of pages: mapped, each costs no system call and no
+            // copy (a third of a run's time went to `pread`). Readers only: writes stay
+            // buffered, so a failing disk fails a write with an error.
+            .connect_with(
+                base.read_only(true)
+                    .pragma("mmap_size", options.sqlite_mmap_size.to_string()),
+            )
             .await?;
         let restart = RestartWanted::default();
         Ok(SqliteStore {
