@@ -55,16 +55,37 @@ impl From<String> for Text {
 
 /// The vocabulary's copy of `s`, if it has one.
 fn shared(s: &str) -> Option<&'static str> {
-    // Longer strings are rarely repeated vocabulary; skipping them skips hashing them.
-    if s.len() > LONGEST {
+    let vocabulary = &*VOCABULARY;
+    // Most text that is not vocabulary (dates, ids, references, display text) is turned away
+    // by its first byte and length alone, without hashing it.
+    let (&first, len) = (s.as_bytes().first()?, s.len());
+    let lengths = vocabulary.lengths_by_first_byte[usize::from(first)];
+    if len > LONGEST || lengths & (1 << len) == 0 {
         return None;
     }
-    VOCABULARY.get(s).copied()
+    vocabulary.words.get(s).copied()
 }
 
-static VOCABULARY: LazyLock<HashSet<&'static str, BuildHasherDefault<FxHasher>>> =
-    LazyLock::new(|| words().collect());
+struct Vocabulary {
+    words: HashSet<&'static str, BuildHasherDefault<FxHasher>>,
+    /// Per first byte, bit `n` set when some word starting with it is `n` bytes long.
+    lengths_by_first_byte: [u128; 256],
+}
 
+static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
+    let mut lengths_by_first_byte = [0u128; 256];
+    for word in words() {
+        if let (Some(&first), true) = (word.as_bytes().first(), word.len() <= LONGEST) {
+            lengths_by_first_byte[usize::from(first)] |= 1 << word.len();
+        }
+    }
+    Vocabulary {
+        words: words().collect(),
+        lengths_by_first_byte,
+    }
+});
+
+/// Longer words are never looked up (below 128, the bits of a length mask).
 const LONGEST: usize = 80;
 
 /// The vocabulary: words separated by whitespace, `#` lines are comments.
@@ -93,6 +114,16 @@ mod tests {
         assert_eq!(&*other, "Systolic blood pressure");
         assert_eq!(Text::from("final"), Text::from("final".to_owned()));
         assert!(words().count() > 300);
+        assert!(words().all(|w| matches!(Text::from(w), Text::Shared(_))));
+        for other in [
+            "2025-06-01",
+            "Practitioner/4d2a2b6e",
+            "",
+            "resourceTyp",
+            "finals",
+        ] {
+            assert!(matches!(Text::from(other), Text::Owned(_)), "{other}");
+        }
         assert!(
             words().all(|w| w.len() <= LONGEST),
             "a word is never looked up"

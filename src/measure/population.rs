@@ -24,7 +24,7 @@ pub(crate) const PAGE: u32 = 200;
 
 /// Pages of a population run read or evaluated at once: enough to keep every core busy
 /// while one page waits on the store, few enough that memory stays a few pages.
-const PAGES_IN_FLIGHT: usize = 3;
+const PAGES_IN_FLIGHT: usize = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportType {
