@@ -263,12 +263,7 @@ impl ResourceStore for PostgresStore {
         after: Option<i64>,
         limit: u32,
     ) -> Result<Vec<(i64, String)>, StoreError> {
-        Ok(sqlx::query_as(super::sql::IDS_IN_CREATION_ORDER)
-            .bind(resource_type.as_str())
-            .bind(after.unwrap_or(0))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?)
+        super::reads::ids_in_creation_order(&self.pool, resource_type, after, limit).await
     }
 
     async fn list_all(&self, resource_type: ResourceType) -> Result<Vec<Value>, StoreError> {

@@ -70,6 +70,29 @@ impl Reader for PgPool {
 /// A version row with its sequence number, as history selects it.
 type SeqRow = (i64, String, String, i64, i64, String, Option<String>);
 
+/// Ids of a type's current resources in creation order, with their positions: a resource's
+/// first version holds its place (every resource has one; versions are never removed), found
+/// through `(res_type, seq)`.
+pub(super) async fn ids_in_creation_order(
+    pool: &impl Reader,
+    resource_type: ResourceType,
+    after: Option<i64>,
+    limit: u32,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    let mut statement = Statement::new(
+        "SELECT v.seq, v.res_id FROM resource_version v \
+         JOIN resource r ON r.res_type = v.res_type AND r.res_id = v.res_id \
+         WHERE v.version = 1 AND NOT r.deleted AND v.res_type = ",
+    );
+    statement
+        .bind(Bind::Text(resource_type.as_str()))
+        .push(" AND v.seq > ")
+        .bind(Bind::Int(after.unwrap_or(0)))
+        .push(" ORDER BY v.seq LIMIT ")
+        .bind(Bind::Int(i64::from(limit)));
+    pool.rows(&statement).await
+}
+
 pub(super) async fn current(
     pool: &impl Reader,
     body: &str,

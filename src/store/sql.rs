@@ -12,13 +12,6 @@ use crate::fhir::{Id, ResourceType};
 /// Rows per multi-row statement: keeps every statement far below both backends' bind limits.
 pub(super) const CHUNK: usize = 500;
 
-/// Resources of a type in creation order: a resource's first version holds its place (every
-/// resource has one; versions are never removed), found through `(res_type, seq)`.
-pub(super) const IDS_IN_CREATION_ORDER: &str = "SELECT v.seq, v.res_id FROM resource_version v \
-     JOIN resource r ON r.res_type = v.res_type AND r.res_id = v.res_id \
-     WHERE v.res_type = $1 AND v.seq > $2 AND v.version = 1 AND NOT r.deleted \
-     ORDER BY v.seq LIMIT $3";
-
 pub(super) enum Bind<'a> {
     Text(&'a str),
     OptText(Option<&'a str>),

@@ -178,23 +178,13 @@ async fn control_characters_in_text_are_refused() {
     }
 }
 
-/// How many current rows keep their codes, and forgetting them (as in a store written before
-/// rows kept them), by SQL on the test's database.
+/// How many current rows keep their codes, after forgetting them with `forget` (as in a store
+/// written before rows kept them), by SQL on the test's database.
 async fn kept_codes(url: &str, options: &hearth::store::StoreOptions, forget: bool) -> i64 {
     use sqlx::Connection;
-    let (count, clear) = (
-        "SELECT COUNT(codes) FROM resource",
-        "UPDATE resource SET codes = NULL",
-    );
     if url.starts_with("sqlite:") {
         let mut db = sqlx::SqliteConnection::connect(url).await.expect("SQLite");
-        if forget {
-            sqlx::query(clear).execute(&mut db).await.expect("cleared");
-        }
-        sqlx::query_scalar(count)
-            .fetch_one(&mut db)
-            .await
-            .expect("count")
+        forget_and_count::<sqlx::Sqlite>(&mut db, forget).await
     } else {
         let mut db = sqlx::PgConnection::connect(url).await.expect("PostgreSQL");
         let schema = options.pg_schema.as_deref().expect("a test schema");
@@ -202,14 +192,27 @@ async fn kept_codes(url: &str, options: &hearth::store::StoreOptions, forget: bo
             .execute(&mut db)
             .await
             .expect("schema");
-        if forget {
-            sqlx::query(clear).execute(&mut db).await.expect("cleared");
-        }
-        sqlx::query_scalar(count)
-            .fetch_one(&mut db)
-            .await
-            .expect("count")
+        forget_and_count::<sqlx::Postgres>(&mut db, forget).await
     }
+}
+
+async fn forget_and_count<DB: sqlx::Database>(db: &mut DB::Connection, forget: bool) -> i64
+where
+    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+    i64: sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    if forget {
+        sqlx::query("UPDATE resource SET codes = NULL")
+            .execute(&mut *db)
+            .await
+            .expect("cleared");
+    }
+    sqlx::query_scalar("SELECT COUNT(codes) FROM resource")
+        .fetch_one(&mut *db)
+        .await
+        .expect("count")
 }
 
 /// Rows whose codes were not kept (written before they were) are decided on their bodies, and
