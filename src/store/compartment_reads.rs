@@ -41,6 +41,23 @@ pub(super) const PER_QUERY: usize = 500;
 /// Between resources, and between the fields of one resource (ASCII control characters).
 pub(super) const ROW: u8 = 0x1e;
 pub(super) const FIELD: u8 = 0x1f;
+/// The same, as SQL text parameters.
+pub(super) const ROW_TEXT: &str = "\u{1e}";
+pub(super) const FIELD_TEXT: &str = "\u{1f}";
+
+/// `SELECT` of one packed text of the versions `v` a statement goes on to select (`FROM …`
+/// follows), each as `type FIELD patient FIELD body`, as [`split`] reads them.
+pub(super) fn packed_select<P: Reader>(body: &str) -> Statement<'static> {
+    let mut statement = Statement::new(&format!("SELECT {}(v.res_type || ", P::AGGREGATE));
+    statement
+        .bind(Bind::Text(FIELD_TEXT))
+        .push(" || v.patient || ")
+        .bind(Bind::Text(FIELD_TEXT))
+        .push(&format!(" || {body}, "))
+        .bind(Bind::Text(ROW_TEXT))
+        .push(") ");
+    statement
+}
 
 /// One stored resource of a packed read, split out but not parsed: its fields are slices of
 /// the page's packed text, which every resource of the page shares. Parsing (and the code
@@ -154,16 +171,11 @@ async fn packed<P: Reader>(
     patient_ids: &[String],
     types: Option<&[&str]>,
 ) -> Result<Vec<String>, StoreError> {
-    let (row, field) = (char::from(ROW).to_string(), char::from(FIELD).to_string());
     let mut packed = Vec::new();
     for chunk in patient_ids.chunks(PER_QUERY) {
-        let mut statement = Statement::new(&format!("SELECT {}(r.res_type || ", P::AGGREGATE));
-        statement.bind(Bind::Text(&field)).push(" || r.patient || ");
-        statement
-            .bind(Bind::Text(&field))
-            .push(&format!(" || {body}, "));
-        statement.bind(Bind::Text(&row)).push(
-            ") FROM resource r JOIN resource_version v ON v.seq = r.seq WHERE NOT r.deleted AND ",
+        let mut statement = packed_select::<P>(body);
+        statement.push(
+            "FROM resource r JOIN resource_version v ON v.seq = r.seq WHERE NOT r.deleted AND ",
         );
         statement.in_list("r.patient", chunk.iter().map(String::as_str), P::ARRAYS);
         if let Some(types) = types {

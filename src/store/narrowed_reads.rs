@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::code_filter::CodeFilter;
-use super::compartment_reads::{FIELD, PER_QUERY, ROW};
+use super::compartment_reads::{packed_select, FIELD, FIELD_TEXT, PER_QUERY, ROW, ROW_TEXT};
 use super::reads::Reader;
 use super::sql::{Bind, Statement};
 use super::StoreError;
@@ -34,19 +34,18 @@ pub(super) async fn choose<P: Reader>(
     filters: &HashMap<&'static str, Arc<CodeFilter>>,
 ) -> Result<Chosen, StoreError> {
     let types: Vec<&str> = filters.keys().copied().collect();
-    let (row, field) = (char::from(ROW).to_string(), char::from(FIELD).to_string());
     let mut chosen = Chosen::default();
     for chunk in patient_ids.chunks(PER_QUERY) {
         let mut statement = Statement::new(&format!("SELECT {}(r.seq || ", P::AGGREGATE));
         statement
-            .bind(Bind::Text(&field))
+            .bind(Bind::Text(FIELD_TEXT))
             .push(" || r.res_type || ");
         // A flag first: NULL codes (unknown) and empty codes (kept by every filter) differ.
         statement
-            .bind(Bind::Text(&field))
+            .bind(Bind::Text(FIELD_TEXT))
             .push(" || CASE WHEN r.codes IS NULL THEN '0' ELSE '1' || r.codes END, ");
         statement
-            .bind(Bind::Text(&row))
+            .bind(Bind::Text(ROW_TEXT))
             .push(") FROM resource r WHERE NOT r.deleted AND ");
         statement.in_list("r.patient", chunk.iter().map(String::as_str), P::ARRAYS);
         statement.in_list(" AND r.res_type", types.iter().copied(), P::ARRAYS);
@@ -91,18 +90,11 @@ pub(super) async fn bodies<P: Reader>(
     body: &str,
     seqs: &[i64],
 ) -> Result<Vec<String>, StoreError> {
-    let (row, field) = (char::from(ROW).to_string(), char::from(FIELD).to_string());
     let mut packed = Vec::new();
     for chunk in seqs.chunks(BODIES_PER_QUERY) {
         let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
-        let mut statement = Statement::new(&format!("SELECT {}(v.res_type || ", P::AGGREGATE));
-        statement.bind(Bind::Text(&field)).push(" || v.patient || ");
-        statement
-            .bind(Bind::Text(&field))
-            .push(&format!(" || {body}, "));
-        statement
-            .bind(Bind::Text(&row))
-            .push(") FROM resource_version v WHERE v.seq");
+        let mut statement = packed_select::<P>(body);
+        statement.push("FROM resource_version v WHERE v.seq");
         let (before, after) = P::INTEGERS_IN;
         statement
             .push(before)
