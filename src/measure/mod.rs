@@ -32,6 +32,7 @@ mod compile_tables;
 pub mod conformance;
 mod conformance_case;
 mod conformance_strata;
+pub mod date_needs;
 pub mod datetime;
 pub mod doc;
 mod doc_text;

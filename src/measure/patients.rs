@@ -113,6 +113,7 @@ pub async fn complete(
 /// Whether two reads of a type keep the same resources.
 fn same_read(a: &TypeRead, b: &TypeRead) -> bool {
     a.resource_type == b.resource_type
+        && a.dates == b.dates
         && match (&a.codes, &b.codes) {
             (None, None) => true,
             (Some(x), Some(y)) => {
@@ -341,6 +342,7 @@ mod tests {
                     codes: c.iter().map(|s| (*s).to_owned()).collect::<HashSet<_>>(),
                 })
             }),
+            dates: None,
         }
     }
 

@@ -85,10 +85,11 @@ pub async fn run(
     // resource of each retrieved type, so they read whole compartments). When patients
     // outside every initial population need less, a page is read in two steps: that much
     // for everyone, the rest for the patients inside one.
+    let params = measure.params(&period, &bindings);
     let full = super::requirements::derive(&measure)
-        .to_read()
+        .to_read(&params)
         .map(Arc::new);
-    let plan = match super::requirements::derive_initial(&measure).map(|r| r.to_read()) {
+    let plan = match super::requirements::derive_initial(&measure).map(|r| r.to_read(&params)) {
         Some(first) => PageRead::TwoSteps {
             first: first.map(Arc::new),
             full,

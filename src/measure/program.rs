@@ -377,7 +377,12 @@ impl Engine {
 use super::measure_def::{code_of, parse_group, sde_id};
 
 impl CompiledMeasure {
-    fn params<'a>(&self, period: &Period, bindings: &Bindings) -> Vec<Option<Value<'a>>> {
+    /// The value of each of the program's parameters the evaluation binds, by index.
+    pub(crate) fn params<'a>(
+        &self,
+        period: &Period,
+        bindings: &Bindings,
+    ) -> Vec<Option<Value<'a>>> {
         self.program
             .params
             .iter()

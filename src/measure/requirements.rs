@@ -6,8 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use super::date_needs::{Constraint, DateNeed, Dates};
 use super::native::Native;
-use super::node::{Def, Node, Op1, Retrieve, SortKey};
+use super::node::{Def, Node, Op1, Op2, Query, Retrieve, SortKey};
 use super::program::{CompiledMeasure, Program};
 use super::value::Value;
 use crate::store::{CodeFilter, CompartmentRead, TypeRead};
@@ -26,34 +27,40 @@ pub enum Need {
 }
 
 /// What a measure needs of each patient's compartment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Requirements {
     /// The measure may look at any resource (e.g. it resolves references): read everything.
     Everything,
-    Types(BTreeMap<&'static str, Need>),
+    /// The types to read and their codes, and the dates their retrieves keep (see
+    /// `date_needs`; a type absent there is read whatever its dates).
+    Types(
+        BTreeMap<&'static str, Need>,
+        BTreeMap<&'static str, DateNeed>,
+    ),
 }
 
 impl Requirements {
-    /// The requirements as the store takes them. `None`: read whole compartments.
-    pub fn to_read(&self) -> Option<CompartmentRead> {
-        let Requirements::Types(types) = self else {
+    /// The requirements as the store takes them, windows resolved with the evaluation's
+    /// parameter values. `None`: read whole compartments.
+    pub fn to_read(&self, params: &[Option<Value>]) -> Option<CompartmentRead> {
+        let Requirements::Types(types, dates) = self else {
             return None;
         };
         let mut read = Vec::new();
         for (name, need) in types {
             let resource_type = name.parse().ok()?;
-            read.push(match need {
-                Need::All => TypeRead {
-                    resource_type,
-                    codes: None,
-                },
-                Need::Codes { element, codes } => TypeRead {
-                    resource_type,
-                    codes: Some(Arc::new(CodeFilter {
-                        element,
-                        codes: codes.iter().cloned().collect(),
-                    })),
-                },
+            let codes = match need {
+                Need::All => None,
+                Need::Codes { element, codes } => Some(Arc::new(CodeFilter {
+                    element,
+                    codes: codes.iter().cloned().collect(),
+                })),
+            };
+            let dates = dates.get(name).and_then(|d| d.resolve(params));
+            read.push(TypeRead {
+                resource_type,
+                codes,
+                dates,
             });
         }
         Some(CompartmentRead { types: read })
@@ -108,7 +115,9 @@ fn from_roots(prog: &Program, roots: &[usize]) -> Requirements {
     let mut walk = Walk {
         prog,
         seen: BTreeSet::new(),
+        seen_within: Vec::new(),
         types: BTreeMap::new(),
+        dates: BTreeMap::new(),
         everything: false,
     };
     for &root in roots {
@@ -119,17 +128,110 @@ fn from_roots(prog: &Program, roots: &[usize]) -> Requirements {
     }
     let mut types = walk.types;
     types.insert("Patient", Need::All);
-    Requirements::Types(types)
+    let dates = walk
+        .dates
+        .into_iter()
+        .filter(|(_, need)| *need != DateNeed::Any)
+        .collect();
+    Requirements::Types(types, dates)
 }
 
 struct Walk<'p> {
     prog: &'p Program,
+    /// Definitions walked, and definitions walked as lists under constraints.
     seen: BTreeSet<usize>,
+    seen_within: Vec<(usize, Vec<Constraint>)>,
     types: BTreeMap<&'static str, Need>,
+    dates: BTreeMap<&'static str, DateNeed>,
     everything: bool,
 }
 
-impl Walk<'_> {
+impl<'p> Walk<'p> {
+    fn dates(&self) -> Dates<'p> {
+        Dates { prog: self.prog }
+    }
+
+    /// Walks `n`, a list whose elements matter only where they meet every constraint of
+    /// `within`, passing the constraints on to the retrieves it keeps elements of unchanged.
+    fn list(&mut self, n: &Node, within: &[Constraint]) {
+        match n {
+            Node::Retrieve(r) => self.retrieve(r, within),
+            Node::Query(q) => self.query(q, within),
+            Node::Op2(Op2::Union | Op2::Intersect, b, _) => {
+                b.iter().for_each(|x| self.list(x, within))
+            }
+            Node::Op2(Op2::Except, b, _) => {
+                self.list(&b[0], within);
+                self.node(&b[1]);
+            }
+            Node::Hoisted(_, x) | Node::Op1(Op1::Distinct, x) => self.list(x, within),
+            Node::ExprRef(i) if !within.is_empty() => self.def_within(*i, within),
+            Node::Call(i, args) => {
+                let dates = self.dates();
+                let Some(q) = dates.filter_function(*i) else {
+                    return self.node(n);
+                };
+                let mut narrower = within.to_vec();
+                narrower.extend(dates.of_where(q.where_.as_ref(), q.sources[0].slot));
+                self.def(*i);
+                if let Some((first, rest)) = args.split_first() {
+                    self.list(first, &narrower);
+                    rest.iter().for_each(|a| self.node(a));
+                }
+            }
+            _ => self.node(n),
+        }
+    }
+
+    /// An expression definition walked as a list under constraints, once per set of them.
+    fn def_within(&mut self, i: usize, within: &[Constraint]) {
+        if self
+            .seen_within
+            .iter()
+            .any(|(d, w)| *d == i && w.as_slice() == within)
+        {
+            return;
+        }
+        self.seen_within.push((i, within.to_vec()));
+        match self.prog.defs.get(i) {
+            Some(Some(d)) if !d.function => self.list(&d.body, within),
+            _ => self.def(i),
+        }
+    }
+
+    /// A query's sources are walked under the constraints its `where` puts on their rows,
+    /// and, when it returns its one source's rows as they are, under `within` too.
+    fn query(&mut self, q: &Query, within: &[Constraint]) {
+        let passes_rows = q.sources.len() == 1 && q.ret.is_none() && q.aggregate.is_none();
+        for s in &q.sources {
+            let mut narrower = if passes_rows {
+                within.to_vec()
+            } else {
+                Vec::new()
+            };
+            narrower.extend(self.dates().of_where(q.where_.as_ref(), s.slot));
+            self.list(&s.expr, &narrower);
+        }
+        for s in &q.lets {
+            self.node(&s.expr);
+        }
+        for r in &q.relationships {
+            self.node(&r.source.expr);
+            self.node(&r.such_that);
+        }
+        q.where_.iter().for_each(|w| self.node(w));
+        q.ret.iter().for_each(|(r, _)| self.node(r));
+        if let Some(a) = &q.aggregate {
+            self.node(&a.expr);
+            a.starting.iter().for_each(|s| self.node(s));
+        }
+        for s in &q.sort {
+            if let SortKey::Expr(e, _) = &s.key {
+                self.node(e);
+            }
+        }
+    }
+
     fn def(&mut self, i: usize) {
         if !self.seen.insert(i) {
             return;
@@ -162,27 +264,8 @@ impl Walk<'_> {
             | Node::Is(a, _)
             | Node::As(a, _, _)
             | Node::Hoisted(_, a) => self.node(a),
-            Node::Retrieve(r) => self.retrieve(r),
-            Node::Query(q) => {
-                for s in q.sources.iter().chain(&q.lets) {
-                    self.node(&s.expr);
-                }
-                for r in &q.relationships {
-                    self.node(&r.source.expr);
-                    self.node(&r.such_that);
-                }
-                q.where_.iter().for_each(|w| self.node(w));
-                q.ret.iter().for_each(|(r, _)| self.node(r));
-                if let Some(a) = &q.aggregate {
-                    self.node(&a.expr);
-                    a.starting.iter().for_each(|s| self.node(s));
-                }
-                for s in &q.sort {
-                    if let SortKey::Expr(e, _) = &s.key {
-                        self.node(e);
-                    }
-                }
-            }
+            Node::Retrieve(r) => self.retrieve(r, &[]),
+            Node::Query(q) => self.query(q, &[]),
             Node::If(b) => b.iter().for_each(|x| self.node(x)),
             Node::Case(c) => {
                 c.comparand.iter().for_each(|x| self.node(x));
@@ -211,7 +294,19 @@ impl Walk<'_> {
         }
     }
 
-    fn retrieve(&mut self, r: &Retrieve) {
+    /// Records what a retrieve reads: its codes, and the windows of `within` on its type's
+    /// date element.
+    fn retrieve(&mut self, r: &Retrieve, within: &[Constraint]) {
+        let element = crate::store::date_element(r.resource_type).map(|(e, _)| e);
+        let windows = within
+            .iter()
+            .filter(|c| Some(&*c.element) == element)
+            .map(|c| c.window.clone())
+            .collect();
+        self.dates
+            .entry(r.resource_type)
+            .or_insert_with(|| DateNeed::Within(Vec::new()))
+            .add(windows);
         let nodes = r
             .codes
             .iter()

@@ -1,5 +1,6 @@
 use super::*;
 use crate::measure::program::Engine;
+use crate::measure::value::Value;
 
 fn requirements(measure: &str) -> Requirements {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/ecqm");
@@ -13,7 +14,7 @@ fn requirements(measure: &str) -> Requirements {
 
 /// `Type: all` or `Type: element in N codes`, per type read.
 fn summary(r: &Requirements) -> Vec<String> {
-    let Requirements::Types(types) = r else {
+    let Requirements::Types(types, _) = r else {
         return vec!["everything".into()];
     };
     types
@@ -27,7 +28,7 @@ fn summary(r: &Requirements) -> Vec<String> {
 
 fn codes<'r>(r: &'r Requirements, resource_type: &str) -> &'r BTreeSet<String> {
     match r {
-        Requirements::Types(types) => match types.get(resource_type) {
+        Requirements::Types(types, _) => match types.get(resource_type) {
             Some(Need::Codes { codes, .. }) => codes,
             other => panic!("{resource_type} is not narrowed by code: {other:?}"),
         },
@@ -96,7 +97,9 @@ fn specialist_report_reads_only_retrieved_types() {
 #[test]
 fn store_read_names_the_code_element() {
     let r = requirements("CRLReceiptofSpecialistReportFHIR");
-    let read = r.to_read().expect("the measure does not read everything");
+    let read = r
+        .to_read(&[])
+        .expect("the measure does not read everything");
     let types: Vec<(&str, Option<&str>)> = read
         .types
         .iter()
@@ -147,5 +150,75 @@ fn negation_retrieves_read_their_type_whole() {
     assert!(
         negation.contains(&"Procedure: all".to_owned()),
         "{negation:?}"
+    );
+}
+
+/// The window each date-limited type is read within for the 2025 measurement period, as
+/// `type: low..high` dates (`..` for an open bound); types read whatever their dates are left out.
+fn windows(r: &Requirements) -> Vec<String> {
+    let period = crate::measure::Period::parse("2025-01-01", "2025-12-31").expect("a period");
+    let start = Value::DateTime(period.start);
+    let end = Value::DateTime(period.end);
+    let Requirements::Types(_, dates) = r else {
+        return vec!["everything".into()];
+    };
+    // Every parameter of these measures that a window names is a measurement period.
+    let params: Vec<Option<Value>> = (0..16)
+        .map(|_| Some(Value::interval(start.clone(), end.clone(), true, true)))
+        .collect();
+    let day = |ms: i64| {
+        time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+            .map(|t| t.date().to_string())
+            .unwrap_or_default()
+    };
+    dates
+        .iter()
+        .filter_map(|(t, need)| {
+            let w = need.resolve(&params)?;
+            Some(format!("{t}: {}..{}", day(w.low), day(w.high)))
+        })
+        .collect()
+}
+
+#[test]
+fn qualifying_encounters_are_read_within_the_measurement_period() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/ecqm");
+    let engine = Engine::load(&dir).expect("the shared eCQM content loads");
+    let measure = engine
+        .compile_measure("ControllingHighBloodPressureFHIR")
+        .expect("the measure compiles");
+    // The initial population retrieves Encounters through `isEncounterPerformed()` and a
+    // union, kept by `period.toInterval() during day of "Measurement Period"`: two days
+    // of slack each side.
+    let initial = derive_initial(&measure).expect("a first step");
+    assert_eq!(windows(&initial), ["Encounter: 2024-12-30..2026-01-02"]);
+    // The whole measure also looks Encounters up by id (`getEncounter`), whatever their
+    // dates; one retrieve of Observations (housing status, `ends on or before` the period's
+    // end) leaves their window open below.
+    let full = derive(&measure);
+    let all = windows(&full);
+    assert!(!all.iter().any(|w| w.starts_with("Encounter")), "{all:?}");
+    assert!(
+        all.contains(&"Observation: ..2026-01-02".to_owned()),
+        "{all:?}"
+    );
+    assert!(
+        all.contains(&"DeviceRequest: 2024-12-30..2026-01-02".to_owned()),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn windows_move_with_calendar_arithmetic_on_the_period() {
+    let r = requirements("BreastCancerScreeningFHIR");
+    let all = windows(&r);
+    // Mammography within 27 months before the period's end.
+    assert!(
+        all.iter().any(|w| w.starts_with("Observation: ..")),
+        "{all:?}"
+    );
+    assert!(
+        all.contains(&"Encounter: 2024-12-30..2026-01-02".to_owned()),
+        "{all:?}"
     );
 }

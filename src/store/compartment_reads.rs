@@ -19,6 +19,7 @@ use super::code_filter::CodeFilter;
 use super::reads::Reader;
 use super::sql::{Bind, Statement};
 use super::StoreError;
+use crate::fhir::fhirpath::DateRange;
 use crate::fhir::ResourceType;
 
 /// What to read of each patient's compartment: only these types.
@@ -27,11 +28,20 @@ pub struct CompartmentRead {
     pub types: Vec<TypeRead>,
 }
 
-/// One resource type to read; with `codes`, only resources its filter keeps.
+/// One resource type to read; with `codes`, only resources its filter keeps; with `dates`,
+/// not those whose stored span (`date_span`) lies outside the window.
 #[derive(Debug, Clone)]
 pub struct TypeRead {
     pub resource_type: ResourceType,
     pub codes: Option<Arc<CodeFilter>>,
+    pub dates: Option<DateRange>,
+}
+
+impl TypeRead {
+    /// Read through the index first (see `narrowed_reads`), not whole.
+    fn narrowed(&self) -> bool {
+        self.codes.is_some() || self.dates.is_some()
+    }
 }
 
 /// Patients per statement: keeps it far below both bind limits, and the packed text of one
@@ -123,7 +133,7 @@ pub(super) async fn compartments<P: Reader>(
 }
 
 /// The resources of the types `read` names in these patients' compartments, split but not
-/// parsed (see [`RawResource`]), in no particular order. Types narrowed by code are read
+/// parsed (see [`RawResource`]), in no particular order. Types narrowed by code or date are read
 /// through the index first (see `narrowed_reads`).
 pub(super) async fn compartments_raw<P: Reader>(
     pool: &P,
@@ -139,17 +149,18 @@ pub(super) async fn compartments_raw<P: Reader>(
     let whole: Vec<&str> = read
         .types
         .iter()
-        .filter(|t| t.codes.is_none())
+        .filter(|t| !t.narrowed())
         .map(|t| t.resource_type.as_str())
         .collect();
+    let narrowed: Vec<&TypeRead> = read.types.iter().filter(|t| t.narrowed()).collect();
     // Bodies already known to be wanted need no filter; the others are filtered as parsed.
     let mut wanted = Vec::new();
     if !whole.is_empty() {
         wanted = packed(pool, body, patient_ids, Some(&whole)).await?;
     }
     let mut undecided = Vec::new();
-    if !filters.is_empty() {
-        let chosen = super::narrowed_reads::choose(pool, patient_ids, &filters).await?;
+    if !narrowed.is_empty() {
+        let chosen = super::narrowed_reads::choose(pool, patient_ids, &narrowed).await?;
         wanted.extend(super::narrowed_reads::bodies(pool, body, &chosen.kept).await?);
         undecided = super::narrowed_reads::bodies(pool, body, &chosen.undecided).await?;
     }

@@ -250,7 +250,7 @@ pub(super) fn upsert_current<'a>(
     rows.chunks(CHUNK)
         .map(|chunk| {
             let mut statement = Statement::new(
-                "INSERT INTO resource (res_type, res_id, version, seq, last_updated, deleted, patient, codes) VALUES ",
+                "INSERT INTO resource (res_type, res_id, version, seq, last_updated, deleted, patient, codes, span_low, span_high) VALUES ",
             );
             for (n, (resource_type, id, planned, seq)) in chunk.iter().enumerate() {
                 statement.push(if n > 0 { ", (" } else { "(" });
@@ -261,12 +261,14 @@ pub(super) fn upsert_current<'a>(
                 statement.bind(Bind::Int(planned.last_updated)).push(", ");
                 statement.bind(Bind::Bool(planned.body.is_none())).push(", ");
                 statement.bind(Bind::OptText(planned.patient.as_deref())).push(", ");
-                statement.bind(Bind::OptText(planned.codes.as_deref())).push(")");
+                statement.bind(Bind::OptText(planned.codes.as_deref())).push(", ");
+                statement.bind(Bind::OptInt(planned.span.map(|s| s.low))).push(", ");
+                statement.bind(Bind::OptInt(planned.span.map(|s| s.high))).push(")");
             }
             statement.push(
                 " ON CONFLICT (res_type, res_id) DO UPDATE SET version = excluded.version, seq = excluded.seq, \
                  last_updated = excluded.last_updated, deleted = excluded.deleted, patient = excluded.patient, \
-                 codes = excluded.codes",
+                 codes = excluded.codes, span_low = excluded.span_low, span_high = excluded.span_high",
             );
             statement
         })
@@ -335,14 +337,20 @@ where
                 .execute(&mut *self.tx)
                 .await?;
         }
-        // Stores written before codes were kept get them here.
+        // Stores written before codes and spans were kept get them here.
         for row in rows {
-            let Some(codes) = super::write::stored_codes(row.resource_type, row.body) else {
+            let codes = super::write::stored_codes(row.resource_type, row.body);
+            let span = super::date_span::stored_span(row.resource_type.as_str(), &row.index);
+            if codes.is_none() && span.is_none() {
                 continue;
-            };
+            }
             let mut statement = Statement::new("UPDATE resource SET codes = ");
             statement
-                .bind(Bind::Owned(codes))
+                .bind(Bind::OptText(codes.as_deref()))
+                .push(", span_low = ")
+                .bind(Bind::OptInt(span.map(|s| s.low)))
+                .push(", span_high = ")
+                .bind(Bind::OptInt(span.map(|s| s.high)))
                 .push(" WHERE res_type = ")
                 .bind(Bind::Text(row.resource_type.as_str()))
                 .push(" AND res_id = ")

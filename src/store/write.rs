@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use super::{StoreError, StoredResource};
+use crate::fhir::fhirpath::DateRange;
 use crate::fhir::index::IndexEntry;
 use crate::fhir::{format_instant, Id, Instant, ResourceType};
 
@@ -114,6 +115,8 @@ pub(super) struct Planned {
     pub patient: Option<String>,
     /// What reads narrowed by code need of the body (see `code_filter::stored_codes`).
     pub codes: Option<String>,
+    /// The span of the principal date element (see `date_span`).
+    pub span: Option<DateRange>,
     pub last_updated: Instant,
 }
 
@@ -294,12 +297,16 @@ fn plan(
     let codes = body
         .as_deref()
         .and_then(|body| stored_codes(op.resource_type, body));
+    let span = body
+        .as_ref()
+        .and_then(|_| super::date_span::stored_span(op.resource_type.as_str(), &op.index));
     Ok(Some(Planned {
         version,
         method,
         body,
         patient: op.patient.clone(),
         codes,
+        span,
         last_updated: now,
     }))
 }
