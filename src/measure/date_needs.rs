@@ -5,9 +5,10 @@
 //! as they are (unions, status filters like `isEncounterPerformed()`, nested queries without a
 //! return), and the conjunct puts the type's principal date element (`store::date_element`),
 //! or a point or interval taken from it, in, over, before or after bounds the parameters
-//! alone decide. A type is read within the hull of its retrieves' windows, and only when
-//! every retrieve of it has one; evaluation still applies every clause to what is read.
+//! alone decide. A row is read when some retrieve naming one of its codes (or naming none)
+//! keeps its dates; evaluation still applies every clause to what is read.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::datetime::{DateTime, Precision};
@@ -15,6 +16,7 @@ use super::node::{Node, Op1, Op2, Query};
 use super::program::Program;
 use super::value::Value;
 use crate::fhir::fhirpath::DateRange;
+use crate::store::DateFilter;
 
 /// Widens a resolved window on both sides. Stored spans read values without an offset as
 /// UTC, evaluation in the run's offset (at most 14 h apart), and comparisons at day
@@ -68,38 +70,51 @@ pub struct Constraint {
     pub window: Window,
 }
 
+/// One retrieve of a type, as far as dates go: the codes it names (`None`: it keeps rows
+/// of any code) and the windows its rows must all overlap (none: any dates).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatedUse {
+    pub codes: Option<BTreeSet<String>>,
+    pub windows: Vec<Window>,
+}
+
 /// What the retrieves of one type ask of its rows' dates.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DateNeed {
-    /// Some retrieve keeps rows whatever their dates.
+    /// Some retrieve keeps rows of any code whatever their dates.
     Any,
-    /// Each retrieve keeps only rows overlapping every window of one of these.
-    Within(Vec<Vec<Window>>),
+    Uses(Vec<DatedUse>),
 }
 
 impl DateNeed {
-    /// Adds a retrieve that keeps only rows overlapping all of `windows` (none: any row).
-    pub fn add(&mut self, windows: Vec<Window>) {
-        match self {
-            DateNeed::Within(all) if !windows.is_empty() => {
-                if !all.contains(&windows) {
-                    all.push(windows);
-                }
-            }
-            _ => *self = DateNeed::Any,
+    /// Adds a retrieve naming `codes` that keeps only rows overlapping all of `windows`.
+    pub fn add(&mut self, codes: Option<&BTreeSet<String>>, windows: Vec<Window>) {
+        let DateNeed::Uses(uses) = self else {
+            return;
+        };
+        if codes.is_none() && windows.is_empty() {
+            *self = DateNeed::Any;
+            return;
+        }
+        let added = DatedUse {
+            codes: codes.cloned(),
+            windows,
+        };
+        if !uses.contains(&added) {
+            uses.push(added);
         }
     }
 
-    /// The window to read within, UTC epoch milliseconds, with these parameter values;
-    /// `None` when every row must be read.
-    pub fn resolve(&self, params: &[Option<Value>]) -> Option<DateRange> {
-        let DateNeed::Within(alternatives) = self else {
+    /// The store's filter, windows resolved with these parameter values; `None` when it
+    /// would keep every row.
+    pub fn resolve(&self, params: &[Option<Value>]) -> Option<DateFilter> {
+        let DateNeed::Uses(uses) = self else {
             return None;
         };
-        let mut hull: Option<(i64, i64)> = None;
-        for windows in alternatives {
+        let mut filter = DateFilter::default();
+        for u in uses {
             let (mut low, mut high) = (i64::MIN, i64::MAX);
-            for w in windows {
+            for w in &u.windows {
                 if let Some(l) = w.low.as_ref().and_then(|p| p.epoch_ms(params)) {
                     low = low.max(l.saturating_sub(SLACK_MS));
                 }
@@ -107,13 +122,9 @@ impl DateNeed {
                     high = high.min(h.saturating_add(SLACK_MS));
                 }
             }
-            hull = Some(match hull {
-                None => (low, high),
-                Some((l, h)) => (l.min(low), h.max(high)),
-            });
+            filter.add(u.codes.as_ref(), DateRange { low, high });
         }
-        let (low, high) = hull?;
-        (low != i64::MIN || high != i64::MAX).then_some(DateRange { low, high })
+        filter.limits().then_some(filter)
     }
 }
 

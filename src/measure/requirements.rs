@@ -56,7 +56,10 @@ impl Requirements {
                     codes: codes.iter().cloned().collect(),
                 })),
             };
-            let dates = dates.get(name).and_then(|d| d.resolve(params));
+            let dates = dates
+                .get(name)
+                .and_then(|d| d.resolve(params))
+                .map(Arc::new);
             read.push(TypeRead {
                 resource_type,
                 codes,
@@ -297,16 +300,6 @@ impl<'p> Walk<'p> {
     /// Records what a retrieve reads: its codes, and the windows of `within` on its type's
     /// date element.
     fn retrieve(&mut self, r: &Retrieve, within: &[Constraint]) {
-        let element = crate::store::date_element(r.resource_type).map(|(e, _)| e);
-        let windows = within
-            .iter()
-            .filter(|c| Some(&*c.element) == element)
-            .map(|c| c.window.clone())
-            .collect();
-        self.dates
-            .entry(r.resource_type)
-            .or_insert_with(|| DateNeed::Within(Vec::new()))
-            .add(windows);
         let nodes = r
             .codes
             .iter()
@@ -317,6 +310,16 @@ impl<'p> Walk<'p> {
             self.node(n);
         }
         let narrowed = self.narrowing(r);
+        let element = crate::store::date_element(r.resource_type).map(|(e, _)| e);
+        let windows = within
+            .iter()
+            .filter(|c| Some(&*c.element) == element)
+            .map(|c| c.window.clone())
+            .collect();
+        self.dates
+            .entry(r.resource_type)
+            .or_insert_with(|| DateNeed::Uses(Vec::new()))
+            .add(narrowed.as_ref().map(|(_, codes)| codes), windows);
         let need = self.types.entry(r.resource_type).or_insert_with(|| {
             narrowed
                 .clone()

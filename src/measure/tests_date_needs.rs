@@ -1,3 +1,5 @@
+use std::collections::BTreeSet;
+
 use super::*;
 use crate::measure::program::{Engine, Period};
 use crate::measure::value::Quantity;
@@ -31,7 +33,9 @@ fn window(conjunct: Node) -> Option<String> {
     if windows.is_empty() {
         return Some("none".into());
     }
-    let range = DateNeed::Within(vec![windows]).resolve(&period_params())?;
+    let mut need = DateNeed::Uses(Vec::new());
+    need.add(None, windows);
+    let range = need.resolve(&period_params())?.uncoded?;
     Some(format!("{}..{}", day(range.low), day(range.high)))
 }
 
@@ -140,17 +144,37 @@ fn a_read_is_limited_only_when_every_retrieve_of_its_type_is() {
             high: true,
         }),
     };
-    let mut need = DateNeed::Within(Vec::new());
-    need.add(vec![period.clone()]);
-    need.add(vec![open]);
-    let range = need.resolve(&period_params()).expect("a window");
-    assert_eq!(range.low, i64::MIN);
-    assert_eq!(day(range.high), "2026-01-02");
-    need.add(Vec::new());
+    let pressure = BTreeSet::from(["8480-6".to_owned()]);
+    let housing = BTreeSet::from(["71802-3".to_owned()]);
+    let mut need = DateNeed::Uses(Vec::new());
+    need.add(Some(&pressure), vec![period.clone()]);
+    need.add(Some(&housing), vec![open.clone()]);
+    need.add(Some(&pressure), vec![period.clone()]);
+    let filter = need.resolve(&period_params()).expect("a filter");
+    let window = |code: &str| {
+        let w = filter.by_code[code];
+        format!("{}..{}", day(w.low), day(w.high))
+    };
+    assert_eq!(window("8480-6"), "2024-12-30..2026-01-02");
+    assert_eq!(window("71802-3"), "..2026-01-02");
+    assert_eq!(filter.uncoded, None);
+    // A retrieve of any code within a window keeps rows of every code within it.
+    need.add(None, vec![open]);
+    let filter = need.resolve(&period_params()).expect("a filter");
+    assert_eq!(
+        filter.uncoded.map(|w| day(w.high)).as_deref(),
+        Some("2026-01-02")
+    );
+    // A retrieve of codes whatever their dates keeps those codes' rows whatever their dates.
+    need.add(Some(&pressure), Vec::new());
+    let filter = need.resolve(&period_params()).expect("a filter");
+    assert_eq!(filter.by_code["8480-6"], crate::store::UNBOUNDED);
+    // One of any code whatever their dates keeps every row.
+    need.add(None, Vec::new());
     assert_eq!(need, DateNeed::Any);
     assert_eq!(need.resolve(&period_params()), None);
     // An unbound parameter leaves its bound open.
-    let mut need = DateNeed::Within(Vec::new());
-    need.add(vec![period]);
+    let mut need = DateNeed::Uses(Vec::new());
+    need.add(None, vec![period]);
     assert_eq!(need.resolve(&[None]), None);
 }

@@ -153,8 +153,9 @@ fn negation_retrieves_read_their_type_whole() {
     );
 }
 
-/// The window each date-limited type is read within for the 2025 measurement period, as
-/// `type: low..high` dates (`..` for an open bound); types read whatever their dates are left out.
+/// The windows each date-limited type is read within for the 2025 measurement period, as
+/// `type: low..high` dates (no date for an open bound), distinct windows joined by ` | `;
+/// types read whatever their dates are left out.
 fn windows(r: &Requirements) -> Vec<String> {
     let period = crate::measure::Period::parse("2025-01-01", "2025-12-31").expect("a period");
     let start = Value::DateTime(period.start);
@@ -174,8 +175,17 @@ fn windows(r: &Requirements) -> Vec<String> {
     dates
         .iter()
         .filter_map(|(t, need)| {
-            let w = need.resolve(&params)?;
-            Some(format!("{t}: {}..{}", day(w.low), day(w.high)))
+            let filter = need.resolve(&params)?;
+            let distinct: BTreeSet<String> = filter
+                .by_code
+                .values()
+                .chain(&filter.uncoded)
+                .map(|w| format!("{}..{}", day(w.low), day(w.high)))
+                .collect();
+            Some(format!(
+                "{t}: {}",
+                distinct.into_iter().collect::<Vec<_>>().join(" | ")
+            ))
         })
         .collect()
 }
@@ -193,14 +203,33 @@ fn qualifying_encounters_are_read_within_the_measurement_period() {
     let initial = derive_initial(&measure).expect("a first step");
     assert_eq!(windows(&initial), ["Encounter: 2024-12-30..2026-01-02"]);
     // The whole measure also looks Encounters up by id (`getEncounter`), whatever their
-    // dates; one retrieve of Observations (housing status, `ends on or before` the period's
-    // end) leaves their window open below.
+    // dates. Blood pressures are read within the period, housing status (`ends on or
+    // before` the period's end) any time before its end.
     let full = derive(&measure);
     let all = windows(&full);
     assert!(!all.iter().any(|w| w.starts_with("Encounter")), "{all:?}");
     assert!(
-        all.contains(&"Observation: ..2026-01-02".to_owned()),
+        all.contains(&"Observation: ..2026-01-02 | 2024-12-30..2026-01-02".to_owned()),
         "{all:?}"
+    );
+    let Requirements::Types(_, dates) = &full else {
+        panic!("everything is read");
+    };
+    let period = crate::measure::Period::parse("2025-01-01", "2025-12-31").expect("a period");
+    let mp = Value::interval(
+        Value::DateTime(period.start),
+        Value::DateTime(period.end),
+        true,
+        true,
+    );
+    let params: Vec<Option<Value>> = (0..16).map(|_| Some(mp.clone())).collect();
+    let observations = dates["Observation"].resolve(&params).expect("a filter");
+    let panel = observations.by_code["85354-9"];
+    let housing = observations.by_code["71802-3"];
+    assert!(panel.low > i64::MIN && panel.high < i64::MAX, "{panel:?}");
+    assert!(
+        housing.low == i64::MIN && housing.high == panel.high,
+        "{housing:?}"
     );
     assert!(
         all.contains(&"DeviceRequest: 2024-12-30..2026-01-02".to_owned()),

@@ -37,7 +37,7 @@ impl CodeFilter {
 
     /// `keeps` decided from a body's [`stored_codes`], without the body.
     pub fn keeps_stored(&self, stored: &str) -> bool {
-        stored.is_empty() || stored.split(CODE_SEPARATOR).any(|c| self.codes.contains(c))
+        stored.is_empty() || split_stored(stored).any(|c| self.codes.contains(c))
     }
 
     /// `keeps` by walking the body's top-level members (see `json_members`), decoding only
@@ -87,6 +87,11 @@ pub fn code_element(resource_type: &str) -> Option<&'static str> {
 /// Between the codes of [`stored_codes`]: a control character, which the validator refuses
 /// in any text.
 const CODE_SEPARATOR: char = '\u{1d}';
+
+/// The codes of a non-empty [`stored_codes`] value.
+pub(super) fn split_stored(stored: &str) -> impl Iterator<Item = &str> {
+    stored.split(CODE_SEPARATOR)
+}
 
 /// What a filter on `element` needs to know of a body, kept beside it so reads can decide
 /// without the body: the element's codes, joined; empty when every filter keeps the resource

@@ -16,10 +16,10 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use super::code_filter::CodeFilter;
+use super::date_span::DateFilter;
 use super::reads::Reader;
 use super::sql::{Bind, Statement};
 use super::StoreError;
-use crate::fhir::fhirpath::DateRange;
 use crate::fhir::ResourceType;
 
 /// What to read of each patient's compartment: only these types.
@@ -29,12 +29,12 @@ pub struct CompartmentRead {
 }
 
 /// One resource type to read; with `codes`, only resources its filter keeps; with `dates`,
-/// not those whose stored span (`date_span`) lies outside the window.
+/// not those whose stored span (`date_span`) lies outside the windows kept for their codes.
 #[derive(Debug, Clone)]
 pub struct TypeRead {
     pub resource_type: ResourceType,
     pub codes: Option<Arc<CodeFilter>>,
-    pub dates: Option<DateRange>,
+    pub dates: Option<Arc<DateFilter>>,
 }
 
 impl TypeRead {

@@ -5,8 +5,91 @@
 //! window are never read. The span comes from the element's date search parameter, whose
 //! index rows the write already computed, so there is one reading of FHIR dates, not two.
 
+use std::collections::HashMap;
+
 use crate::fhir::fhirpath::DateRange;
 use crate::fhir::index::{IndexEntry, IndexValue};
+
+/// The whole time line: a window that keeps every row.
+pub const UNBOUNDED: DateRange = DateRange {
+    low: i64::MIN,
+    high: i64::MAX,
+};
+
+/// The windows a read of one type keeps rows within. Retrieves of different codes may keep
+/// different windows (blood pressures of the measurement period, housing status of any
+/// time before its end), so a row with stored codes is kept within the windows of the
+/// retrieves naming one of its codes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DateFilter {
+    /// Per code: the hull of the windows of the retrieves naming it.
+    pub by_code: HashMap<String, DateRange>,
+    /// The hull of the windows of the retrieves naming no codes, if there are any.
+    pub uncoded: Option<DateRange>,
+}
+
+impl DateFilter {
+    /// Adds a retrieve of these codes (`None`: of any code) keeping rows within `window`.
+    pub fn add<'c>(
+        &mut self,
+        codes: Option<impl IntoIterator<Item = &'c String>>,
+        window: DateRange,
+    ) {
+        match codes {
+            None => self.uncoded = Some(hull(self.uncoded, window)),
+            Some(codes) => {
+                for code in codes {
+                    let old = self.by_code.get(code).copied();
+                    self.by_code.insert(code.clone(), hull(old, window));
+                }
+            }
+        }
+    }
+
+    /// Whether the filter keeps some row out that the code filter keeps.
+    pub fn limits(&self) -> bool {
+        match self.uncoded {
+            Some(w) => w != UNBOUNDED,
+            None => self.by_code.values().any(|w| *w != UNBOUNDED),
+        }
+    }
+
+    /// The hull of every window: for rows whose codes are not known.
+    fn any(&self) -> DateRange {
+        self.by_code
+            .values()
+            .chain(&self.uncoded)
+            .fold(None, |h, w| Some(hull(h, *w)))
+            .unwrap_or(UNBOUNDED)
+    }
+
+    /// Whether a row with this span and these stored codes (`None`: not known; see
+    /// `code_filter::stored_codes`) may matter to some retrieve.
+    pub(super) fn keeps(&self, low: Option<i64>, high: Option<i64>, codes: Option<&str>) -> bool {
+        let (Some(low), Some(high)) = (low, high) else {
+            return true;
+        };
+        match codes.filter(|c| !c.is_empty()) {
+            None => may_overlap(Some(low), Some(high), &self.any()),
+            Some(codes) => {
+                let mut windows = super::code_filter::split_stored(codes)
+                    .filter_map(|c| self.by_code.get(c))
+                    .chain(&self.uncoded);
+                windows.any(|w| may_overlap(Some(low), Some(high), w))
+            }
+        }
+    }
+}
+
+fn hull(old: Option<DateRange>, new: DateRange) -> DateRange {
+    match old {
+        None => new,
+        Some(o) => DateRange {
+            low: o.low.min(new.low),
+            high: o.high.max(new.high),
+        },
+    }
+}
 
 /// A type's principal date element, as a CQL property, and the date search parameter whose
 /// expression is exactly that element.

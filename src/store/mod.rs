@@ -31,7 +31,7 @@ use crate::fhir::{Id, Instant, ResourceType};
 pub use code_filter::{code_element, CodeFilter};
 pub use compartment_reads::{CompartmentRead, RawResource, TypeRead};
 pub use conditional::{lock_key, CreateUnless, Criteria};
-pub use date_span::date_element;
+pub use date_span::{date_element, DateFilter, UNBOUNDED};
 pub use everything::{ClinicalRange, EverythingQuery};
 pub use history::{HistoryPage, HistoryQuery, HistoryScope};
 pub use postgres::PostgresStore;

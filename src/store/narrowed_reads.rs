@@ -13,7 +13,6 @@ use std::collections::HashMap;
 use super::compartment_reads::{
     packed_select, TypeRead, FIELD, FIELD_TEXT, PER_QUERY, ROW, ROW_TEXT,
 };
-use super::date_span::may_overlap;
 use super::reads::Reader;
 use super::sql::{Bind, Statement};
 use super::StoreError;
@@ -98,8 +97,8 @@ fn sort_rows(
         };
         let seq: i64 = seq.parse().map_err(|_| bad())?;
         let read = reads.get(resource_type).ok_or_else(bad)?;
-        if let Some(window) = &read.dates {
-            if !may_overlap(bound(low)?, bound(high)?, window) {
+        if let Some(dates) = &read.dates {
+            if !dates.keeps(bound(low)?, bound(high)?, codes.strip_prefix('1')) {
                 continue;
             }
         }
@@ -145,9 +144,14 @@ mod tests {
     use std::sync::Arc;
 
     use crate::fhir::fhirpath::DateRange;
-    use crate::store::CodeFilter;
+    use crate::store::{CodeFilter, DateFilter, UNBOUNDED};
 
-    fn read(codes: bool, dates: Option<DateRange>) -> TypeRead {
+    const WINDOW: DateRange = DateRange {
+        low: 100,
+        high: 200,
+    };
+
+    fn read(codes: bool, dates: Option<DateFilter>) -> TypeRead {
         TypeRead {
             resource_type: "Observation".parse().expect("a type"),
             codes: codes.then(|| {
@@ -156,8 +160,16 @@ mod tests {
                     codes: ["8480-6".to_owned()].into_iter().collect(),
                 })
             }),
-            dates,
+            dates: dates.map(Arc::new),
         }
+    }
+
+    /// Every row within `window`, whatever its codes.
+    fn within(window: DateRange) -> Option<DateFilter> {
+        Some(DateFilter {
+            uncoded: Some(window),
+            ..DateFilter::default()
+        })
     }
 
     fn sorted(read: &TypeRead, text: &str) -> Result<Chosen, StoreError> {
@@ -179,8 +191,7 @@ mod tests {
         assert!(sorted(&read(true, None), &unknown_type).is_err());
         assert!(sorted(&read(true, None), "x").is_err());
         let bad_bound = format!("1{f}Observation{f}x{f}{f}1");
-        let window = DateRange { low: 0, high: 1 };
-        assert!(sorted(&read(true, Some(window)), &bad_bound).is_err());
+        assert!(sorted(&read(true, within(WINDOW)), &bad_bound).is_err());
     }
 
     #[test]
@@ -191,16 +202,36 @@ mod tests {
             "1{f}Observation{f}150{f}160{f}1{r}2{f}Observation{f}0{f}99{f}1{r}\
              3{f}Observation{f}201{f}300{f}1{r}4{f}Observation{f}{f}{f}1{r}5{f}Observation{f}0{f}50{f}0"
         );
-        let window = Some(DateRange {
-            low: 100,
-            high: 200,
-        });
-        let chosen = sorted(&read(false, window), &text).expect("well-formed");
+        let chosen = sorted(&read(false, within(WINDOW)), &text).expect("well-formed");
         assert_eq!(chosen.kept, [1, 4]);
         assert!(chosen.undecided.is_empty());
         let chosen = sorted(&read(false, None), &text).expect("well-formed");
         assert_eq!(chosen.kept, [1, 2, 3, 4, 5]);
-        let chosen = sorted(&read(true, window), &text).expect("well-formed");
+        let chosen = sorted(&read(true, within(WINDOW)), &text).expect("well-formed");
         assert_eq!(chosen.kept, [1, 4]);
+    }
+
+    #[test]
+    fn each_code_keeps_the_windows_of_the_retrieves_naming_it() {
+        let (r, f) = (char::from(ROW), char::from(FIELD));
+        let mut dates = DateFilter::default();
+        let pressure = ["8480-6".to_owned()];
+        let housing = ["71802-3".to_owned()];
+        dates.add(Some(&pressure), WINDOW);
+        dates.add(Some(&housing), UNBOUNDED);
+        // A blood pressure in the window, one before it, a housing status before it, a row
+        // with both codes before it, one with no stored codes before it (kept: the hull of
+        // all windows is unbounded), one whose codes no retrieve names.
+        let text = format!(
+            "1{f}Observation{f}150{f}160{f}18480-6{r}2{f}Observation{f}0{f}99{f}18480-6{r}\
+             3{f}Observation{f}0{f}99{f}171802-3{r}4{f}Observation{f}0{f}99{f}18480-6\u{1d}71802-3{r}\
+             5{f}Observation{f}0{f}99{f}1{r}6{f}Observation{f}150{f}160{f}1x"
+        );
+        let chosen = sorted(&read(false, Some(dates.clone())), &text).expect("well-formed");
+        assert_eq!(chosen.kept, [1, 3, 4, 5]);
+        // A retrieve of any code within the window keeps the rest within it.
+        dates.add(None::<&[String]>, WINDOW);
+        let chosen = sorted(&read(false, Some(dates)), &text).expect("well-formed");
+        assert_eq!(chosen.kept, [1, 3, 4, 5, 6]);
     }
 }
