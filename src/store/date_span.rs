@@ -55,7 +55,7 @@ impl DateFilter {
     }
 
     /// The hull of every window: for rows whose codes are not known.
-    fn any(&self) -> DateRange {
+    pub(super) fn any(&self) -> DateRange {
         self.by_code
             .values()
             .chain(&self.uncoded)

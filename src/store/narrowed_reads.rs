@@ -13,9 +13,11 @@ use std::collections::HashMap;
 use super::compartment_reads::{
     packed_select, TypeRead, FIELD, FIELD_TEXT, PER_QUERY, ROW, ROW_TEXT,
 };
+use super::date_span::UNBOUNDED;
 use super::reads::Reader;
 use super::sql::{Bind, Statement};
 use super::StoreError;
+use crate::fhir::fhirpath::DateRange;
 
 /// Bodies per statement: a few megabytes of packed text.
 const BODIES_PER_QUERY: usize = 2000;
@@ -40,6 +42,11 @@ pub(super) async fn choose<P: Reader>(
         .map(|t| (t.resource_type.as_str(), *t))
         .collect();
     let types: Vec<&str> = reads.keys().copied().collect();
+    let hulls: Vec<(&str, DateRange)> = narrowed
+        .iter()
+        .filter_map(|t| Some((t.resource_type.as_str(), t.dates.as_ref()?.any())))
+        .filter(|(_, hull)| *hull != UNBOUNDED)
+        .collect();
     let mut chosen = Chosen::default();
     for chunk in patient_ids.chunks(PER_QUERY) {
         let mut statement = Statement::new(&format!("SELECT {}(r.seq || ", P::AGGREGATE));
@@ -60,6 +67,18 @@ pub(super) async fn choose<P: Reader>(
             .push(") FROM resource r WHERE NOT r.deleted AND ");
         statement.in_list("r.patient", chunk.iter().map(String::as_str), P::ARRAYS);
         statement.in_list(" AND r.res_type", types.iter().copied(), P::ARRAYS);
+        // Rows outside every window of their type never become text; the per-code windows
+        // are applied to the rest below.
+        for (resource_type, hull) in &hulls {
+            statement
+                .push(" AND (r.res_type <> ")
+                .bind(Bind::Text(resource_type))
+                .push(" OR r.span_low IS NULL OR r.span_high IS NULL OR r.span_low > r.span_high OR (r.span_low <= ")
+                .bind(Bind::Int(hull.high))
+                .push(" AND r.span_high >= ")
+                .bind(Bind::Int(hull.low))
+                .push("))");
+        }
         let rows: Vec<(Option<String>,)> = pool.rows(&statement).await?;
         for (text,) in rows {
             sort_rows(text.as_deref().unwrap_or_default(), &reads, &mut chosen)?;
