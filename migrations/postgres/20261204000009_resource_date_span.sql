@@ -5,6 +5,11 @@
 ALTER TABLE resource ADD COLUMN span_low BIGINT;
 ALTER TABLE resource ADD COLUMN span_high BIGINT;
 
+-- The fill looks the date index up by resource: a load killed before it built its deferred
+-- indexes left idx_date without that index, so it is built here and no longer deferred.
+CREATE INDEX IF NOT EXISTS idx_date_res ON idx_date (res_type, res_id);
+DELETE FROM deferred_index WHERE name = 'idx_date_res';
+
 WITH principal (res_type, code) AS (VALUES
     ('Encounter', 'date'), ('Observation', 'date'), ('DiagnosticReport', 'date'),
     ('Procedure', 'date'), ('Immunization', 'date'), ('MedicationRequest', 'authoredon'),
