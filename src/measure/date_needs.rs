@@ -363,4 +363,4 @@ fn keeps(op: Op2, reversed: bool) -> Option<Keeps> {
 
 #[cfg(test)]
 #[path = "tests_date_needs.rs"]
-mod tests;
+pub(crate) mod tests;

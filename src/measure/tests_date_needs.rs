@@ -14,7 +14,8 @@ fn period_params() -> Vec<Option<Value<'static>>> {
     ))]
 }
 
-fn day(ms: i64) -> String {
+/// The UTC date of an epoch-milliseconds bound; empty for an open one.
+pub(crate) fn day(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
         .map(|t| t.date().to_string())
         .unwrap_or_default()
@@ -35,7 +36,7 @@ fn window(conjunct: Node) -> Option<String> {
     }
     let mut need = DateNeed::Uses(Vec::new());
     need.add(None, windows);
-    let range = need.resolve(&period_params())?.uncoded?;
+    let range = need.resolve(&period_params())?.window(None)?;
     Some(format!("{}..{}", day(range.low), day(range.high)))
 }
 
@@ -152,23 +153,23 @@ fn a_read_is_limited_only_when_every_retrieve_of_its_type_is() {
     need.add(Some(&pressure), vec![period.clone()]);
     let filter = need.resolve(&period_params()).expect("a filter");
     let window = |code: &str| {
-        let w = filter.by_code[code];
+        let w = filter.window(Some(code)).expect("a window");
         format!("{}..{}", day(w.low), day(w.high))
     };
     assert_eq!(window("8480-6"), "2024-12-30..2026-01-02");
     assert_eq!(window("71802-3"), "..2026-01-02");
-    assert_eq!(filter.uncoded, None);
+    assert_eq!(filter.window(None), None);
     // A retrieve of any code within a window keeps rows of every code within it.
     need.add(None, vec![open]);
     let filter = need.resolve(&period_params()).expect("a filter");
     assert_eq!(
-        filter.uncoded.map(|w| day(w.high)).as_deref(),
+        filter.window(None).map(|w| day(w.high)).as_deref(),
         Some("2026-01-02")
     );
     // A retrieve of codes whatever their dates keeps those codes' rows whatever their dates.
     need.add(Some(&pressure), Vec::new());
     let filter = need.resolve(&period_params()).expect("a filter");
-    assert_eq!(filter.by_code["8480-6"], crate::store::UNBOUNDED);
+    assert_eq!(filter.window(Some("8480-6")), Some(crate::store::UNBOUNDED));
     // One of any code whatever their dates keeps every row.
     need.add(None, Vec::new());
     assert_eq!(need, DateNeed::Any);

@@ -1,6 +1,8 @@
 use super::*;
+use crate::measure::date_needs::tests::day;
+use crate::measure::program::CompiledMeasure;
 use crate::measure::program::Engine;
-use crate::measure::value::Value;
+use crate::store::DateFilter;
 
 fn requirements(measure: &str) -> Requirements {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/ecqm");
@@ -153,33 +155,34 @@ fn negation_retrieves_read_their_type_whole() {
     );
 }
 
-/// The windows each date-limited type is read within for the 2025 measurement period, as
-/// `type: low..high` dates (no date for an open bound), distinct windows joined by ` | `;
-/// types read whatever their dates are left out.
-fn windows(r: &Requirements) -> Vec<String> {
+/// What `r` reads of `resource_type` by date, its windows resolved for the 2025
+/// measurement period as a run of `measure` resolves them.
+fn resolved(
+    measure: &CompiledMeasure,
+    r: &Requirements,
+    resource_type: &str,
+) -> Option<DateFilter> {
     let period = crate::measure::Period::parse("2025-01-01", "2025-12-31").expect("a period");
-    let start = Value::DateTime(period.start);
-    let end = Value::DateTime(period.end);
+    let params = measure.params(&period, &Default::default());
+    let Requirements::Types(_, dates) = r else {
+        return None;
+    };
+    dates.get(resource_type)?.resolve(&params)
+}
+
+/// The windows each date-limited type is read within, as `type: low..high` dates (no date
+/// for an open bound), distinct windows joined by ` | `; types read whatever their dates are
+/// left out.
+fn windows(measure: &CompiledMeasure, r: &Requirements) -> Vec<String> {
     let Requirements::Types(_, dates) = r else {
         return vec!["everything".into()];
     };
-    // Every parameter of these measures that a window names is a measurement period.
-    let params: Vec<Option<Value>> = (0..16)
-        .map(|_| Some(Value::interval(start.clone(), end.clone(), true, true)))
-        .collect();
-    let day = |ms: i64| {
-        time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-            .map(|t| t.date().to_string())
-            .unwrap_or_default()
-    };
     dates
-        .iter()
-        .filter_map(|(t, need)| {
-            let filter = need.resolve(&params)?;
+        .keys()
+        .filter_map(|t| {
+            let filter = resolved(measure, r, t)?;
             let distinct: BTreeSet<String> = filter
-                .by_code
-                .values()
-                .chain(&filter.uncoded)
+                .windows()
                 .map(|w| format!("{}..{}", day(w.low), day(w.high)))
                 .collect();
             Some(format!(
@@ -190,47 +193,41 @@ fn windows(r: &Requirements) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn qualifying_encounters_are_read_within_the_measurement_period() {
+fn compiled(measure: &str) -> CompiledMeasure {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/ecqm");
     let engine = Engine::load(&dir).expect("the shared eCQM content loads");
-    let measure = engine
-        .compile_measure("ControllingHighBloodPressureFHIR")
-        .expect("the measure compiles");
+    engine
+        .compile_measure(measure)
+        .expect("the measure compiles")
+}
+
+#[test]
+fn qualifying_encounters_are_read_within_the_measurement_period() {
+    let measure = compiled("ControllingHighBloodPressureFHIR");
     // The initial population retrieves Encounters through `isEncounterPerformed()` and a
     // union, kept by `period.toInterval() during day of "Measurement Period"`: two days
     // of slack each side.
     let initial = derive_initial(&measure).expect("a first step");
-    assert_eq!(windows(&initial), ["Encounter: 2024-12-30..2026-01-02"]);
+    assert_eq!(
+        windows(&measure, &initial),
+        ["Encounter: 2024-12-30..2026-01-02"]
+    );
     // The whole measure also looks Encounters up by id (`getEncounter`), whatever their
     // dates. Blood pressures are read within the period, housing status (`ends on or
     // before` the period's end) any time before its end.
     let full = derive(&measure);
-    let all = windows(&full);
+    let all = windows(&measure, &full);
     assert!(!all.iter().any(|w| w.starts_with("Encounter")), "{all:?}");
-    assert!(
-        all.contains(&"Observation: ..2026-01-02 | 2024-12-30..2026-01-02".to_owned()),
-        "{all:?}"
+    let observations = resolved(&measure, &full, "Observation").expect("a filter");
+    let panel = observations.window(Some("85354-9")).expect("the BP panel");
+    let housing = observations
+        .window(Some("71802-3"))
+        .expect("housing status");
+    assert_eq!(
+        (day(panel.low), day(panel.high)),
+        ("2024-12-30".into(), "2026-01-02".into())
     );
-    let Requirements::Types(_, dates) = &full else {
-        panic!("everything is read");
-    };
-    let period = crate::measure::Period::parse("2025-01-01", "2025-12-31").expect("a period");
-    let mp = Value::interval(
-        Value::DateTime(period.start),
-        Value::DateTime(period.end),
-        true,
-        true,
-    );
-    let params: Vec<Option<Value>> = (0..16).map(|_| Some(mp.clone())).collect();
-    let observations = dates["Observation"].resolve(&params).expect("a filter");
-    let panel = observations.by_code["85354-9"];
-    let housing = observations.by_code["71802-3"];
-    assert!(panel.low > i64::MIN && panel.high < i64::MAX, "{panel:?}");
-    assert!(
-        housing.low == i64::MIN && housing.high == panel.high,
-        "{housing:?}"
-    );
+    assert_eq!((housing.low, housing.high), (i64::MIN, panel.high));
     assert!(
         all.contains(&"DeviceRequest: 2024-12-30..2026-01-02".to_owned()),
         "{all:?}"
@@ -238,14 +235,16 @@ fn qualifying_encounters_are_read_within_the_measurement_period() {
 }
 
 #[test]
-fn windows_move_with_calendar_arithmetic_on_the_period() {
-    let r = requirements("BreastCancerScreeningFHIR");
-    let all = windows(&r);
-    // Mammography within 27 months before the period's end.
-    assert!(
-        all.iter().any(|w| w.starts_with("Observation: ..")),
-        "{all:?}"
-    );
+fn a_bound_the_analysis_cannot_evaluate_is_left_open() {
+    let measure = compiled("BreastCancerScreeningFHIR");
+    let full = derive(&measure);
+    // Mammograms count from "October 1 Two Years Prior to the Measurement Period", a
+    // DateTime built from its components, which is not followed: open below, not dropped.
+    let observations = resolved(&measure, &full, "Observation").expect("a filter");
+    let mammography = observations.window(Some("24606-6")).expect("mammography");
+    assert_eq!(mammography.low, i64::MIN);
+    assert_eq!(day(mammography.high), "2026-01-02");
+    let all = windows(&measure, &full);
     assert!(
         all.contains(&"Encounter: 2024-12-30..2026-01-02".to_owned()),
         "{all:?}"

@@ -23,9 +23,12 @@ pub const UNBOUNDED: DateRange = DateRange {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DateFilter {
     /// Per code: the hull of the windows of the retrieves naming it.
-    pub by_code: HashMap<String, DateRange>,
+    by_code: HashMap<String, DateRange>,
     /// The hull of the windows of the retrieves naming no codes, if there are any.
-    pub uncoded: Option<DateRange>,
+    uncoded: Option<DateRange>,
+    /// The hull of every window, for rows whose codes are not known: kept as windows are
+    /// added, since every such row of a read is checked against it.
+    all: Option<DateRange>,
 }
 
 impl DateFilter {
@@ -44,6 +47,7 @@ impl DateFilter {
                 }
             }
         }
+        self.all = Some(hull(self.all, window));
     }
 
     /// Whether the filter keeps some row out that the code filter keeps.
@@ -54,28 +58,34 @@ impl DateFilter {
         }
     }
 
-    /// The hull of every window: for rows whose codes are not known.
+    /// The window kept for rows with `code`, or (`None`) for rows of any code.
+    pub fn window(&self, code: Option<&str>) -> Option<DateRange> {
+        match code {
+            Some(code) => self.by_code.get(code).copied(),
+            None => self.uncoded,
+        }
+    }
+
+    /// Every window kept, by code and for any code.
+    pub fn windows(&self) -> impl Iterator<Item = &DateRange> {
+        self.by_code.values().chain(&self.uncoded)
+    }
+
+    /// The hull of every window.
     pub(super) fn any(&self) -> DateRange {
-        self.by_code
-            .values()
-            .chain(&self.uncoded)
-            .fold(None, |h, w| Some(hull(h, *w)))
-            .unwrap_or(UNBOUNDED)
+        self.all.unwrap_or(UNBOUNDED)
     }
 
     /// Whether a row with this span and these stored codes (`None`: not known; see
     /// `code_filter::stored_codes`) may matter to some retrieve.
     pub(super) fn keeps(&self, low: Option<i64>, high: Option<i64>, codes: Option<&str>) -> bool {
-        let (Some(low), Some(high)) = (low, high) else {
-            return true;
-        };
         match codes.filter(|c| !c.is_empty()) {
-            None => may_overlap(Some(low), Some(high), &self.any()),
+            None => may_overlap(low, high, &self.any()),
             Some(codes) => {
                 let mut windows = super::code_filter::split_stored(codes)
                     .filter_map(|c| self.by_code.get(c))
                     .chain(&self.uncoded);
-                windows.any(|w| may_overlap(Some(low), Some(high), w))
+                windows.any(|w| may_overlap(low, high, w))
             }
         }
     }
@@ -117,13 +127,7 @@ pub(super) fn stored_span(resource_type: &str, index: &[IndexEntry<'_>]) -> Opti
     let mut span: Option<DateRange> = None;
     for entry in index.iter().filter(|e| e.code == parameter) {
         if let IndexValue::Date(range) = &entry.value {
-            span = Some(match span {
-                None => *range,
-                Some(s) => DateRange {
-                    low: s.low.min(range.low),
-                    high: s.high.max(range.high),
-                },
-            });
+            span = Some(hull(span, *range));
         }
     }
     span

@@ -185,10 +185,9 @@ mod tests {
 
     /// Every row within `window`, whatever its codes.
     fn within(window: DateRange) -> Option<DateFilter> {
-        Some(DateFilter {
-            uncoded: Some(window),
-            ..DateFilter::default()
-        })
+        let mut dates = DateFilter::default();
+        dates.add(None::<&[String]>, window);
+        Some(dates)
     }
 
     fn sorted(read: &TypeRead, text: &str) -> Result<Chosen, StoreError> {

@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, status_and_json, TestApp};
+use crate::measure_pushdown::put;
 
 const PERIOD: &str = "periodStart=2025-01-01&periodEnd=2025-12-31";
 
@@ -61,17 +62,6 @@ fn measure(program: Option<&str>) -> Value {
             "valueCodeableConcept": {"text": p}}]);
     }
     m
-}
-
-async fn put(app: &TestApp, resource: &Value) {
-    let path = format!(
-        "{}/{}",
-        resource["resourceType"].as_str().unwrap_or_default(),
-        resource["id"].as_str().unwrap_or_default()
-    );
-    let response = app.put(&path, resource).await;
-    let (status, body) = status_and_json(response).await;
-    assert!(status.is_success(), "PUT {path}: {body}");
 }
 
 /// Patients: a (finished visit, dr1 and org1), b (planned visit, dr1), c (two visits: fails).

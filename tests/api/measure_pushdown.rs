@@ -30,7 +30,8 @@ fn unrelated(patient: &str) -> Vec<Value> {
     ]
 }
 
-async fn put(app: &TestApp, resource: &Value) {
+/// Stores `resource` at its type and id, failing the test unless the server accepts it.
+pub(crate) async fn put(app: &TestApp, resource: &Value) {
     let path = format!(
         "{}/{}",
         resource["resourceType"].as_str().expect("type"),

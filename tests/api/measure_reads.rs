@@ -13,7 +13,7 @@ use crate::helpers::{spawn_app, spawn_app_with, TestApp};
 use crate::measure_api::{
     case_entries, ecqm_dir, get_json, load, summed, transaction, Case, MEASURES, PERIOD,
 };
-use crate::measure_pushdown::population;
+use crate::measure_pushdown::{population, put};
 
 /// Copies of each test case stored as further patients: with the original cases, more
 /// patients than one page of a population run (200) holds.
@@ -271,12 +271,11 @@ async fn patients_keep_their_creation_position_when_updated() {
     // Ids against creation order, so id order would not pass.
     let created = ["p-e", "p-d", "p-c", "p-b", "p-a"];
     for id in created {
-        let patient = json!({"resourceType": "Patient", "id": id, "gender": "female"});
-        assert!(app
-            .put(&format!("/Patient/{id}"), &patient)
-            .await
-            .status()
-            .is_success());
+        put(
+            &app,
+            &json!({"resourceType": "Patient", "id": id, "gender": "female"}),
+        )
+        .await;
     }
     let store = hearth::store::open(&url, &options).await.expect("store");
     let patient = "Patient".parse().expect("a type");
@@ -289,12 +288,11 @@ async fn patients_keep_their_creation_position_when_updated() {
 
     // Mid-run: the first page's patients are updated, a later one deleted.
     for id in ["p-e", "p-d"] {
-        let patient = json!({"resourceType": "Patient", "id": id, "gender": "male"});
-        assert!(app
-            .put(&format!("/Patient/{id}"), &patient)
-            .await
-            .status()
-            .is_success());
+        put(
+            &app,
+            &json!({"resourceType": "Patient", "id": id, "gender": "male"}),
+        )
+        .await;
     }
     assert!(app.delete("/Patient/p-b").await.status().is_success());
     let after = first.last().map(|(position, _)| *position);
